@@ -7,6 +7,13 @@ import { mqttSchema } from '../mqtt/config.js';
 import { logSchema, metricsSchema } from '../ops/config.js';
 import { visionSchema } from '../vision/config.js';
 
+/** convict format of device.id: it becomes part of MQTT topics, so no '/', '+', '#' or spaces. */
+function deviceId(value: unknown): void {
+  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
+    throw new Error('must be 1..64 letters, digits, "-" or "_" (it is part of MQTT topics)');
+  }
+}
+
 /**
  * The one convict schema. Each component owns its slice (in its own folder) and receives
  * only that slice, typed, from app.ts.
@@ -15,7 +22,7 @@ export const schema = {
   device: {
     id: {
       doc: 'This door\'s id: letters, digits, "-" and "_"; used in MQTT topics and request addressing.',
-      format: String,
+      format: deviceId,
       default: 'door-1',
       env: 'FACEGATE_DEVICE_ID',
     },
@@ -37,3 +44,24 @@ export const schema = {
   log: logSchema,
   metrics: metricsSchema,
 };
+
+type Widen<T> = T extends string
+  ? string
+  : T extends number
+    ? number
+    : T extends boolean
+      ? boolean
+      : T extends readonly (infer E)[]
+        ? readonly Widen<E>[]
+        : T;
+
+/** The value type of one schema leaf: a format list gives a union, else the default's type. */
+type LeafValue<S> = S extends { format: readonly (infer U)[] } ? U : S extends { default: infer D } ? Widen<D> : never;
+
+/** The typed configuration a schema (or slice) produces. */
+export type ConfigOf<S> = {
+  readonly [K in keyof S]: S[K] extends { doc: string; default: unknown } ? LeafValue<S[K]> : ConfigOf<S[K]>;
+};
+
+/** The whole loaded configuration (see loadConfig in ./load.ts). */
+export type FacegateConfig = ConfigOf<typeof schema>;
