@@ -10,7 +10,7 @@ export type EnrollmentErrorCode =
   | 'no_face'
   | 'several_faces'
   // request envelope and signature
-  | 'request_too_large'
+  | 'payload_too_large' // the whole MQTT request exceeds enrollment.maxRequestBytes
   | 'malformed_request'
   | 'bad_signature'
   | 'unknown_key'
