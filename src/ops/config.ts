@@ -15,4 +15,28 @@ export const metricsSchema = {
     default: 9464,
     env: 'FACEGATE_METRICS_PORT',
   },
+  host: {
+    doc: 'Address the /metrics and /health endpoint listens on. Keep it on loopback; put a reverse proxy in front to expose it.',
+    format: String,
+    default: '127.0.0.1',
+    env: 'FACEGATE_METRICS_HOST',
+  },
+  stallSeconds: {
+    doc: 'The frame loop counts as stalled (health "failed", systemd watchdog not fed) after this many seconds without a processed frame.',
+    format: 'nat',
+    default: 20,
+    env: 'FACEGATE_STALL_SECONDS',
+  },
 } as const;
+
+export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+
+export interface LogConfig {
+  readonly level: LogLevel;
+}
+
+export interface MetricsConfig {
+  readonly port: number;
+  readonly host: string;
+  readonly stallSeconds: number;
+}

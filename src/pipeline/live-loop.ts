@@ -1,0 +1,215 @@
+import type { Frame, FrameSource } from '../camera/frame-source.js';
+import type { EventSink } from '../events.js';
+import type { Embedder } from '../model/embedder.js';
+import type { FacegateMetrics, PipelineStage } from '../ops/metrics.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import type { FaceDetector } from '../vision/detector.js';
+import type { FaceRegion, GrayImage } from '../vision/image.js';
+import type { FaceObservation, LoopActuator, LoopMatcher, LoopPolicy, LoopQualityGate } from './ports.js';
+
+export interface LiveLoopDeps {
+  readonly source: FrameSource;
+  readonly detector: FaceDetector;
+  readonly gate: LoopQualityGate;
+  /** THE preprocessing (preprocessFace bound to the model's input size), on the full-resolution frame. */
+  readonly preprocess: (image: GrayImage, face: FaceRegion) => GrayImage;
+  readonly embedder: Embedder;
+  readonly matcher: LoopMatcher;
+  readonly policy: LoopPolicy;
+  readonly actuator: LoopActuator;
+  readonly events: EventSink;
+  readonly metrics: FacegateMetrics;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Called after every frame, good or bad (feeds the systemd watchdog). */
+  readonly onProgress?: () => void;
+  /** Live tensor count (tf.memory().numTensors), sampled into the metrics. */
+  readonly tensorCount?: () => number;
+}
+
+export interface LiveLoopOptions {
+  /** Wait after the source itself fails before asking it again. */
+  readonly sourceRetryMs?: number;
+  /** At most one `error` event per this many ms (errors are always logged and counted). */
+  readonly errorEventIntervalMs?: number;
+}
+
+export interface LoopStats {
+  readonly processed: number;
+  readonly dropped: number;
+  readonly errors: number;
+  readonly lastSeq: number | null;
+}
+
+/**
+ * The live recognition loop: take the newest frame, detect → quality gate → preprocess →
+ * embed (one batch per frame) → match → policy → door and events. Never queues (the
+ * source drops stale frames while we work); one bad frame is logged and counted and the
+ * loop goes on; only stop() ends it.
+ */
+export class LiveLoop {
+  private readonly logger: Logger;
+  private readonly sourceRetryMs: number;
+  private readonly errorEventIntervalMs: number;
+  private running: Promise<void> | null = null;
+  private stopping = false;
+  private wake: (() => void) | null = null;
+  private lastErrorEventMs = -Infinity;
+  private stats = { processed: 0, dropped: 0, errors: 0, lastSeq: null as number | null };
+
+  constructor(
+    private readonly deps: LiveLoopDeps,
+    options: LiveLoopOptions = {},
+  ) {
+    this.logger = deps.logger.child({ module: 'live-loop' });
+    this.sourceRetryMs = options.sourceRetryMs ?? 1000;
+    this.errorEventIntervalMs = options.errorEventIntervalMs ?? 60_000;
+  }
+
+  get counters(): LoopStats {
+    return { ...this.stats };
+  }
+
+  /** Starts the loop in the background (the source must already be started). */
+  start(): void {
+    if (this.running) return;
+    this.stopping = false;
+    this.running = this.run().catch((err: unknown) => {
+      // run() catches everything per frame; reaching here is a bug worth shouting about.
+      this.logger.fatal({ err }, 'live loop ended unexpectedly');
+    });
+  }
+
+  /** Ends the loop after the current frame. Stop the source first so a pending next() rejects. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    const running = this.running;
+    this.running = null;
+    if (running) await running;
+  }
+
+  private async run(): Promise<void> {
+    this.logger.info({ source: this.deps.source.name, detector: this.deps.detector.name }, 'live loop started');
+    while (!this.stopping) {
+      let frame: Frame;
+      try {
+        frame = await this.deps.source.next();
+      } catch (err) {
+        if (this.stopping) break;
+        this.countError('source', err);
+        this.deps.onProgress?.();
+        await this.sleep(this.sourceRetryMs);
+        continue;
+      }
+      if (this.stopping) break;
+      this.countDropped(frame.seq);
+      try {
+        await this.processFrame(frame);
+        this.stats.processed++;
+        this.deps.metrics.frames.inc({ outcome: 'processed' });
+      } catch (err) {
+        this.countError((err as StageError).stage ?? 'frame', (err as StageError).cause ?? err);
+      }
+      if (this.deps.tensorCount) this.deps.metrics.tensors.set(this.deps.tensorCount());
+      this.deps.onProgress?.();
+    }
+    this.logger.info(this.counters, 'live loop stopped');
+  }
+
+  /** One frame through the whole pipeline; a failing stage throws a StageError naming it. */
+  async processFrame(frame: Frame): Promise<void> {
+    const { detector, gate, preprocess, embedder, matcher, policy, actuator, metrics } = this.deps;
+    const t0 = this.deps.clock.monotonicMs();
+    const boxes = await this.timed('detect', () => detector.detect(frame.image));
+    const verdict = await this.timed('quality', () => gate.assess(frame.image, boxes));
+    metrics.faces.inc({ result: 'accepted' }, verdict.accepted.length);
+    metrics.faces.inc({ result: 'rejected' }, verdict.rejected.length);
+
+    let observations: FaceObservation[] = [];
+    if (verdict.accepted.length > 0) {
+      const crops = await this.timed('preprocess', () => verdict.accepted.map((face) => preprocess(frame.image, face)));
+      const embeddings = await this.timed('embed', () => embedder.embed(crops));
+      if (embeddings.length !== crops.length) {
+        throw new StageError('embed', new Error(`embedder returned ${embeddings.length} embeddings for ${crops.length} faces`));
+      }
+      observations = await this.timed('match', () =>
+        embeddings.map((embedding, i) => ({ region: verdict.accepted[i], match: matcher.match(embedding) })),
+      );
+    }
+    const decisions = await this.timed('decide', () => policy.observe(frame.timestampMs, observations, verdict.rejected));
+    for (const decision of decisions) {
+      metrics.decisions.inc({ type: decision.event.type });
+      await this.timedStage('decide', () => actuator.act(decision));
+    }
+    metrics.observeStage('total', this.deps.clock.monotonicMs() - t0);
+  }
+
+  private async timed<T>(stage: PipelineStage, fn: () => T | Promise<T>): Promise<T> {
+    const start = this.deps.clock.monotonicMs();
+    const result = await this.timedStage(stage, fn);
+    this.deps.metrics.observeStage(stage, this.deps.clock.monotonicMs() - start);
+    return result;
+  }
+
+  private async timedStage<T>(stage: PipelineStage, fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw new StageError(stage, err);
+    }
+  }
+
+  private countDropped(seq: number): void {
+    const last = this.stats.lastSeq;
+    if (last !== null && seq > last + 1) {
+      const gap = seq - last - 1;
+      this.stats.dropped += gap;
+      this.deps.metrics.frames.inc({ outcome: 'dropped' }, gap);
+    }
+    this.stats.lastSeq = seq;
+  }
+
+  private countError(stage: string, err: unknown): void {
+    this.stats.errors++;
+    this.deps.metrics.loopErrors.inc({ stage });
+    // Log every error while they are rare; when a stage fails every frame, log sparsely.
+    if (this.stats.errors <= 20 || this.stats.errors % 100 === 0) {
+      this.logger.error({ err, stage, errors: this.stats.errors }, 'frame failed; the loop goes on');
+    }
+    const now = this.deps.clock.monotonicMs();
+    if (now - this.lastErrorEventMs >= this.errorEventIntervalMs) {
+      this.lastErrorEventMs = now;
+      try {
+        this.deps.events.emit({ type: 'error', component: 'live-loop', stage, reason: errorMessage(err) });
+      } catch (emitErr) {
+        this.logger.error({ err: emitErr }, 'could not record the error event');
+      }
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wake = done;
+    });
+  }
+}
+
+class StageError extends Error {
+  constructor(
+    readonly stage: PipelineStage,
+    override readonly cause: unknown,
+  ) {
+    super(`${stage}: ${errorMessage(cause)}`);
+  }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

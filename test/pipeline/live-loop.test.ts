@@ -1,0 +1,183 @@
+import { describe, expect, it } from 'vitest';
+import type { Frame, FrameSource } from '../../src/camera/frame-source.js';
+import { FacegateMetrics } from '../../src/ops/metrics.js';
+import { LiveLoop, type LiveLoopDeps } from '../../src/pipeline/live-loop.js';
+import type { LoopDecision, LoopPolicy } from '../../src/pipeline/ports.js';
+import { systemClock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/log.js';
+import { createGrayImage, type GrayImage } from '../../src/vision/image.js';
+import { RecordingSink, SceneDetector, SceneEmbedder, TimerFrameSource } from './fakes.js';
+
+const grantKnown: LoopPolicy = {
+  observe(_t, faces) {
+    return faces.map(
+      (f): LoopDecision =>
+        f.match.personId
+          ? { event: { type: 'access_granted', person: { id: f.match.personId } }, unlockFor: { personId: f.match.personId } }
+          : { event: { type: 'unknown_face', score: f.match.score } },
+    );
+  },
+};
+
+function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
+  const acted: LoopDecision[] = [];
+  const preprocessed: GrayImage[] = [];
+  const metrics = new FacegateMetrics({ defaultMetrics: false });
+  const events = new RecordingSink();
+  let progress = 0;
+  const embedder = new SceneEmbedder();
+  const deps: LiveLoopDeps = {
+    source,
+    detector: new SceneDetector(),
+    gate: { assess: (_img, boxes) => ({ accepted: boxes.map((box) => ({ box })), rejected: [] }) },
+    preprocess: (image, _face) => {
+      preprocessed.push(image);
+      const crop = new Uint8Array(64);
+      crop[0] = image.data[0];
+      return createGrayImage(8, 8, crop);
+    },
+    embedder,
+    matcher: { match: (e) => ({ personId: e[0] === 1 ? 'alice' : null, score: e[0] === 1 ? 0.9 : 0.1, margin: 0.5 }) },
+    policy: grantKnown,
+    actuator: { act: async (d) => void acted.push(d) },
+    events,
+    metrics,
+    clock: systemClock,
+    logger: silentLogger(),
+    onProgress: () => void progress++,
+    ...overrides,
+  };
+  const loop = new LiveLoop(deps, { sourceRetryMs: 5 });
+  return { loop, acted, metrics, events, embedder, preprocessed, progress: () => progress };
+}
+
+async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+async function counter(metrics: FacegateMetrics, name: string, labels: Record<string, string>): Promise<number> {
+  const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
+  const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
+  return value?.value ?? 0;
+}
+
+describe('LiveLoop', () => {
+  it('runs frames through detect → embed → match → policy → actuator, one embed batch per frame', async () => {
+    // scenes: 1 = alice, 2 = stranger, 0 = empty
+    const source = new TimerFrameSource(10, (seq) => [1, 2, 0][seq % 3], 30);
+    const { loop, acted, metrics, embedder, preprocessed, progress } = buildLoop(source);
+    await source.start();
+    loop.start();
+    await waitFor(() => loop.counters.processed >= 12);
+    await source.stop();
+    await loop.stop();
+
+    const types = acted.map((d) => d.event.type);
+    expect(types).toContain('access_granted');
+    expect(types).toContain('unknown_face');
+    expect(acted.filter((d) => d.unlockFor).every((d) => d.unlockFor?.personId === 'alice')).toBe(true);
+    expect(embedder.batches.every((n) => n === 1)).toBe(true);
+    // the crop is cut from the full-resolution frame
+    expect(preprocessed.every((img) => img.width === 32 && img.height === 24)).toBe(true);
+    expect(progress()).toBeGreaterThanOrEqual(loop.counters.processed);
+    expect(await counter(metrics, 'facegate_frames_total', { outcome: 'processed' })).toBe(loop.counters.processed);
+    expect(await counter(metrics, 'facegate_decisions_total', { type: 'access_granted' })).toBe(
+      types.filter((t) => t === 'access_granted').length,
+    );
+    const detect = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'facegate_stage_duration_seconds');
+    const detectCount = (detect?.values as { labels: Record<string, string>; value: number; metricName?: string }[]).find(
+      (v) => v.labels.stage === 'detect' && v.metricName?.endsWith('_count'),
+    );
+    expect(detectCount?.value).toBe(loop.counters.processed);
+  });
+
+  it('never queues: with a slow detector, stale frames are dropped and only newer frames are processed', async () => {
+    const source = new TimerFrameSource(4, () => 1);
+    const detector = new SceneDetector(40);
+    const seen: number[] = [];
+    const { loop, metrics } = buildLoop(source, {
+      detector: {
+        name: detector.name,
+        detect: (image) => detector.detect(image),
+      },
+      onProgress: () => void seen.push(loop.counters.lastSeq ?? -1),
+    });
+    await source.start();
+    loop.start();
+    await waitFor(() => loop.counters.processed >= 8);
+    await source.stop();
+    await loop.stop();
+
+    const { processed, dropped, lastSeq } = loop.counters;
+    expect(dropped).toBeGreaterThan(processed); // ~10 frames produced per detection
+    expect(processed + dropped).toBe(lastSeq);
+    for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThan(seen[i - 1]);
+    expect(await counter(metrics, 'facegate_frames_total', { outcome: 'dropped' })).toBe(dropped);
+  });
+
+  it('an error in one frame is logged and counted, and the loop goes on', async () => {
+    // every third frame makes the detector throw; every fourth decision fails in the actuator
+    const source = new TimerFrameSource(5, (seq) => (seq % 3 === 0 ? 255 : 1));
+    let acts = 0;
+    const { loop, metrics, events } = buildLoop(source, {
+      actuator: {
+        act: async () => {
+          if (++acts % 4 === 0) throw new Error('relay driver hiccup');
+        },
+      },
+    });
+    await source.start();
+    loop.start();
+    await waitFor(() => loop.counters.processed >= 20 && loop.counters.errors >= 5);
+    await source.stop();
+    await loop.stop();
+
+    expect(acts).toBeGreaterThan(10);
+    expect(await counter(metrics, 'facegate_loop_errors_total', { stage: 'detect' })).toBeGreaterThan(0);
+    expect(await counter(metrics, 'facegate_loop_errors_total', { stage: 'decide' })).toBeGreaterThan(0);
+    // errors are rate-limited into events: one `error` event, not one per frame
+    const errorEvents = events.events.filter((e) => e.type === 'error');
+    expect(errorEvents).toHaveLength(1);
+    expect(errorEvents[0]).toMatchObject({ component: 'live-loop' });
+  });
+
+  it('survives a failing source and retries it', async () => {
+    let calls = 0;
+    let stopped = false;
+    const source: FrameSource = {
+      name: 'flaky',
+      start: async () => {},
+      stop: async () => void (stopped = true),
+      next: async (): Promise<Frame> => {
+        calls++;
+        if (stopped) throw new Error('stopped');
+        if (calls % 2 === 1) throw new Error('camera went away');
+        await new Promise((r) => setTimeout(r, 2));
+        const data = new Uint8Array(32 * 24);
+        data[0] = 1;
+        return { image: createGrayImage(32, 24, data), timestampMs: performance.now(), seq: calls };
+      },
+    };
+    const { loop } = buildLoop(source);
+    loop.start();
+    await waitFor(() => loop.counters.processed >= 5);
+    await source.stop();
+    await loop.stop();
+    expect(loop.counters.errors).toBeGreaterThanOrEqual(5);
+  });
+
+  it('stop() returns while the loop is waiting for a frame', async () => {
+    const source = new TimerFrameSource(1000, () => 0, 0); // never produces
+    const { loop } = buildLoop(source);
+    await source.start();
+    loop.start();
+    await new Promise((r) => setTimeout(r, 20));
+    await source.stop();
+    await loop.stop();
+    expect(loop.counters.processed).toBe(0);
+  });
+});
