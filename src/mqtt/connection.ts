@@ -1,0 +1,237 @@
+import { readFileSync } from 'node:fs';
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
+import type { Logger } from '../util/log.js';
+import type { MqttConfig } from './config.js';
+import { isValidDeviceId, resolveBaseTopic, topicMatches, topicsFor, type Topics } from './topics.js';
+
+export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
+
+export interface PublishOptions {
+  qos?: 0 | 1;
+  retain?: boolean;
+  properties?: IPublishPacket['properties'];
+}
+
+export interface MqttConnectionOptions {
+  config: MqttConfig;
+  deviceId: string;
+  logger: Logger;
+}
+
+interface Subscription {
+  filter: string;
+  qos: 0 | 1;
+  handler: MessageHandler;
+}
+
+export const AVAILABILITY_ONLINE = 'online';
+export const AVAILABILITY_OFFLINE = 'offline';
+
+/**
+ * The device's one MQTT client: a fixed client id and a persistent MQTT 5 session (so
+ * QoS 1 requests sent while the door was offline arrive when it returns), retained
+ * availability with the last will, reconnect with backoff forever, and every subscription
+ * re-sent on every (re)connect. `start()` never waits for the broker: the door works
+ * without it.
+ */
+export class MqttConnection {
+  readonly topics: Topics;
+  readonly clientId: string;
+  private readonly config: MqttConfig;
+  private readonly log: Logger;
+  private client: MqttClient | null = null;
+  private readonly subscriptions = new Set<Subscription>();
+  private readonly connectListeners = new Set<() => void>();
+  private readonly statusListeners = new Set<(connected: boolean) => void>();
+  private isConnected = false;
+  private nextReconnectMs: number;
+
+  constructor(options: MqttConnectionOptions) {
+    if (!isValidDeviceId(options.deviceId)) {
+      throw new Error(`device id "${options.deviceId}" must be 1-64 letters, digits, "-" or "_"`);
+    }
+    this.config = options.config;
+    this.log = options.logger.child({ module: 'mqtt' });
+    this.topics = topicsFor(resolveBaseTopic(options.config.baseTopic, options.deviceId), options.config.fleetTopic);
+    this.clientId = options.config.clientId.trim() || `facegate-${options.deviceId}`;
+    this.nextReconnectMs = Math.max(100, options.config.reconnect.minMs);
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  /** Starts connecting in the background. Throws only on bad local settings (unreadable TLS/password files). */
+  start(): void {
+    if (this.client) return;
+    const client = mqtt.connect(this.config.url, this.clientOptions());
+    this.client = client;
+    client.on('connect', (connack) => {
+      this.nextReconnectMs = Math.max(100, this.config.reconnect.minMs);
+      client.options.reconnectPeriod = this.nextReconnectMs;
+      this.log.info({ url: this.config.url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
+      this.resubscribeAll(client);
+      client.publish(this.topics.availability, AVAILABILITY_ONLINE, { qos: 1, retain: true }, (err) => {
+        if (err) this.log.warn({ err: err.message }, 'could not publish availability');
+      });
+      this.setConnected(true);
+      for (const listener of this.connectListeners) this.safely(listener, 'connect listener');
+    });
+    client.on('close', () => {
+      // mqtt.js has already armed its reconnect timer with the current period; the next one backs off.
+      this.nextReconnectMs = Math.min(this.config.reconnect.maxMs, this.nextReconnectMs * 2);
+      client.options.reconnectPeriod = this.nextReconnectMs;
+      if (this.isConnected) this.log.warn('mqtt connection lost; reconnecting');
+      this.setConnected(false);
+    });
+    client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
+    client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet));
+  }
+
+  /** Publishes `offline` (retained) and disconnects cleanly, within `timeoutMs`. The session stays on the broker. */
+  async stop(timeoutMs = 3000): Promise<void> {
+    const client = this.client;
+    if (!client) return;
+    this.client = null;
+    if (client.connected) {
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, timeoutMs);
+        client.publish(this.topics.availability, AVAILABILITY_OFFLINE, { qos: 1, retain: true }, () => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        client.end(true);
+        resolve();
+      }, timeoutMs);
+      client.end(!client.connected, {}, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+    this.setConnected(false);
+  }
+
+  /** Registers a handler for a topic filter; (re)subscribed on every connect. Returns an unsubscribe function. */
+  subscribe(filter: string, handler: MessageHandler, qos: 0 | 1 = 1): () => void {
+    const sub: Subscription = { filter, qos, handler };
+    this.subscriptions.add(sub);
+    if (this.client?.connected) this.sendSubscribe(this.client, [sub]);
+    return () => {
+      this.subscriptions.delete(sub);
+      const stillWanted = [...this.subscriptions].some((s) => s.filter === filter);
+      if (!stillWanted && this.client?.connected) this.client.unsubscribe(filter);
+    };
+  }
+
+  /** Called after every (re)connect, once subscriptions and availability are sent. */
+  onConnect(listener: () => void): () => void {
+    this.connectListeners.add(listener);
+    return () => this.connectListeners.delete(listener);
+  }
+
+  /** Connected/disconnected changes, for metrics and health. */
+  onStatus(listener: (connected: boolean) => void): () => void {
+    this.statusListeners.add(listener);
+    return () => this.statusListeners.delete(listener);
+  }
+
+  /**
+   * Publishes a message. QoS 1 resolves on PUBACK. While disconnected mqtt.js keeps the
+   * message in memory and sends it after reconnecting; callers that must survive a restart
+   * (events) use the outbox and check `connected` first.
+   */
+  publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
+    const client = this.client;
+    if (!client) return Promise.reject(new Error('mqtt connection is not started'));
+    return new Promise((resolve, reject) => {
+      client.publish(
+        topic,
+        payload,
+        { qos: options.qos ?? 1, retain: options.retain ?? false, properties: options.properties },
+        (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  /** For tests only: drop the TCP connection without DISCONNECT, as a crash or a cut cable would. */
+  simulateConnectionLoss(): void {
+    this.client?.stream.destroy();
+  }
+
+  private clientOptions(): IClientOptions {
+    const cfg = this.config;
+    const options: IClientOptions = {
+      clientId: this.clientId,
+      protocolVersion: 5,
+      clean: false,
+      properties: { sessionExpiryInterval: cfg.sessionExpirySeconds },
+      keepalive: cfg.keepaliveSeconds,
+      connectTimeout: cfg.connectTimeoutMs,
+      reconnectPeriod: this.nextReconnectMs,
+      reconnectOnConnackError: true,
+      // We resubscribe ourselves on every connect: mqtt.js skips it when the broker claims a session.
+      resubscribe: false,
+      will: { topic: this.topics.availability, payload: Buffer.from(AVAILABILITY_OFFLINE), qos: 1, retain: true },
+    };
+    if (cfg.username) options.username = cfg.username;
+    if (cfg.passwordFile) options.password = readSecret(cfg.passwordFile, 'mqtt.passwordFile');
+    if (cfg.tls.caFile) options.ca = readSecret(cfg.tls.caFile, 'mqtt.tls.caFile');
+    if (cfg.tls.certFile) options.cert = readSecret(cfg.tls.certFile, 'mqtt.tls.certFile');
+    if (cfg.tls.keyFile) options.key = readSecret(cfg.tls.keyFile, 'mqtt.tls.keyFile');
+    if (cfg.tls.certFile && !cfg.tls.keyFile) throw new Error('mqtt.tls.certFile is set but mqtt.tls.keyFile is empty');
+    options.rejectUnauthorized = cfg.tls.rejectUnauthorized;
+    return options;
+  }
+
+  private resubscribeAll(client: MqttClient): void {
+    this.sendSubscribe(client, [...this.subscriptions]);
+  }
+
+  private sendSubscribe(client: MqttClient, subs: Subscription[]): void {
+    const map: Record<string, { qos: 0 | 1 }> = {};
+    for (const s of subs) map[s.filter] = { qos: Math.max(map[s.filter]?.qos ?? 0, s.qos) as 0 | 1 };
+    if (Object.keys(map).length === 0) return;
+    client.subscribe(map, (err, granted) => {
+      if (err) {
+        this.log.warn({ err: err.message }, 'subscribe failed');
+        return;
+      }
+      for (const g of granted ?? []) {
+        if (g.qos > 2) this.log.error({ topic: g.topic, reasonCode: g.qos }, 'broker refused subscription');
+      }
+    });
+  }
+
+  private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
+    for (const sub of this.subscriptions) {
+      if (topicMatches(sub.filter, topic)) this.safely(() => sub.handler(topic, payload, packet), `handler ${sub.filter}`);
+    }
+  }
+
+  private setConnected(connected: boolean): void {
+    if (connected === this.isConnected) return;
+    this.isConnected = connected;
+    for (const listener of this.statusListeners) this.safely(() => listener(connected), 'status listener');
+  }
+
+  private safely(fn: () => void, what: string): void {
+    try {
+      fn();
+    } catch (err) {
+      this.log.error({ err, what }, 'mqtt listener threw');
+    }
+  }
+}
+
+function readSecret(path: string, key: string): Buffer {
+  try {
+    const data = readFileSync(path);
+    return key === 'mqtt.passwordFile' ? Buffer.from(data.toString('utf8').replace(/\r?\n$/, '')) : data;
+  } catch (err) {
+    throw new Error(`${key}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}

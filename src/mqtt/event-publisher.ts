@@ -1,0 +1,163 @@
+import { randomUUID } from 'node:crypto';
+import type { EventBody, EventSink, FacegateEvent } from '../events.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+
+/**
+ * The durable queue events wait in until the broker has them (the gallery database
+ * implements it; `MemoryEventOutbox` is for tests and tools). Sequence numbers increase
+ * in emit order.
+ */
+export interface EventOutbox {
+  /** Stores the event durably (committed when this returns) and returns its sequence number. */
+  append(event: FacegateEvent): number;
+  /** The oldest unsent events, in sequence order. */
+  pending(limit: number): { seq: number; event: FacegateEvent }[];
+  /** The broker has the event (PUBACK): it will not be sent again. */
+  markSent(seq: number): void;
+}
+
+/** The part of `MqttConnection` the publisher uses (narrow, so tests can see what it needs). */
+export interface EventTransport {
+  readonly connected: boolean;
+  readonly topics: { readonly events: string };
+  publish(topic: string, payload: string, options: { qos: 1 }): Promise<void>;
+  onConnect(listener: () => void): () => void;
+}
+
+export interface EventPublisherOptions {
+  deviceId: string;
+  outbox: EventOutbox;
+  transport: EventTransport;
+  clock: Clock;
+  logger: Logger;
+  /** Events read from the outbox per drain step. */
+  batchSize?: number;
+  /** Most QoS 1 events in flight at once. */
+  maxInFlight?: number;
+}
+
+/**
+ * `EventSink` backed by the outbox: `emit` stamps id/ts/device and stores the event
+ * before anything else (synchronously), then the publisher sends pending events to
+ * `<base>/events` with QoS 1 in outbox order and marks each sent on PUBACK. After a
+ * reconnect (or a restart) everything still pending goes out, oldest first.
+ *
+ * Delivery is at-least-once: an event whose PUBACK was lost in a crash is sent again with
+ * the same `id`, so consumers de-duplicate by `id`.
+ */
+export class EventPublisher implements EventSink {
+  private readonly opts: Required<EventPublisherOptions>;
+  private readonly log: Logger;
+  /** Highest sequence number handed to the client since the last (re)connect. */
+  private submittedUpTo = -Infinity;
+  private inFlight = 0;
+  private pumping = false;
+  private started = false;
+  private unsubscribe: (() => void) | null = null;
+
+  constructor(options: EventPublisherOptions) {
+    this.opts = { batchSize: 100, maxInFlight: 20, ...options };
+    this.log = options.logger.child({ module: 'events' });
+  }
+
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.unsubscribe = this.opts.transport.onConnect(() => {
+      // In-flight QoS 1 messages are re-sent by mqtt.js itself before 'connect'; we resume
+      // after the highest one we submitted. After a restart that is everything pending.
+      this.pump();
+    });
+    this.pump();
+  }
+
+  stop(): void {
+    this.started = false;
+    this.unsubscribe?.();
+    this.unsubscribe = null;
+  }
+
+  emit(body: EventBody): FacegateEvent {
+    const event: FacegateEvent = {
+      ...body,
+      id: randomUUID(),
+      ts: new Date(this.opts.clock.nowMs()).toISOString(),
+      device: this.opts.deviceId,
+    };
+    // Durable first: if this throws, the caller learns the event was not recorded.
+    this.opts.outbox.append(event);
+    this.pump();
+    return event;
+  }
+
+  private pump(): void {
+    if (!this.started || this.pumping) return;
+    this.pumping = true;
+    try {
+      while (this.opts.transport.connected && this.inFlight < this.opts.maxInFlight) {
+        const batch = this.opts.outbox
+          .pending(this.opts.batchSize + this.inFlight)
+          .filter((p) => p.seq > this.submittedUpTo)
+          .slice(0, this.opts.maxInFlight - this.inFlight);
+        if (batch.length === 0) break;
+        for (const { seq, event } of batch) this.send(seq, event);
+      }
+    } catch (err) {
+      this.log.error({ err }, 'reading the event outbox failed');
+    } finally {
+      this.pumping = false;
+    }
+  }
+
+  private send(seq: number, event: FacegateEvent): void {
+    this.submittedUpTo = seq;
+    this.inFlight++;
+    this.opts.transport.publish(this.opts.transport.topics.events, JSON.stringify(event), { qos: 1 }).then(
+      () => {
+        this.inFlight--;
+        try {
+          this.opts.outbox.markSent(seq);
+        } catch (err) {
+          this.log.error({ err, seq }, 'marking an event sent failed');
+        }
+        this.pump();
+      },
+      (err: Error) => {
+        this.inFlight--;
+        // Not delivered (client ended or message dropped): resend from here on the next pump.
+        this.submittedUpTo = Math.min(this.submittedUpTo, seq - 1);
+        this.log.warn({ err: err.message, seq }, 'event publish failed; will retry');
+      },
+    );
+  }
+}
+
+/** An `EventOutbox` in memory: for tests and tools without a database (events are lost on exit). */
+export class MemoryEventOutbox implements EventOutbox {
+  private nextSeq = 1;
+  private readonly events = new Map<number, FacegateEvent>();
+
+  append(event: FacegateEvent): number {
+    const seq = this.nextSeq++;
+    this.events.set(seq, event);
+    return seq;
+  }
+
+  pending(limit: number): { seq: number; event: FacegateEvent }[] {
+    const out: { seq: number; event: FacegateEvent }[] = [];
+    for (const [seq, event] of this.events) {
+      if (out.length >= limit) break;
+      out.push({ seq, event });
+    }
+    return out;
+  }
+
+  markSent(seq: number): void {
+    this.events.delete(seq);
+  }
+
+  get size(): number {
+    return this.events.size;
+  }
+}

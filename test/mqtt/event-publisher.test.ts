@@ -1,0 +1,118 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { FacegateEvent } from '../../src/events.js';
+import { defaultMqttConfig } from '../../src/mqtt/config.js';
+import { MqttConnection } from '../../src/mqtt/connection.js';
+import { EventPublisher, MemoryEventOutbox } from '../../src/mqtt/event-publisher.js';
+import type { Clock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/log.js';
+import { Observer, OwnBroker, SHARED_BROKER, freePort, uniqueId, waitUntil } from './helpers.js';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const fixedClock: Clock = { nowMs: () => Date.UTC(2026, 10, 27, 20, 0, 0), monotonicMs: () => 0 };
+
+function setup(url: string, outbox = new MemoryEventOutbox()) {
+  const deviceId = uniqueId('events');
+  const connection = new MqttConnection({
+    config: defaultMqttConfig({ url, sessionExpirySeconds: 60, reconnect: { minMs: 100, maxMs: 300 } }),
+    deviceId,
+    logger: silentLogger(),
+  });
+  const publisher = new EventPublisher({ deviceId, outbox, transport: connection, clock: fixedClock, logger: silentLogger() });
+  cleanups.push(() => connection.stop());
+  cleanups.push(() => publisher.stop());
+  return { deviceId, connection, publisher, outbox };
+}
+
+function parse(text: string): FacegateEvent {
+  return JSON.parse(text) as FacegateEvent;
+}
+
+describe('EventPublisher', () => {
+  it('stamps id, ts and device, stores first, publishes in order with QoS 1 and marks sent', async () => {
+    const { deviceId, connection, publisher, outbox } = setup(SHARED_BROKER);
+    const observer = await Observer.connect(SHARED_BROKER, [connection.topics.events]);
+    cleanups.push(() => observer.close());
+    connection.start();
+    publisher.start();
+
+    const first = publisher.emit({ type: 'unknown_face', score: 0.31 });
+    expect(first.device).toBe(deviceId);
+    expect(first.ts).toBe('2026-11-27T20:00:00.000Z');
+    expect(first.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(outbox.size).toBe(1); // stored synchronously, before any network I/O
+
+    await waitUntil('connected', () => connection.connected);
+    const emitted = [first];
+    for (let i = 0; i < 30; i++) emitted.push(publisher.emit({ type: 'access_granted', person: { id: `p${i}` }, n: i }));
+    await waitUntil('all 31 events', () => observer.on(connection.topics.events).length >= 31);
+    const received = observer.on(connection.topics.events).map((m) => parse(m.text));
+    expect(received.map((e) => e.id)).toEqual(emitted.map((e) => e.id));
+    expect(received[0]).toEqual(first);
+    expect(new Set(received.map((e) => e.id)).size).toBe(31);
+    await waitUntil('outbox drained', () => outbox.size === 0);
+  });
+
+  it('keeps events in the outbox while there is no broker', async () => {
+    const { publisher, connection, outbox } = setup(`mqtt://127.0.0.1:${await freePort()}`);
+    connection.start();
+    publisher.start();
+    for (let i = 0; i < 5; i++) publisher.emit({ type: 'door_forced', n: i });
+    await new Promise((r) => setTimeout(r, 300));
+    expect(outbox.size).toBe(5);
+    expect(outbox.pending(10).map((p) => p.event.n)).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('outage: broker stopped, events produced, broker started → every event arrives once, in order', async () => {
+    const broker = await OwnBroker.create({ persistence: true });
+    cleanups.push(() => broker.dispose());
+    const { connection, publisher, outbox } = setup(broker.url);
+    // A persistent observer session, so it misses nothing across the broker restart.
+    const observer = await Observer.connect(broker.url, [connection.topics.events], uniqueId('watch'));
+    cleanups.push(() => observer.close());
+    connection.start();
+    publisher.start();
+    await waitUntil('connected', () => connection.connected);
+
+    const emitted: FacegateEvent[] = [];
+    for (let i = 0; i < 5; i++) emitted.push(publisher.emit({ type: 'access_granted', n: i }));
+    await waitUntil('first 5 delivered', () => observer.on(connection.topics.events).length === 5);
+    await waitUntil('first 5 acknowledged', () => outbox.size === 0);
+    // A QoS 1 round trip from the observer: the broker has processed its PUBACKs for the
+    // first 5, so it will not redeliver them to the observer after the restart.
+    await observer.publish(`${connection.topics.base}/sync`, 'x');
+
+    await broker.stop();
+    await waitUntil('disconnected', () => !connection.connected);
+    for (let i = 5; i < 45; i++) emitted.push(publisher.emit({ type: 'unknown_face', n: i }));
+    expect(outbox.size).toBe(40);
+
+    await broker.start();
+    await waitUntil('all 45 delivered', () => observer.on(connection.topics.events).length >= 45, 20_000);
+    await waitUntil('outbox drained', () => outbox.size === 0);
+    await new Promise((r) => setTimeout(r, 300)); // any duplicate would arrive by now
+    const received = observer.on(connection.topics.events).map((m) => parse(m.text));
+    expect(received.map((e) => e.n)).toEqual(emitted.map((e) => e.n));
+    expect(received.map((e) => e.id)).toEqual(emitted.map((e) => e.id));
+  });
+
+  it('a restarted daemon sends what a previous run left in the outbox, oldest first', async () => {
+    const outbox = new MemoryEventOutbox();
+    const offline = setup(`mqtt://127.0.0.1:${await freePort()}`, outbox);
+    offline.publisher.start();
+    const left = [offline.publisher.emit({ type: 'enrolled', n: 1 }), offline.publisher.emit({ type: 'removed', n: 2 })];
+    offline.publisher.stop();
+
+    const { connection, publisher } = setup(SHARED_BROKER, outbox);
+    const observer = await Observer.connect(SHARED_BROKER, [connection.topics.events]);
+    cleanups.push(() => observer.close());
+    connection.start();
+    publisher.start();
+    await waitUntil('both delivered', () => observer.on(connection.topics.events).length === 2);
+    expect(observer.on(connection.topics.events).map((m) => parse(m.text).id)).toEqual(left.map((e) => e.id));
+    await waitUntil('outbox drained', () => outbox.size === 0);
+  });
+});
