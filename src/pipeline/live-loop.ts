@@ -129,13 +129,17 @@ export class LiveLoop {
 
     let observations: FaceObservation[] = [];
     if (verdict.accepted.length > 0) {
-      const crops = await this.timed('preprocess', () => verdict.accepted.map((face) => preprocess(frame.image, face)));
+      const crops = await this.timed('preprocess', () => verdict.accepted.map((face) => preprocess(frame.image, face.region)));
       const embeddings = await this.timed('embed', () => embedder.embed(crops));
       if (embeddings.length !== crops.length) {
         throw new StageError('embed', new Error(`embedder returned ${embeddings.length} embeddings for ${crops.length} faces`));
       }
       observations = await this.timed('match', () =>
-        embeddings.map((embedding, i) => ({ region: verdict.accepted[i], match: matcher.match(embedding) })),
+        embeddings.map((embedding, i) => ({
+          region: verdict.accepted[i].region,
+          qualityReasons: verdict.accepted[i].qualityReasons,
+          match: matcher.match(embedding),
+        })),
       );
     }
     const decisions = await this.timed('decide', () => policy.observe(frame.timestampMs, observations, verdict.rejected));

@@ -13,9 +13,16 @@ export interface RejectedFace {
   readonly reasons: readonly string[];
 }
 
+/** A face that goes on to recognition; quality reasons make its vote inconclusive (e.g. blurry). */
+export interface GatedFace {
+  readonly region: FaceRegion;
+  readonly qualityReasons: readonly string[];
+}
+
 export interface QualityVerdict {
   /** Faces to recognise, most important (largest / nearest) first. */
-  readonly accepted: readonly FaceRegion[];
+  readonly accepted: readonly GatedFace[];
+  /** Faces not recognised at all (too small, outside the door zone, too many). */
   readonly rejected: readonly RejectedFace[];
 }
 
@@ -37,6 +44,7 @@ export interface MatchCandidate {
 
 export interface FaceObservation {
   readonly region: FaceRegion;
+  readonly qualityReasons: readonly string[];
   readonly match: MatchCandidate;
 }
 

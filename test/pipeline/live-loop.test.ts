@@ -29,7 +29,7 @@ function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
   const deps: LiveLoopDeps = {
     source,
     detector: new SceneDetector(),
-    gate: { assess: (_img, boxes) => ({ accepted: boxes.map((box) => ({ box })), rejected: [] }) },
+    gate: { assess: (_img, boxes) => ({ accepted: boxes.map((box) => ({ region: { box }, qualityReasons: [] })), rejected: [] }) },
     preprocess: (image, _face) => {
       preprocessed.push(image);
       const crop = new Uint8Array(64);

@@ -1,0 +1,203 @@
+import { readdir, readFile, stat } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import type { Embedder } from '../model/embedder.js';
+import type { Logger } from '../util/log.js';
+import type { GrayImage } from '../vision/image.js';
+import { resampleRect } from '../vision/preprocess.js';
+
+/**
+ * Gallery chores of the daemon and the `facegate gallery` tool, over narrow ports that
+ * GalleryStore / Matcher / PhotoEnroller satisfy: re-embedding stored crops after a model
+ * change, importing folders of person photos, and keeping the in-memory matcher in step
+ * with the database (also when another process, e.g. `facegate gallery remove`, changed it).
+ */
+
+export interface CropStore {
+  cropsMissingEmbedding(modelId: string): { faceId: number; personId: string; crop: GrayImage }[];
+  putEmbeddings(modelId: string, embeddings: readonly { faceId: number; vector: Float32Array }[]): number;
+  dropOtherModels(keepModelId: string): number;
+}
+
+export interface MatcherSource {
+  version(): number;
+  loadEmbeddings(modelId: string): { personId: string; personName: string; vector: Float32Array }[];
+  stats(): { people: number; faces: number; version: number };
+}
+
+export interface RebuildableMatcher {
+  rebuild(entries: readonly { personId: string; personName: string; vector: Float32Array }[]): void;
+  readonly size: number;
+  readonly people: number;
+}
+
+/**
+ * Embeds every stored crop that has no embedding by the current model, in batches, with
+ * progress in the log; then drops the other models' embeddings. Embeddings of different
+ * model ids are never mixed: the matcher only ever loads the current model's.
+ */
+export async function reembedGallery(
+  store: CropStore,
+  embedder: Embedder,
+  logger: Logger,
+  batchSize = 64,
+): Promise<{ embedded: number; dropped: number }> {
+  const missing = store.cropsMissingEmbedding(embedder.modelId);
+  let embedded = 0;
+  if (missing.length > 0) {
+    logger.info({ modelId: embedder.modelId, faces: missing.length }, 're-embedding the gallery for the current model');
+    let lastLogged = 0;
+    for (let i = 0; i < missing.length; i += batchSize) {
+      const batch = missing.slice(i, i + batchSize);
+      const faces = batch.map((m) => fitToModel(m.crop, embedder.inputSize));
+      const vectors = await embedder.embed(faces);
+      embedded += store.putEmbeddings(
+        embedder.modelId,
+        batch.map((m, k) => ({ faceId: m.faceId, vector: vectors[k] })),
+      );
+      const done = Math.min(i + batchSize, missing.length);
+      const percent = Math.floor((done / missing.length) * 100);
+      if (percent - lastLogged >= 10 || done === missing.length) {
+        lastLogged = percent;
+        logger.info({ done, total: missing.length, percent }, 're-embedding progress');
+      }
+    }
+  }
+  // Only when every face has a current embedding are the old ones dropped (a crash midway
+  // leaves both, and the next start continues where this one stopped).
+  const dropped = store.cropsMissingEmbedding(embedder.modelId).length === 0 ? store.dropOtherModels(embedder.modelId) : 0;
+  if (dropped > 0) logger.info({ dropped }, 'dropped embeddings of other models');
+  return { embedded, dropped };
+}
+
+/** Stored crops are kept at their own size; a model with another input size gets them resampled. */
+function fitToModel(crop: GrayImage, size: number): GrayImage {
+  if (crop.width === size && crop.height === size) return crop;
+  return resampleRect(crop, { x: 0, y: 0, width: crop.width, height: crop.height }, size, size);
+}
+
+/** Keeps the matcher equal to the database's embeddings of the current model. */
+export class GallerySync {
+  private loadedVersion = -1;
+  private timer: NodeJS.Timeout | null = null;
+  private readonly listeners = new Set<(change: { version: number; people: number; faces: number; removed: string[] }) => void>();
+  private knownPeople = new Set<string>();
+
+  constructor(
+    private readonly store: MatcherSource,
+    private readonly matcher: RebuildableMatcher,
+    private readonly modelId: string,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Loads the matcher now (unconditionally). */
+  reload(): void {
+    const version = this.store.version();
+    const entries = this.store.loadEmbeddings(this.modelId);
+    this.matcher.rebuild(entries);
+    const people = new Set(entries.map((e) => e.personId));
+    const removed = [...this.knownPeople].filter((id) => !people.has(id));
+    this.knownPeople = people;
+    this.loadedVersion = version;
+    const stats = this.store.stats();
+    if (stats.faces > this.matcher.size) {
+      this.logger.warn(
+        { facesInDb: stats.faces, facesWithCurrentModel: this.matcher.size, modelId: this.modelId },
+        'some faces have no embedding by the current model (restart to re-embed them)',
+      );
+    }
+    this.logger.info({ version, people: this.matcher.people, faces: this.matcher.size }, 'matcher loaded');
+    for (const l of this.listeners) l({ version, people: this.matcher.people, faces: this.matcher.size, removed });
+  }
+
+  /** Reloads when the gallery version moved (cheap to call often). */
+  refreshIfChanged(): boolean {
+    if (this.store.version() === this.loadedVersion) return false;
+    this.reload();
+    return true;
+  }
+
+  onChange(listener: (change: { version: number; people: number; faces: number; removed: string[] }) => void): void {
+    this.listeners.add(listener);
+  }
+
+  /** Polls the version, so changes by the `facegate gallery` tool reach the running daemon. */
+  watch(intervalMs: number): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => {
+      try {
+        this.refreshIfChanged();
+      } catch (err) {
+        this.logger.error({ err }, 'gallery refresh failed');
+      }
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+// ------------------------------------------------------------------------- import
+
+export interface PhotoFaces {
+  enrollPhotos(photos: readonly Uint8Array[]): Promise<{ crop: GrayImage; embedding: Float32Array }[]>;
+}
+
+export interface ImportStore {
+  enroll(request: {
+    id: string;
+    name?: string;
+    modelId: string;
+    faces: readonly { crop: GrayImage; embedding: Float32Array }[];
+  }): { personId: string; faces: number; version: number; updated: boolean };
+}
+
+export interface ImportResult {
+  readonly imported: { personId: string; faces: number }[];
+  readonly failed: { personId: string; error: string }[];
+}
+
+const PHOTO_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+/** Matches the gallery's per-person limit. */
+const MAX_PHOTOS_PER_PERSON = 32;
+
+/**
+ * Imports a folder of person folders: `<dir>/<personId>/*.{png,jpg,jpeg}`. Each person is
+ * enrolled in one transaction (replacing earlier faces); one bad photo fails only its
+ * person, named in the result.
+ */
+export async function importPersonFolders(
+  dir: string,
+  deps: { enroller: PhotoFaces; store: ImportStore; modelId: string; logger: Logger },
+): Promise<ImportResult> {
+  let entries: string[];
+  try {
+    entries = (await readdir(dir)).sort();
+  } catch (err) {
+    throw new Error(`cannot read import folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
+  const imported: { personId: string; faces: number }[] = [];
+  const failed: { personId: string; error: string }[] = [];
+  for (const personId of entries) {
+    const folder = join(dir, personId);
+    if (!(await stat(folder)).isDirectory()) continue;
+    try {
+      const files = (await readdir(folder))
+        .filter((f) => PHOTO_EXTENSIONS.has(extname(f).toLowerCase()))
+        .sort()
+        .slice(0, MAX_PHOTOS_PER_PERSON);
+      if (files.length === 0) throw new Error('no .png/.jpg photos in the folder');
+      const photos = await Promise.all(files.map((f) => readFile(join(folder, f))));
+      const faces = await deps.enroller.enrollPhotos(photos.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)));
+      const result = deps.store.enroll({ id: personId, name: personId, modelId: deps.modelId, faces });
+      imported.push({ personId: result.personId, faces: result.faces });
+      deps.logger.info({ personId, faces: result.faces, version: result.version }, 'person imported');
+    } catch (err) {
+      failed.push({ personId, error: (err as Error).message });
+      deps.logger.warn({ personId, err: (err as Error).message }, 'person not imported');
+    }
+  }
+  return { imported, failed };
+}
