@@ -69,7 +69,7 @@ export const mqttSchema = {
     env: 'FACEGATE_MQTT_KEEPALIVE_SECONDS',
   },
   sessionExpirySeconds: {
-    doc: 'How long the broker keeps this door\'s session (subscriptions and queued QoS 1 requests) while it is offline.',
+    doc: "How long the broker keeps this door's session (subscriptions and queued QoS 1 requests) while it is offline.",
     format: 'nat',
     default: 7 * 24 * 3600,
     env: 'FACEGATE_MQTT_SESSION_EXPIRY_SECONDS',

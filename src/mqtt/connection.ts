@@ -52,7 +52,10 @@ export class MqttConnection {
     }
     this.config = options.config;
     this.log = options.logger.child({ module: 'mqtt' });
-    this.topics = topicsFor(resolveBaseTopic(options.config.baseTopic, options.deviceId), options.config.fleetTopic);
+    this.topics = topicsFor(
+      resolveBaseTopic(options.config.baseTopic, options.deviceId),
+      options.config.fleetTopic,
+    );
     this.clientId = options.config.clientId.trim() || `facegate-${options.deviceId}`;
     this.nextReconnectMs = Math.max(100, options.config.reconnect.minMs);
   }
@@ -175,14 +178,20 @@ export class MqttConnection {
       reconnectOnConnackError: true,
       // We resubscribe ourselves on every connect: mqtt.js skips it when the broker claims a session.
       resubscribe: false,
-      will: { topic: this.topics.availability, payload: Buffer.from(AVAILABILITY_OFFLINE), qos: 1, retain: true },
+      will: {
+        topic: this.topics.availability,
+        payload: Buffer.from(AVAILABILITY_OFFLINE),
+        qos: 1,
+        retain: true,
+      },
     };
     if (cfg.username) options.username = cfg.username;
     if (cfg.passwordFile) options.password = readSecret(cfg.passwordFile, 'mqtt.passwordFile');
     if (cfg.tls.caFile) options.ca = readSecret(cfg.tls.caFile, 'mqtt.tls.caFile');
     if (cfg.tls.certFile) options.cert = readSecret(cfg.tls.certFile, 'mqtt.tls.certFile');
     if (cfg.tls.keyFile) options.key = readSecret(cfg.tls.keyFile, 'mqtt.tls.keyFile');
-    if (cfg.tls.certFile && !cfg.tls.keyFile) throw new Error('mqtt.tls.certFile is set but mqtt.tls.keyFile is empty');
+    if (cfg.tls.certFile && !cfg.tls.keyFile)
+      throw new Error('mqtt.tls.certFile is set but mqtt.tls.keyFile is empty');
     options.rejectUnauthorized = cfg.tls.rejectUnauthorized;
     return options;
   }
@@ -208,7 +217,8 @@ export class MqttConnection {
 
   private dispatch(topic: string, payload: Buffer, packet: IPublishPacket): void {
     for (const sub of this.subscriptions) {
-      if (topicMatches(sub.filter, topic)) this.safely(() => sub.handler(topic, payload, packet), `handler ${sub.filter}`);
+      if (topicMatches(sub.filter, topic))
+        this.safely(() => sub.handler(topic, payload, packet), `handler ${sub.filter}`);
     }
   }
 

@@ -143,10 +143,14 @@ export class RequestRouter {
       ? { correlationData: info.properties.correlationData }
       : undefined;
     try {
-      await this.opts.transport.publish(this.opts.transport.topics.response(responseCmd), JSON.stringify(body), {
-        qos: 1,
-        properties,
-      });
+      await this.opts.transport.publish(
+        this.opts.transport.topics.response(responseCmd),
+        JSON.stringify(body),
+        {
+          qos: 1,
+          properties,
+        },
+      );
     } catch (err) {
       this.log.warn({ err: (err as Error).message, cmd: info.cmd }, 'could not publish response');
     }
@@ -163,7 +167,10 @@ export class RequestRouter {
     }
     // Runs before this request is added to `running`: size counts the others.
     if (this.running.size >= this.opts.maxConcurrent) {
-      throw new RequestError('busy', `more than ${this.opts.maxConcurrent} requests in progress; retry later`);
+      throw new RequestError(
+        'busy',
+        `more than ${this.opts.maxConcurrent} requests in progress; retry later`,
+      );
     }
     return handler(payload, info);
   }
@@ -189,7 +196,13 @@ export class RequestRouter {
 
   private emitRejected(info: RequestInfo, code: string, reason: string, transaction: string | null): void {
     try {
-      this.opts.events?.emit({ type: 'rejected_request', cmd: info.cmd.slice(0, 64), code, reason, transaction });
+      this.opts.events?.emit({
+        type: 'rejected_request',
+        cmd: info.cmd.slice(0, 64),
+        code,
+        reason,
+        transaction,
+      });
     } catch (err) {
       this.log.error({ err }, 'could not record rejected_request event');
     }
@@ -197,7 +210,9 @@ export class RequestRouter {
 }
 
 function cleanTransaction(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_TRANSACTION_LENGTH ? value : null;
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_TRANSACTION_LENGTH
+    ? value
+    : null;
 }
 
 /** Best effort: the `transaction` of a plain JSON request, so even a refusal can be matched by the sender. */
@@ -205,7 +220,9 @@ function peekTransaction(payload: Buffer): string | null {
   if (payload.length > 64 * 1024 || payload[0] !== 0x7b /* { */) return null;
   try {
     const parsed: unknown = JSON.parse(payload.toString('utf8'));
-    return parsed && typeof parsed === 'object' ? cleanTransaction((parsed as Record<string, unknown>).transaction) : null;
+    return parsed && typeof parsed === 'object'
+      ? cleanTransaction((parsed as Record<string, unknown>).transaction)
+      : null;
   } catch {
     return null;
   }

@@ -32,7 +32,9 @@ export function resolveBaseTopic(baseTopic: string, deviceId: string): string {
 
 export function validateTopicPrefix(prefix: string, what: string): void {
   if (prefix === '' || /[#+\0]/.test(prefix) || prefix.startsWith('/') || prefix.endsWith('/')) {
-    throw new Error(`${what} "${prefix}" is not a valid topic prefix (no wildcards, no leading/trailing "/")`);
+    throw new Error(
+      `${what} "${prefix}" is not a valid topic prefix (no wildcards, no leading/trailing "/")`,
+    );
   }
 }
 

@@ -75,8 +75,16 @@ describe('MqttConnection', () => {
     const before = observer.on(topic).length;
     conn.simulateConnectionLoss();
     await observer.waitFor(topic, (m) => m.text === 'offline');
-    await waitUntil('online again', () => observer.on(topic).slice(before).some((m) => m.text === 'online'));
-    const texts = observer.on(topic).slice(before).map((m) => m.text);
+    await waitUntil('online again', () =>
+      observer
+        .on(topic)
+        .slice(before)
+        .some((m) => m.text === 'online'),
+    );
+    const texts = observer
+      .on(topic)
+      .slice(before)
+      .map((m) => m.text);
     expect(texts.indexOf('offline')).toBeLessThan(texts.lastIndexOf('online'));
     await conn.stop();
     await observer.publish(topic, '', true);
@@ -154,7 +162,12 @@ async function startBrokerOn(port: number): Promise<{ dispose(): Promise<void> }
 }
 
 /** Publishes until `delivered()` (a subscription may still be on its way after a reconnect). */
-async function retryPublish(sender: Observer, topic: string, payload: string, delivered: () => boolean): Promise<void> {
+async function retryPublish(
+  sender: Observer,
+  topic: string,
+  payload: string,
+  delivered: () => boolean,
+): Promise<void> {
   const deadline = Date.now() + 10_000;
   while (!delivered()) {
     if (Date.now() > deadline) throw new Error(`"${payload}" never arrived on ${topic}`);

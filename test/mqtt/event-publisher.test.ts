@@ -21,7 +21,13 @@ function setup(url: string, outbox = new MemoryEventOutbox()) {
     deviceId,
     logger: silentLogger(),
   });
-  const publisher = new EventPublisher({ deviceId, outbox, transport: connection, clock: fixedClock, logger: silentLogger() });
+  const publisher = new EventPublisher({
+    deviceId,
+    outbox,
+    transport: connection,
+    clock: fixedClock,
+    logger: silentLogger(),
+  });
   cleanups.push(() => connection.stop());
   cleanups.push(() => publisher.stop());
   return { deviceId, connection, publisher, outbox };
@@ -47,7 +53,8 @@ describe('EventPublisher', () => {
 
     await waitUntil('connected', () => connection.connected);
     const emitted = [first];
-    for (let i = 0; i < 30; i++) emitted.push(publisher.emit({ type: 'access_granted', person: { id: `p${i}` }, n: i }));
+    for (let i = 0; i < 30; i++)
+      emitted.push(publisher.emit({ type: 'access_granted', person: { id: `p${i}` }, n: i }));
     await waitUntil('all 31 events', () => observer.on(connection.topics.events).length >= 31);
     const received = observer.on(connection.topics.events).map((m) => parse(m.text));
     expect(received.map((e) => e.id)).toEqual(emitted.map((e) => e.id));
@@ -103,7 +110,10 @@ describe('EventPublisher', () => {
     const outbox = new MemoryEventOutbox();
     const offline = setup(`mqtt://127.0.0.1:${await freePort()}`, outbox);
     offline.publisher.start();
-    const left = [offline.publisher.emit({ type: 'enrolled', n: 1 }), offline.publisher.emit({ type: 'removed', n: 2 })];
+    const left = [
+      offline.publisher.emit({ type: 'enrolled', n: 1 }),
+      offline.publisher.emit({ type: 'removed', n: 2 }),
+    ];
     offline.publisher.stop();
 
     const { connection, publisher } = setup(SHARED_BROKER, outbox);

@@ -147,9 +147,17 @@ export class Observer {
     return this.messages.filter((m) => m.topic === topic);
   }
 
-  async waitFor(topic: string, predicate: (m: Received) => boolean = () => true, timeoutMs = 15_000): Promise<Received> {
+  async waitFor(
+    topic: string,
+    predicate: (m: Received) => boolean = () => true,
+    timeoutMs = 15_000,
+  ): Promise<Received> {
     let found: Received | undefined;
-    await waitUntil(`a message on ${topic}`, () => (found = this.on(topic).find(predicate)) !== undefined, timeoutMs);
+    await waitUntil(
+      `a message on ${topic}`,
+      () => (found = this.on(topic).find(predicate)) !== undefined,
+      timeoutMs,
+    );
     return found as Received;
   }
 

@@ -2,7 +2,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventBody, EventSink, FacegateEvent } from '../../src/events.js';
 import { defaultMqttConfig } from '../../src/mqtt/config.js';
 import { MqttConnection } from '../../src/mqtt/connection.js';
-import { RequestError, RequestRouter, type RequestInfo, type ResponseBody } from '../../src/mqtt/request-router.js';
+import {
+  RequestError,
+  RequestRouter,
+  type RequestInfo,
+  type ResponseBody,
+} from '../../src/mqtt/request-router.js';
 import { silentLogger } from '../../src/util/log.js';
 import { Observer, SHARED_BROKER, uniqueId, waitUntil } from './helpers.js';
 
@@ -39,16 +44,26 @@ beforeAll(async () => {
   router.register('echo', async (payload, info) => {
     calls.push({ payload, info });
     const request = JSON.parse(payload.toString('utf8')) as { transaction: string; value: unknown };
-    return { transaction: request.transaction, data: { value: request.value, addressedTo: info.addressedTo } };
+    return {
+      transaction: request.transaction,
+      data: { value: request.value, addressedTo: info.addressedTo },
+    };
   });
   router.register('refuse', async (payload) => {
-    throw new RequestError('bad_signature', 'signature does not verify', payload.toString('utf8').slice(0, 10));
+    throw new RequestError(
+      'bad_signature',
+      'signature does not verify',
+      payload.toString('utf8').slice(0, 10),
+    );
   });
   router.register('crash', async () => {
     throw new TypeError('cannot read properties of undefined');
   });
   router.register('raw', async (payload) => ({ transaction: 'raw', data: { bytes: payload.length } }));
-  router.register('slow', () => new Promise((resolve) => (releaseSlow = () => resolve({ transaction: 'slow' }))));
+  router.register(
+    'slow',
+    () => new Promise((resolve) => (releaseSlow = () => resolve({ transaction: 'slow' }))),
+  );
   connection.start();
   router.start();
   await waitUntil('connected', () => connection.connected);
@@ -63,7 +78,11 @@ afterAll(async () => {
   await connection.stop();
 });
 
-async function responseFor(cmd: string, transaction: string | null, match?: (r: ResponseBody) => boolean): Promise<ResponseBody> {
+async function responseFor(
+  cmd: string,
+  transaction: string | null,
+  match?: (r: ResponseBody) => boolean,
+): Promise<ResponseBody> {
   const topic = connection.topics.response(cmd);
   const message = await admin.waitFor(topic, (m) => {
     const body = JSON.parse(m.text) as ResponseBody;
@@ -74,7 +93,10 @@ async function responseFor(cmd: string, transaction: string | null, match?: (r: 
 
 describe('RequestRouter', () => {
   it('answers a device-addressed request with the handler data', async () => {
-    await admin.publish(connection.topics.request('echo'), JSON.stringify({ transaction: 't-dev', value: 42 }));
+    await admin.publish(
+      connection.topics.request('echo'),
+      JSON.stringify({ transaction: 't-dev', value: 42 }),
+    );
     expect(await responseFor('echo', 't-dev')).toEqual({
       transaction: 't-dev',
       status: 'ok',
@@ -90,7 +112,10 @@ describe('RequestRouter', () => {
   });
 
   it('refuses unknown commands with an error response and a rejected_request event', async () => {
-    await admin.publish(connection.topics.request('format_disk'), JSON.stringify({ transaction: 't-unknown' }));
+    await admin.publish(
+      connection.topics.request('format_disk'),
+      JSON.stringify({ transaction: 't-unknown' }),
+    );
     const response = await responseFor('format_disk', 't-unknown');
     expect(response.status).toBe('error');
     expect(response.error?.code).toBe('unknown_command');
@@ -113,16 +138,28 @@ describe('RequestRouter', () => {
 
   it('survives malformed payloads: the handler error becomes a response', async () => {
     // echo parses JSON: garbage makes it throw; the router answers and keeps going.
-    for (const payload of [Buffer.from([0xff, 0x00, 0xfe]), Buffer.alloc(0), Buffer.from('{"transaction":'), Buffer.from('null')]) {
+    for (const payload of [
+      Buffer.from([0xff, 0x00, 0xfe]),
+      Buffer.alloc(0),
+      Buffer.from('{"transaction":'),
+      Buffer.from('null'),
+    ]) {
       await admin.publish(connection.topics.request('echo'), payload);
     }
-    await waitUntil('4 error responses', () =>
-      admin.on(connection.topics.response('echo')).filter((m) => (JSON.parse(m.text) as ResponseBody).status === 'error').length >= 4,
+    await waitUntil(
+      '4 error responses',
+      () =>
+        admin
+          .on(connection.topics.response('echo'))
+          .filter((m) => (JSON.parse(m.text) as ResponseBody).status === 'error').length >= 4,
     );
     // Raw bytes reach handlers untouched.
     await admin.publish(connection.topics.request('raw'), Buffer.from([0, 1, 2, 3, 255]));
     expect((await responseFor('raw', 'raw')).data).toEqual({ bytes: 5 });
-    await admin.publish(connection.topics.request('echo'), JSON.stringify({ transaction: 't-after', value: 1 }));
+    await admin.publish(
+      connection.topics.request('echo'),
+      JSON.stringify({ transaction: 't-after', value: 1 }),
+    );
     expect((await responseFor('echo', 't-after')).status).toBe('ok');
   });
 
@@ -138,7 +175,10 @@ describe('RequestRouter', () => {
   it('a slow handler does not block others, and too many at once get busy', async () => {
     await admin.publish(connection.topics.request('slow'), '1');
     await waitUntil('slow running', () => router.inProgress === 1);
-    await admin.publish(connection.topics.request('echo'), JSON.stringify({ transaction: 't-fast', value: 2 }));
+    await admin.publish(
+      connection.topics.request('echo'),
+      JSON.stringify({ transaction: 't-fast', value: 2 }),
+    );
     expect((await responseFor('echo', 't-fast')).status).toBe('ok');
     expect(admin.on(connection.topics.response('slow'))).toHaveLength(0);
 
@@ -149,7 +189,10 @@ describe('RequestRouter', () => {
       await waitUntil('another slow running', () => router.inProgress === 2 + i);
       releases.push(releaseSlow);
     }
-    await admin.publish(connection.topics.request('echo'), JSON.stringify({ transaction: 't-busy', value: 3 }));
+    await admin.publish(
+      connection.topics.request('echo'),
+      JSON.stringify({ transaction: 't-busy', value: 3 }),
+    );
     expect((await responseFor('echo', 't-busy')).error?.code).toBe('busy');
     for (const release of releases) release();
     await waitUntil('3 slow answers', () => admin.on(connection.topics.response('slow')).length === 3);
