@@ -1,0 +1,198 @@
+import type { EventBody } from '../events.js';
+import type { MatchResult } from '../gallery/matcher.js';
+import type { Clock } from '../util/clock.js';
+import type { AccessConfig } from './config.js';
+
+/**
+ * The access decision, pure: no I/O, time from a Clock. Each face frame is one vote:
+ *
+ * - best similarity < unknownThreshold            → an "unknown" vote
+ * - best similarity >= acceptThreshold and it leads the runner-up PERSON by >= minMargin
+ *                                                 → a vote for that person
+ * - anything in between (or a failed quality gate) → an inconclusive vote with a reason
+ *
+ * Only the last `windowFrames` votes within `windowSeconds` count. A person with
+ * `confirmFrames` votes there (and not in their cooldown) is granted; the window is then
+ * cleared. `confirmFrames` unknown votes in the window give `unknown_face`; a full window
+ * (windowFrames votes) in which nobody is being confirmed gives `access_denied` with the
+ * most common reason. Both notices are rate-limited by `noticeCooldownSeconds`.
+ */
+
+export interface FrameObservation {
+  /** The matcher's answer for the face, or null when the gallery is empty. */
+  readonly match: MatchResult | null;
+  /** Quality-gate reasons the face failed (empty / absent: it passed). */
+  readonly qualityReasons?: readonly string[];
+}
+
+export interface AccessGranted extends EventBody {
+  readonly type: 'access_granted';
+  readonly person: { readonly id: string; readonly name: string };
+  /** Best similarity among the confirming frames. */
+  readonly score: number;
+  /** Smallest lead over the runner-up among the confirming frames. */
+  readonly margin: number;
+  /** Confirming frames (>= confirmFrames). */
+  readonly frames: number;
+}
+
+export interface AccessDenied extends EventBody {
+  readonly type: 'access_denied';
+  /** Best similarity seen in the window. */
+  readonly score: number;
+  /** Who came closest (the matcher's best person), for the audit log. */
+  readonly closest: { readonly id: string; readonly name: string } | null;
+  readonly reason: DenyReason;
+  readonly frames: number;
+}
+
+export interface UnknownFace extends EventBody {
+  readonly type: 'unknown_face';
+  readonly score: number;
+  readonly frames: number;
+  /** Quality-gate reasons seen in the window (e.g. too_small, blurry). */
+  readonly quality: readonly string[];
+}
+
+export type AccessDecision = AccessGranted | AccessDenied | UnknownFace;
+
+export type DenyReason = 'below_accept_threshold' | 'margin_too_small' | 'not_confirmed' | 'poor_quality';
+
+type Vote =
+  | { kind: 'person'; atMs: number; personId: string; name: string; score: number; margin: number }
+  | { kind: 'unknown'; atMs: number; score: number; quality: readonly string[] }
+  | {
+      kind: 'inconclusive';
+      atMs: number;
+      score: number;
+      reason: DenyReason;
+      closest: { id: string; name: string } | null;
+      quality: readonly string[];
+    };
+
+export class AccessPolicy {
+  private votes: Vote[] = [];
+  private readonly cooldownUntil = new Map<string, number>();
+  private unknownNoticeAt = -Infinity;
+  private deniedNoticeAt = -Infinity;
+
+  constructor(
+    private readonly config: AccessConfig,
+    private readonly clock: Clock,
+  ) {}
+
+  /** One face frame in; at most one decision out. */
+  observe(observation: FrameObservation): AccessDecision | null {
+    const now = this.clock.monotonicMs();
+    this.expire(now);
+    const vote = this.vote(observation, now);
+    this.votes.push(vote);
+    if (this.votes.length > this.config.windowFrames) this.votes.shift();
+
+    if (vote.kind === 'person') {
+      const mine = this.votes.filter(
+        (v): v is Extract<Vote, { kind: 'person' }> => v.kind === 'person' && v.personId === vote.personId,
+      );
+      if (mine.length >= this.config.confirmFrames) {
+        if ((this.cooldownUntil.get(vote.personId) ?? -Infinity) > now) {
+          // Already let in moments ago: the same visit, not a new decision.
+          this.votes = [];
+          return null;
+        }
+        this.cooldownUntil.set(vote.personId, now + this.config.cooldownSeconds * 1000);
+        this.votes = [];
+        this.pruneCooldowns(now);
+        return {
+          type: 'access_granted',
+          person: { id: vote.personId, name: vote.name },
+          score: round(Math.max(...mine.map((v) => v.score))),
+          margin: round(Math.min(...mine.map((v) => v.margin))),
+          frames: mine.length,
+        };
+      }
+      return null;
+    }
+
+    const score = round(Math.max(...this.votes.map((v) => v.score)));
+    const quality = [...new Set(this.votes.flatMap((v) => (v.kind === 'person' ? [] : v.quality)))];
+    const frames = this.votes.length;
+    const unknown = this.votes.filter((v) => v.kind === 'unknown').length;
+    if (unknown >= this.config.confirmFrames) {
+      if (now - this.unknownNoticeAt < this.config.noticeCooldownSeconds * 1000) return null;
+      this.unknownNoticeAt = now;
+      this.votes = [];
+      return { type: 'unknown_face', score, frames, quality };
+    }
+    // A full window and nobody confirmed.
+    if (this.votes.length < this.config.windowFrames) return null;
+    if (this.votes.some((v) => v.kind === 'person')) return null; // someone is still being confirmed
+    if (now - this.deniedNoticeAt < this.config.noticeCooldownSeconds * 1000) return null;
+    this.deniedNoticeAt = now;
+    const inconclusive = this.votes.filter((v): v is Extract<Vote, { kind: 'inconclusive' }> => v.kind === 'inconclusive');
+    const reason = mostCommon(inconclusive.map((v) => v.reason)) ?? 'not_confirmed';
+    const best = inconclusive.reduce<Extract<Vote, { kind: 'inconclusive' }> | null>(
+      (a, v) => (a === null || v.score > a.score ? v : a),
+      null,
+    );
+    this.votes = [];
+    return { type: 'access_denied', score, closest: best?.closest ?? null, reason, frames };
+  }
+
+  /** Forget the current window (e.g. after the camera restarted). Cooldowns stay. */
+  reset(): void {
+    this.votes = [];
+  }
+
+  /** Forget a person's cooldown (e.g. after they were removed). */
+  forgetPerson(personId: string): void {
+    this.cooldownUntil.delete(personId);
+    this.votes = this.votes.filter((v) => v.kind !== 'person' || v.personId !== personId);
+  }
+
+  private vote(observation: FrameObservation, now: number): Vote {
+    const quality = observation.qualityReasons ?? [];
+    const match = observation.match;
+    const score = match ? match.best.similarity : 0;
+    if (!match || score < this.config.unknownThreshold) return { kind: 'unknown', atMs: now, score, quality };
+    const closest = { id: match.best.personId, name: match.best.name };
+    if (quality.length > 0) {
+      return { kind: 'inconclusive', atMs: now, score, reason: 'poor_quality', closest, quality };
+    }
+    if (score < this.config.acceptThreshold) {
+      return { kind: 'inconclusive', atMs: now, score, reason: 'below_accept_threshold', closest, quality };
+    }
+    const margin = score - (match.runnerUp?.similarity ?? 0);
+    if (margin < this.config.minMargin) {
+      return { kind: 'inconclusive', atMs: now, score, reason: 'margin_too_small', closest, quality };
+    }
+    return { kind: 'person', atMs: now, personId: closest.id, name: closest.name, score, margin };
+  }
+
+  private expire(now: number): void {
+    const oldest = now - this.config.windowSeconds * 1000;
+    while (this.votes.length > 0 && this.votes[0].atMs < oldest) this.votes.shift();
+  }
+
+  private pruneCooldowns(now: number): void {
+    for (const [id, until] of this.cooldownUntil) if (until <= now) this.cooldownUntil.delete(id);
+  }
+}
+
+function mostCommon<T>(items: readonly T[]): T | undefined {
+  const counts = new Map<T, number>();
+  let best: T | undefined;
+  let bestCount = 0;
+  for (const item of items) {
+    const n = (counts.get(item) ?? 0) + 1;
+    counts.set(item, n);
+    if (n > bestCount) {
+      best = item;
+      bestCount = n;
+    }
+  }
+  return best;
+}
+
+function round(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}

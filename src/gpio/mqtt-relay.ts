@@ -1,0 +1,60 @@
+import type { Logger } from '../util/log.js';
+import type { Relay, RelayPublisher } from './types.js';
+
+export interface MqttRelayOptions {
+  /** e.g. shellies/shelly1-AABBCC/relay/0/command (Shelly Gen1) or cmnd/door/POWER (Tasmota). */
+  readonly commandTopic: string;
+  readonly payloadUnlock: string;
+  readonly payloadLock: string;
+}
+
+/**
+ * A network relay (Shelly, Tasmota...) switched by publishing to its command topic.
+ * Messages are QoS 1 and never retained: a retained "unlock" would reopen the door
+ * whenever the relay reconnects. Because this process cannot hold the relay physically,
+ * configure the device's own auto-off (Shelly "auto off", Tasmota PulseTime) to the
+ * pulse length as the fail-secure backstop (docs/door.md).
+ */
+export class MqttRelay implements Relay {
+  readonly name = 'mqtt';
+  private isUnlocked = false;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly options: MqttRelayOptions,
+    private readonly publisher: RelayPublisher,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ module: 'relay', relay: 'mqtt', topic: options.commandTopic });
+  }
+
+  get unlocked(): boolean {
+    return this.isUnlocked;
+  }
+
+  async start(): Promise<void> {
+    await this.lock();
+  }
+
+  async unlock(): Promise<void> {
+    await this.publisher.publish(this.options.commandTopic, this.options.payloadUnlock, { qos: 1, retain: false });
+    this.isUnlocked = true;
+  }
+
+  async lock(): Promise<void> {
+    this.isUnlocked = false;
+    await this.publisher.publish(this.options.commandTopic, this.options.payloadLock, { qos: 1, retain: false });
+  }
+
+  lockSync(): void {
+    // Cannot wait for the broker here: send and hope; the device's auto-off is the backstop.
+    this.isUnlocked = false;
+    this.publisher
+      .publish(this.options.commandTopic, this.options.payloadLock, { qos: 1, retain: false })
+      .catch((err: unknown) => this.log.error({ err }, 'could not send the lock command'));
+  }
+
+  async close(): Promise<void> {
+    await this.lock();
+  }
+}
