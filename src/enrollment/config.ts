@@ -7,7 +7,7 @@ export const enrollmentSchema = {
     env: 'FACEGATE_ENROLLMENT_TRUSTED_KEYS',
   },
   maxClockSkewSeconds: {
-    doc: 'How far a request\'s iat may lie in the future and its exp in the past (clock differences between admin and door).',
+    doc: "How far a request's iat may lie in the future and its exp in the past (clock differences between admin and door).",
     format: 'nat',
     default: 60,
     env: 'FACEGATE_ENROLLMENT_MAX_CLOCK_SKEW_SECONDS',

@@ -110,8 +110,12 @@ export async function parseAdminKey(text: string, source: string): Promise<Admin
   } else {
     throw new Error(`${source}: expected a PEM PKCS#8 private key or a private JWK`);
   }
-  if (!isEd25519Jwk(jwk) || typeof jwk.d !== 'string') throw new Error(`${source}: not an Ed25519 private key`);
-  const privateKey = (await importJWK({ kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d }, SIGNING_ALG)) as CryptoKey;
+  if (!isEd25519Jwk(jwk) || typeof jwk.d !== 'string')
+    throw new Error(`${source}: not an Ed25519 private key`);
+  const privateKey = (await importJWK(
+    { kty: 'OKP', crv: 'Ed25519', x: jwk.x, d: jwk.d },
+    SIGNING_ALG,
+  )) as CryptoKey;
   return { kid: await keyIdOf(jwk), privateKey };
 }
 

@@ -41,7 +41,8 @@ export type PhotoFormat = 'jpeg' | 'png';
 
 /** JPEG or PNG by magic bytes; anything else is refused before a decoder sees it. */
 export function sniffPhotoFormat(bytes: Uint8Array): PhotoFormat | null {
-  const starts = (magic: number[]): boolean => bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
+  const starts = (magic: number[]): boolean =>
+    bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
   if (starts(JPEG_MAGIC)) return 'jpeg';
   if (starts(PNG_MAGIC)) return 'png';
   return null;
@@ -78,13 +79,18 @@ export class PhotoEnroller {
     let height: number;
     try {
       const meta = await sharp(bytes, { limitInputPixels: false, failOn: 'none' }).metadata();
-      if (meta.format !== format || !meta.width || !meta.height) throw new Error(`decoder saw ${meta.format}`);
+      if (meta.format !== format || !meta.width || !meta.height)
+        throw new Error(`decoder saw ${meta.format}`);
       width = meta.width;
       height = meta.height;
     } catch (err) {
       throw new EnrollmentError('not_an_image', `photo header does not decode: ${(err as Error).message}`);
     }
-    if (width > limits.maxImageDimension || height > limits.maxImageDimension || width * height > limits.maxImagePixels) {
+    if (
+      width > limits.maxImageDimension ||
+      height > limits.maxImageDimension ||
+      width * height > limits.maxImagePixels
+    ) {
       throw new EnrollmentError(
         'image_too_big',
         `photo declares ${width}x${height}, limits ${limits.maxImageDimension} px per side and ${limits.maxImagePixels} pixels`,
@@ -93,16 +99,29 @@ export class PhotoEnroller {
 
     try {
       // limitInputPixels is a second guard inside libvips; failOn 'error' refuses truncated data.
-      const { data, info } = await sharp(bytes, { limitInputPixels: limits.maxImagePixels, failOn: 'error', pages: 1 })
+      const { data, info } = await sharp(bytes, {
+        limitInputPixels: limits.maxImagePixels,
+        failOn: 'error',
+        pages: 1,
+      })
         .rotate() // honour EXIF orientation: phones store portraits sideways
-        .resize({ width: limits.workingMaxSide, height: limits.workingMaxSide, fit: 'inside', withoutEnlargement: true })
+        .resize({
+          width: limits.workingMaxSide,
+          height: limits.workingMaxSide,
+          fit: 'inside',
+          withoutEnlargement: true,
+        })
         .flatten({ background: '#ffffff' })
         .grayscale()
         .extractChannel(0)
         .raw()
         .toBuffer({ resolveWithObject: true });
       if (info.channels !== 1) throw new Error(`expected 1 channel, got ${info.channels}`);
-      return createGrayImage(info.width, info.height, new Uint8Array(data.buffer, data.byteOffset, data.length));
+      return createGrayImage(
+        info.width,
+        info.height,
+        new Uint8Array(data.buffer, data.byteOffset, data.length),
+      );
     } catch (err) {
       if (err instanceof EnrollmentError) throw err;
       throw new EnrollmentError('not_an_image', `photo does not decode: ${(err as Error).message}`);
@@ -114,7 +133,10 @@ export class PhotoEnroller {
     const boxes = await this.deps.detector.detect(image);
     if (boxes.length === 0) throw new EnrollmentError('no_face', 'no face found in the photo');
     if (boxes.length > 1) {
-      throw new EnrollmentError('several_faces', `${boxes.length} faces found; an enrollment photo must show one person`);
+      throw new EnrollmentError(
+        'several_faces',
+        `${boxes.length} faces found; an enrollment photo must show one person`,
+      );
     }
     const box = boxes[0];
     return { crop: preprocessFace(image, { box }, this.deps.preprocess), box };

@@ -87,19 +87,30 @@ export function parsePersonId(value: unknown): string {
 }
 
 function parseText(value: unknown, what: string, max: number): string {
-  if (typeof value !== 'string' || value.trim().length === 0 || value.length > max || UNPRINTABLE.test(value)) {
+  if (
+    typeof value !== 'string' ||
+    value.trim().length === 0 ||
+    value.length > max ||
+    UNPRINTABLE.test(value)
+  ) {
     throw new EnrollmentError('invalid_payload', `${what} must be 1..${max} printable characters`);
   }
   return value.trim();
 }
 
 /** Validates enroll args and decodes the photos (size-checked before decoding). */
-export function parseEnrollArgs(args: unknown, limits: ArgLimits): { person: string; name: string; images: Buffer[] } {
+export function parseEnrollArgs(
+  args: unknown,
+  limits: ArgLimits,
+): { person: string; name: string; images: Buffer[] } {
   const a = argsObject(args, 'enroll', ['person', 'name', 'images']);
   const person = parsePersonId(a.person);
   const name = parseText(a.name, 'name', MAX_NAME_LENGTH);
   if (!Array.isArray(a.images) || a.images.length === 0 || a.images.length > limits.maxImages) {
-    throw new EnrollmentError('invalid_payload', `images must be an array of 1..${limits.maxImages} base64 photos`);
+    throw new EnrollmentError(
+      'invalid_payload',
+      `images must be an array of 1..${limits.maxImages} base64 photos`,
+    );
   }
   const images = a.images.map((img: unknown, i) => {
     if (typeof img !== 'string' || img.length % 4 !== 0 || !BASE64.test(img)) {
@@ -107,7 +118,10 @@ export function parseEnrollArgs(args: unknown, limits: ArgLimits): { person: str
     }
     const decodedLength = (img.length / 4) * 3 - (img.endsWith('==') ? 2 : img.endsWith('=') ? 1 : 0);
     if (decodedLength > limits.maxImageBytes) {
-      throw new EnrollmentError('too_large', `images[${i}] is ${decodedLength} bytes, limit ${limits.maxImageBytes}`);
+      throw new EnrollmentError(
+        'too_large',
+        `images[${i}] is ${decodedLength} bytes, limit ${limits.maxImageBytes}`,
+      );
     }
     return Buffer.from(img, 'base64');
   });
@@ -125,7 +139,9 @@ export function parseListArgs(args: unknown): ListArgs {
 
 export function parseUnlockArgs(args: unknown): { reason: string } {
   const a = argsObject(args, 'unlock', ['reason']);
-  return { reason: a.reason === undefined ? 'remote unlock' : parseText(a.reason, 'reason', MAX_REASON_LENGTH) };
+  return {
+    reason: a.reason === undefined ? 'remote unlock' : parseText(a.reason, 'reason', MAX_REASON_LENGTH),
+  };
 }
 
 export function newNonce(): string {

@@ -44,10 +44,14 @@ export class RequestVerifier {
   async verify(payload: Uint8Array, cmd: string): Promise<VerifiedRequest> {
     const { opts } = this;
     if (payload.length > opts.maxRequestBytes) {
-      throw new EnrollmentError('payload_too_large', `request is ${payload.length} bytes, limit ${opts.maxRequestBytes}`);
+      throw new EnrollmentError(
+        'payload_too_large',
+        `request is ${payload.length} bytes, limit ${opts.maxRequestBytes}`,
+      );
     }
     const jws = Buffer.from(payload.buffer, payload.byteOffset, payload.length).toString('latin1').trim();
-    if (!COMPACT_JWS.test(jws)) throw new EnrollmentError('malformed_request', 'payload is not a compact JWS');
+    if (!COMPACT_JWS.test(jws))
+      throw new EnrollmentError('malformed_request', 'payload is not a compact JWS');
 
     let header: ProtectedHeaderParameters;
     try {
@@ -56,18 +60,25 @@ export class RequestVerifier {
       throw new EnrollmentError('malformed_request', 'JWS header does not decode');
     }
     if (typeof header.alg !== 'string' || !ACCEPTED_ALGS.includes(header.alg)) {
-      throw new EnrollmentError('malformed_request', `signature algorithm must be EdDSA, got ${String(header.alg).slice(0, 20)}`);
+      throw new EnrollmentError(
+        'malformed_request',
+        `signature algorithm must be EdDSA, got ${String(header.alg).slice(0, 20)}`,
+      );
     }
-    if (header.typ !== REQUEST_TYPE) throw new EnrollmentError('malformed_request', `JWS typ must be ${REQUEST_TYPE}`);
-    if (header.crit !== undefined) throw new EnrollmentError('malformed_request', 'no critical header extensions are understood');
+    if (header.typ !== REQUEST_TYPE)
+      throw new EnrollmentError('malformed_request', `JWS typ must be ${REQUEST_TYPE}`);
+    if (header.crit !== undefined)
+      throw new EnrollmentError('malformed_request', 'no critical header extensions are understood');
 
     let candidates: readonly TrustedKey[];
     if (header.kid !== undefined) {
       candidates = opts.keys.filter((k) => k.kid === header.kid);
-      if (candidates.length === 0) throw new EnrollmentError('unknown_key', 'signed by a key this device does not trust');
+      if (candidates.length === 0)
+        throw new EnrollmentError('unknown_key', 'signed by a key this device does not trust');
     } else {
       candidates = opts.keys;
-      if (candidates.length === 0) throw new EnrollmentError('unknown_key', 'this device trusts no admin keys');
+      if (candidates.length === 0)
+        throw new EnrollmentError('unknown_key', 'this device trusts no admin keys');
     }
 
     let claimBytes: Uint8Array | undefined;
@@ -81,7 +92,8 @@ export class RequestVerifier {
         // Try the next key (rotation without kid); all failing means a forged or altered request.
       }
     }
-    if (!claimBytes) throw new EnrollmentError('bad_signature', 'signature does not verify with any trusted key');
+    if (!claimBytes)
+      throw new EnrollmentError('bad_signature', 'signature does not verify with any trusted key');
 
     const claims = parseClaims(claimBytes);
     this.checkClaims(claims, cmd);
@@ -91,18 +103,30 @@ export class RequestVerifier {
   private checkClaims(c: RequestClaims, cmd: string): void {
     const { opts } = this;
     if (c.cmd !== cmd) {
-      throw new EnrollmentError('wrong_command', `request is for "${String(c.cmd).slice(0, 32)}" but arrived on the "${cmd}" topic`);
+      throw new EnrollmentError(
+        'wrong_command',
+        `request is for "${String(c.cmd).slice(0, 32)}" but arrived on the "${cmd}" topic`,
+      );
     }
     if (c.aud !== opts.deviceId && c.aud !== FLEET_AUDIENCE) {
-      throw new EnrollmentError('wrong_device', `request is addressed to "${String(c.aud).slice(0, 64)}", this is ${opts.deviceId}`);
+      throw new EnrollmentError(
+        'wrong_device',
+        `request is addressed to "${String(c.aud).slice(0, 64)}", this is ${opts.deviceId}`,
+      );
     }
     if (c.exp <= c.iat) throw new EnrollmentError('malformed_request', 'exp must be after iat');
     if (c.exp - c.iat > opts.maxLifetimeSeconds) {
-      throw new EnrollmentError('lifetime_too_long', `request is valid for ${c.exp - c.iat} s, limit ${opts.maxLifetimeSeconds} s`);
+      throw new EnrollmentError(
+        'lifetime_too_long',
+        `request is valid for ${c.exp - c.iat} s, limit ${opts.maxLifetimeSeconds} s`,
+      );
     }
     const now = opts.clock.nowMs() / 1000;
     if (c.iat > now + opts.maxClockSkewSeconds) {
-      throw new EnrollmentError('not_yet_valid', `request is issued ${Math.round(c.iat - now)} s in the future`);
+      throw new EnrollmentError(
+        'not_yet_valid',
+        `request is issued ${Math.round(c.iat - now)} s in the future`,
+      );
     }
     if (c.exp < now - opts.maxClockSkewSeconds) {
       throw new EnrollmentError('expired', `request expired ${Math.round(now - c.exp)} s ago`);
@@ -122,10 +146,14 @@ function parseClaims(bytes: Uint8Array): RequestClaims {
   }
   const c = parsed as Record<string, unknown>;
   if (c.v !== PROTOCOL_VERSION) {
-    throw new EnrollmentError('malformed_request', `unsupported protocol version ${JSON.stringify(c.v)?.slice(0, 16)}; this device speaks ${PROTOCOL_VERSION}`);
+    throw new EnrollmentError(
+      'malformed_request',
+      `unsupported protocol version ${JSON.stringify(c.v)?.slice(0, 16)}; this device speaks ${PROTOCOL_VERSION}`,
+    );
   }
   const missing = CLAIMS.filter((k) => c[k] === undefined);
-  if (missing.length > 0) throw new EnrollmentError('malformed_request', `missing claims: ${missing.join(', ')}`);
+  if (missing.length > 0)
+    throw new EnrollmentError('malformed_request', `missing claims: ${missing.join(', ')}`);
   if (typeof c.cmd !== 'string' || typeof c.aud !== 'string') {
     throw new EnrollmentError('malformed_request', 'cmd and aud must be strings');
   }

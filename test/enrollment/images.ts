@@ -14,7 +14,11 @@ export function readPgm(path: string): GrayImage {
   const [whole, w, h] = match;
   const width = Number(w);
   const height = Number(h);
-  return createGrayImage(width, height, new Uint8Array(bytes.subarray(whole.length, whole.length + width * height)));
+  return createGrayImage(
+    width,
+    height,
+    new Uint8Array(bytes.subarray(whole.length, whole.length + width * height)),
+  );
 }
 
 export function orlPath(subject: number, shot: number): string {
@@ -22,11 +26,22 @@ export function orlPath(subject: number, shot: number): string {
 }
 
 /** An ORL photo padded with a plain border (the detector needs context around the face) and scaled. */
-export async function orlPhoto(subject: number, shot: number, format: 'png' | 'jpeg' = 'png', scale = 3): Promise<Buffer> {
+export async function orlPhoto(
+  subject: number,
+  shot: number,
+  format: 'png' | 'jpeg' = 'png',
+  scale = 3,
+): Promise<Buffer> {
   const img = readPgm(orlPath(subject, shot));
   let pipeline = sharp(Buffer.from(img.data), { raw: { width: img.width, height: img.height, channels: 1 } })
     .resize(img.width * scale, img.height * scale)
-    .extend({ top: 30 * scale, bottom: 30 * scale, left: 30 * scale, right: 30 * scale, background: grayBorder(img) });
+    .extend({
+      top: 30 * scale,
+      bottom: 30 * scale,
+      left: 30 * scale,
+      right: 30 * scale,
+      background: grayBorder(img),
+    });
   pipeline = format === 'png' ? pipeline.png() : pipeline.jpeg({ quality: 92 });
   return pipeline.toBuffer();
 }
@@ -55,7 +70,9 @@ export async function noisePhoto(width = 320, height = 240, seed = 7): Promise<B
     s = (s * 1103515245 + 12345) & 0x7fffffff;
     data[i] = s >> 23;
   }
-  return sharp(Buffer.from(data), { raw: { width, height, channels: 1 } }).png().toBuffer();
+  return sharp(Buffer.from(data), { raw: { width, height, channels: 1 } })
+    .png()
+    .toBuffer();
 }
 
 /**

@@ -1,4 +1,10 @@
-import { generateAdminKeyPair, parseAdminKey, parseTrustedKeys, type AdminKey, type TrustedKey } from '../../src/enrollment/keys.js';
+import {
+  generateAdminKeyPair,
+  parseAdminKey,
+  parseTrustedKeys,
+  type AdminKey,
+  type TrustedKey,
+} from '../../src/enrollment/keys.js';
 
 /** A real Ed25519 admin key pair as the admin tool makes it, and the device's view of it. */
 export interface TestAdmin {

@@ -67,8 +67,12 @@ describe('PhotoEnroller photo validation', () => {
   });
 
   it('refuses other formats and garbage as not_an_image', async () => {
-    const webp = await sharp(await orlPhoto(1, 1, 'png')).webp().toBuffer();
-    const gif = await sharp(await orlPhoto(1, 1, 'png')).gif().toBuffer();
+    const webp = await sharp(await orlPhoto(1, 1, 'png'))
+      .webp()
+      .toBuffer();
+    const gif = await sharp(await orlPhoto(1, 1, 'png'))
+      .gif()
+      .toBuffer();
     expect(await codeOf(enroller().decode(webp))).toBe('not_an_image');
     expect(await codeOf(enroller().decode(gif))).toBe('not_an_image');
     expect(await codeOf(enroller().decode(Buffer.from('hello world')))).toBe('not_an_image');
@@ -78,7 +82,9 @@ describe('PhotoEnroller photo validation', () => {
 
   it('refuses a truncated JPEG as not_an_image', async () => {
     const jpeg = await orlPhoto(2, 3, 'jpeg');
-    expect(await codeOf(enroller().decode(jpeg.subarray(0, Math.floor(jpeg.length / 2))))).toBe('not_an_image');
+    expect(await codeOf(enroller().decode(jpeg.subarray(0, Math.floor(jpeg.length / 2))))).toBe(
+      'not_an_image',
+    );
   });
 
   it('refuses a decompression bomb by its header as image_too_big', async () => {
@@ -91,7 +97,9 @@ describe('PhotoEnroller photo validation', () => {
   });
 
   it('refuses a photo wider than maxImageDimension even under the pixel budget', async () => {
-    const wide = await sharp({ create: { width: 3000, height: 10, channels: 3, background: "#000" } }).png().toBuffer();
+    const wide = await sharp({ create: { width: 3000, height: 10, channels: 3, background: '#000' } })
+      .png()
+      .toBuffer();
     expect(await codeOf(enroller({ maxImageDimension: 2000 }).decode(wide))).toBe('image_too_big');
   });
 

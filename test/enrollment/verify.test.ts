@@ -18,7 +18,9 @@ beforeAll(async () => {
   stranger = await makeAdmin();
 });
 
-function verifier(overrides: Partial<ConstructorParameters<typeof RequestVerifier>[0]> = {}): RequestVerifier {
+function verifier(
+  overrides: Partial<ConstructorParameters<typeof RequestVerifier>[0]> = {},
+): RequestVerifier {
   return new RequestVerifier({
     deviceId: 'door-1',
     keys: admin.trusted,
@@ -118,24 +120,43 @@ describe('RequestVerifier', () => {
     const iat = Math.floor(NOW / 1000);
     const long = await signClaims(admin.admin.privateKey, admin.admin.kid, claims({ iat, exp: iat + 601 }));
     expect(await codeOf(long.jws)).toBe('lifetime_too_long');
-    const backwards = await signClaims(admin.admin.privateKey, admin.admin.kid, claims({ iat, exp: iat - 1 }));
+    const backwards = await signClaims(
+      admin.admin.privateKey,
+      admin.admin.kid,
+      claims({ iat, exp: iat - 1 }),
+    );
     expect(await codeOf(backwards.jws)).toBe('malformed_request');
   });
 
   it('rejects a request for another device and a command sent to another topic', async () => {
     const other = await signClaims(admin.admin.privateKey, admin.admin.kid, claims({ aud: 'door-2' }));
     expect(await codeOf(other.jws)).toBe('wrong_device');
-    const enrollOnRemove = await signClaims(admin.admin.privateKey, admin.admin.kid, claims({ cmd: 'enroll' }));
+    const enrollOnRemove = await signClaims(
+      admin.admin.privateKey,
+      admin.admin.kid,
+      claims({ cmd: 'enroll' }),
+    );
     expect(await codeOf(enrollOnRemove.jws, 'remove')).toBe('wrong_command');
   });
 
   it('rejects oversized payloads before parsing', async () => {
     const { jws } = await signClaims(admin.admin.privateKey, admin.admin.kid, claims());
-    expect(await codeOf(jws, 'remove', verifier({ maxRequestBytes: jws.length - 1 }))).toBe('payload_too_large');
+    expect(await codeOf(jws, 'remove', verifier({ maxRequestBytes: jws.length - 1 }))).toBe(
+      'payload_too_large',
+    );
   });
 
   it('rejects malformed envelopes, algorithms other than EdDSA, and missing or bad claims', async () => {
-    for (const junk of ['', 'hello', '{"cmd":"remove"}', 'a.b', 'a.b.c.d', '....', '\u0000\u00ff', 'x'.repeat(1000)]) {
+    for (const junk of [
+      '',
+      'hello',
+      '{"cmd":"remove"}',
+      'a.b',
+      'a.b.c.d',
+      '....',
+      '\u0000\u00ff',
+      'x'.repeat(1000),
+    ]) {
       expect(await codeOf(junk)).toBe('malformed_request');
     }
     // "alg": "none" and an HMAC-signed token must never pass.
@@ -172,7 +193,11 @@ describe('RequestVerifier', () => {
   });
 
   it('peeks the transaction of a refused request without trusting it', async () => {
-    const { jws } = await signClaims(stranger.admin.privateKey, stranger.admin.kid, claims({ transaction: 'tx-77' }));
+    const { jws } = await signClaims(
+      stranger.admin.privateKey,
+      stranger.admin.kid,
+      claims({ transaction: 'tx-77' }),
+    );
     expect(peekTransaction(Buffer.from(jws))).toBe('tx-77');
     expect(peekTransaction(Buffer.from('garbage'))).toBeNull();
   });
@@ -184,7 +209,10 @@ describe('trusted key files', () => {
     const fromPem = await parseTrustedKeys(pair.publicPem, 'pem');
     const fromJwk = await parseTrustedKeys(JSON.stringify(pair.publicJwk), 'jwk');
     const other = await generateAdminKeyPair();
-    const fromSet = await parseTrustedKeys(JSON.stringify({ keys: [pair.publicJwk, other.publicJwk] }), 'jwks');
+    const fromSet = await parseTrustedKeys(
+      JSON.stringify({ keys: [pair.publicJwk, other.publicJwk] }),
+      'jwks',
+    );
     expect(fromPem[0].kid).toBe(pair.kid);
     expect(fromJwk[0].kid).toBe(pair.kid);
     expect(fromSet.map((k) => k.kid)).toEqual([pair.kid, other.kid]);
@@ -197,7 +225,9 @@ describe('trusted key files', () => {
     await expect(parseTrustedKeys(pair.privatePem, 'p')).rejects.toThrow(/private key/);
     await expect(parseTrustedKeys(JSON.stringify(pair.privateJwk), 'p')).rejects.toThrow(/private key/);
     const ec = await generateKeyPair('ES256', { extractable: true });
-    await expect(parseTrustedKeys(JSON.stringify(await exportJWK(ec.publicKey)), 'ec')).rejects.toThrow(/Ed25519/);
+    await expect(parseTrustedKeys(JSON.stringify(await exportJWK(ec.publicKey)), 'ec')).rejects.toThrow(
+      /Ed25519/,
+    );
     await expect(parseTrustedKeys('ssh-ed25519 AAAA', 'ssh')).rejects.toThrow(/PEM public key or a JWK/);
   });
 });

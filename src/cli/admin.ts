@@ -1,0 +1,280 @@
+#!/usr/bin/env node
+/**
+ * facegate-admin: the central admin's tool. Generates the admin key pair, and signs and
+ * sends enroll / remove / list / unlock requests to one door or the whole fleet, waiting
+ * for every addressed door to answer. See docs/enrollment.md.
+ *
+ * Exit codes: 0 every addressed device answered ok; 1 a device answered with an error
+ * (or bad usage / input); 2 timeout or broker unreachable.
+ */
+import { chmod, mkdir, readFile, writeFile, access } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import cliProgress from 'cli-progress';
+import type { MqttClient } from 'mqtt';
+import {
+  AdminError,
+  DEFAULT_TOPIC_PREFIX,
+  connectBroker,
+  sendRequest,
+  watchEvents,
+  type BrokerOptions,
+  type RequestOutcome,
+} from '../enrollment/admin-client.js';
+import { generateAdminKeyPair, parseAdminKey } from '../enrollment/keys.js';
+import { sniffPhotoFormat } from '../enrollment/photo-enroller.js';
+import type { EnrollArgs, ListArgs, RemoveArgs, SignedCommand, UnlockArgs } from '../enrollment/protocol.js';
+
+interface ConnectionFlags {
+  broker: string;
+  ca?: string;
+  cert?: string;
+  keyFile?: string;
+  username?: string;
+  passwordFile?: string;
+  prefix: string;
+}
+interface RequestFlags extends ConnectionFlags {
+  device: string;
+  key: string;
+  expect: number;
+  timeout: number;
+  lifetime: number;
+  progress: boolean;
+}
+
+function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('must be a positive integer');
+  return n;
+}
+
+function withConnection(cmd: Command): Command {
+  return cmd
+    .requiredOption('--broker <url>', 'broker URL (mqtt://, mqtts://, ws://, wss://)')
+    .option('--ca <file>', 'PEM CA certificate(s) to trust for TLS')
+    .option('--cert <file>', 'PEM client certificate (mutual TLS)')
+    .option('--key-file <file>', 'PEM private key of the client certificate')
+    .option('--username <name>', 'broker user name')
+    .option('--password-file <file>', 'file holding the broker password (never on the command line)')
+    .option('--prefix <topic>', 'topic namespace of the fleet', DEFAULT_TOPIC_PREFIX);
+}
+
+function withRequest(cmd: Command): Command {
+  return withConnection(cmd)
+    .requiredOption('--device <id>', 'device id, or "all" for the whole fleet')
+    .requiredOption('--key <file>', 'admin private key (PEM PKCS#8 or JWK) from `keygen`')
+    .option('--expect <n>', 'devices that must answer ok (for --device all)', positiveInt, 1)
+    .option('--timeout <seconds>', 'give up after this many seconds', positiveInt, 30)
+    .option('--lifetime <seconds>', 'request validity (exp - iat)', positiveInt, 300)
+    .option('--no-progress', 'no progress display on stderr');
+}
+
+async function brokerOptions(flags: ConnectionFlags): Promise<BrokerOptions> {
+  const read = (path?: string): Promise<Buffer | undefined> =>
+    path ? readFile(path) : Promise.resolve(undefined);
+  const password = flags.passwordFile ? (await readFile(flags.passwordFile, 'utf8')).trim() : undefined;
+  return {
+    url: flags.broker,
+    username: flags.username,
+    password,
+    ca: await read(flags.ca),
+    cert: await read(flags.cert),
+    key: await read(flags.keyFile),
+  };
+}
+
+async function runRequest(
+  flags: RequestFlags,
+  cmd: SignedCommand,
+  args: EnrollArgs | RemoveArgs | ListArgs | UnlockArgs,
+): Promise<number> {
+  const key = await parseAdminKey(await readFile(flags.key, 'utf8'), flags.key);
+  const client = await connectBroker(await brokerOptions(flags));
+  const bar =
+    flags.progress && process.stderr.isTTY
+      ? new cliProgress.SingleBar(
+          {
+            stream: process.stderr,
+            format: `${cmd} → ${flags.device} [{bar}] {value}/{total} devices | {duration}s`,
+            hideCursor: true,
+            clearOnComplete: false,
+          },
+          cliProgress.Presets.shades_classic,
+        )
+      : undefined;
+  const started = Date.now();
+  let ticker: NodeJS.Timeout | undefined;
+  let outcome: RequestOutcome;
+  try {
+    bar?.start(flags.expect, 0);
+    ticker = bar ? setInterval(() => bar.updateETA(), 500) : undefined;
+    if (!bar && flags.progress) process.stderr.write(`${cmd}: waiting for ${flags.expect} device(s)...\n`);
+    outcome = await sendRequest(client, key, cmd, args, {
+      device: flags.device,
+      expect: flags.expect,
+      timeoutMs: flags.timeout * 1000,
+      lifetimeSeconds: flags.lifetime,
+      prefix: flags.prefix,
+      onResponse: (response, received) => {
+        bar?.update(received);
+        if (!bar && flags.progress) {
+          process.stderr.write(
+            `  ${response.device}: ${response.status}${response.error ? ` (${response.error.code})` : ''}\n`,
+          );
+        }
+      },
+    });
+  } finally {
+    if (ticker) clearInterval(ticker);
+    bar?.stop();
+    await client.endAsync();
+  }
+  process.stdout.write(`${JSON.stringify({ ...outcome, elapsedMs: Date.now() - started }, null, 2)}\n`);
+  if (outcome.ok) return 0;
+  const errors = outcome.responses.filter((r) => r.status === 'error');
+  for (const r of errors)
+    process.stderr.write(`error from ${r.device}: ${r.error?.code}: ${r.error?.message}\n`);
+  if (outcome.timedOut) {
+    process.stderr.write(
+      `timeout: ${outcome.responses.length} of ${flags.expect} device(s) answered within ${flags.timeout} s\n`,
+    );
+    return errors.length > 0 ? 1 : 2;
+  }
+  return 1;
+}
+
+async function keygen(out: string, force: boolean): Promise<void> {
+  const pair = await generateAdminKeyPair();
+  await mkdir(out, { recursive: true, mode: 0o700 });
+  const files: [string, string, number][] = [
+    ['admin.key.pem', pair.privatePem, 0o600],
+    ['admin.private.jwk.json', `${JSON.stringify(pair.privateJwk, null, 2)}\n`, 0o600],
+    ['admin.pub.pem', pair.publicPem, 0o644],
+    ['admin.pub.jwk.json', `${JSON.stringify(pair.publicJwk, null, 2)}\n`, 0o644],
+  ];
+  if (!force) {
+    for (const [name] of files) {
+      const exists = await access(join(out, name)).then(
+        () => true,
+        () => false,
+      );
+      if (exists)
+        throw new AdminError(`${join(out, name)} exists; refusing to overwrite a key (use --force)`, 'usage');
+    }
+  }
+  for (const [name, text, mode] of files) {
+    // Created with the mode directly (no window where the private key is world-readable).
+    await writeFile(join(out, name), text, { mode });
+    await chmod(join(out, name), mode);
+  }
+  process.stdout.write(
+    `${JSON.stringify({ kid: pair.kid, privateKey: join(out, 'admin.key.pem'), publicKey: join(out, 'admin.pub.pem') }, null, 2)}\n`,
+  );
+  process.stderr.write(
+    `Keep ${join(out, 'admin.key.pem')} secret. Put ${join(out, 'admin.pub.pem')} on every door and list it in enrollment.trustedKeys.\n`,
+  );
+}
+
+async function readImages(paths: string[]): Promise<string[]> {
+  return Promise.all(
+    paths.map(async (path) => {
+      const bytes = await readFile(path);
+      if (sniffPhotoFormat(bytes) === null) throw new AdminError(`${path} is not a JPEG or PNG`, 'usage');
+      return bytes.toString('base64');
+    }),
+  );
+}
+
+function buildProgram(setExit: (code: number) => void): Command {
+  const program = new Command('facegate-admin')
+    .description('Sign and send enrollment requests to facegate doors over MQTT')
+    .showHelpAfterError();
+
+  program
+    .command('keygen')
+    .description('create an Ed25519 admin key pair (private key files are mode 0600)')
+    .requiredOption('--out <dir>', 'directory for the key files')
+    .option('--force', 'overwrite existing key files', false)
+    .action(async (opts: { out: string; force: boolean }) => keygen(opts.out, opts.force));
+
+  withRequest(program.command('enroll'))
+    .description('enroll (or re-enroll) a person from one or more photos')
+    .requiredOption('--person <id>', 'person id (letters, digits, . _ -)')
+    .requiredOption('--name <name>', 'display name')
+    .argument('<image...>', 'JPEG or PNG photos showing only this person')
+    .action(async (images: string[], opts: RequestFlags & { person: string; name: string }) => {
+      setExit(
+        await runRequest(opts, 'enroll', {
+          person: opts.person,
+          name: opts.name,
+          images: await readImages(images),
+        }),
+      );
+    });
+
+  withRequest(program.command('remove'))
+    .description('remove a person and all their faces')
+    .requiredOption('--person <id>', 'person id')
+    .action(async (opts: RequestFlags & { person: string }) =>
+      setExit(await runRequest(opts, 'remove', { person: opts.person })),
+    );
+
+  withRequest(program.command('list'))
+    .description('list the enrolled people of each device')
+    .action(async (opts: RequestFlags) => setExit(await runRequest(opts, 'list', {})));
+
+  withRequest(program.command('unlock'))
+    .description('open the door once (only if the device enables enrollment.allowUnlock)')
+    .option('--reason <text>', 'why (stored in the audit log)')
+    .action(async (opts: RequestFlags & { reason?: string }) =>
+      setExit(await runRequest(opts, 'unlock', opts.reason ? { reason: opts.reason } : {})),
+    );
+
+  withConnection(program.command('watch'))
+    .description('print live events (one JSON object per line) until Ctrl-C')
+    .addOption(new Option('--device <id>', 'device id or "all"').default('all'))
+    .option('--count <n>', 'exit after this many events', positiveInt)
+    .option('--timeout <seconds>', 'exit after this many seconds', positiveInt)
+    .action(async (opts: ConnectionFlags & { device: string; count?: number; timeout?: number }) => {
+      const client: MqttClient = await connectBroker(await brokerOptions(opts), 'facegate-admin-watch');
+      let seen = 0;
+      await new Promise<void>((resolve, reject) => {
+        const timer = opts.timeout ? setTimeout(resolve, opts.timeout * 1000) : undefined;
+        process.once('SIGINT', () => resolve());
+        process.once('SIGTERM', () => resolve());
+        client.once('close', () => reject(new AdminError('connection to the broker lost', 'connect')));
+        watchEvents(
+          client,
+          opts.device,
+          (device, event) => {
+            process.stdout.write(`${JSON.stringify({ device, event })}\n`);
+            if (opts.count !== undefined && ++seen >= opts.count) {
+              clearTimeout(timer);
+              resolve();
+            }
+          },
+          opts.prefix,
+        ).then(() => process.stderr.write(`watching ${opts.device} events on ${opts.broker}\n`), reject);
+      });
+      client.removeAllListeners('close');
+      await client.endAsync();
+    });
+
+  return program;
+}
+
+async function main(): Promise<void> {
+  let exitCode = 0;
+  const program = buildProgram((code) => (exitCode = code));
+  try {
+    await program.parseAsync(process.argv);
+  } catch (err) {
+    const kind = err instanceof AdminError ? err.kind : 'usage';
+    process.stderr.write(`facegate-admin: ${(err as Error).message}\n`);
+    exitCode = kind === 'connect' || kind === 'timeout' ? 2 : 1;
+  }
+  process.exitCode = exitCode;
+}
+
+void main();

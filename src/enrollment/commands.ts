@@ -1,0 +1,302 @@
+import type { EventSink } from '../events.js';
+import { RequestError, type RequestHandler, type RequestResult } from '../mqtt/request-router.js';
+import type { Clock } from '../util/clock.js';
+import type { Logger } from '../util/log.js';
+import type { GrayImage } from '../vision/image.js';
+import type { EnrollmentConfig } from './config.js';
+import { EnrollmentError, type EnrollmentErrorCode } from './errors.js';
+import type { EnrolledFace } from './photo-enroller.js';
+import { loadTrustedKeys, type TrustedKey } from './keys.js';
+import {
+  parseEnrollArgs,
+  parseListArgs,
+  parseRemoveArgs,
+  parseUnlockArgs,
+  type SignedCommand,
+} from './protocol.js';
+import { RequestVerifier, peekTransaction, type VerifiedRequest } from './verify.js';
+
+/** Where request handlers are registered (src/mqtt RequestRouter satisfies it). */
+export interface RequestRegistry {
+  register(cmd: string, handler: RequestHandler): void;
+}
+
+/** Photos → faces (PhotoEnroller satisfies it). */
+export interface FaceEnroller {
+  enrollPhotos(photos: readonly Uint8Array[]): Promise<EnrolledFace[]>;
+}
+
+interface TransactionOption<R> {
+  readonly transaction?: { readonly id: string; readonly response: (result: R) => unknown };
+}
+interface EnrollOutcome {
+  readonly version: number;
+  readonly personId: string;
+  readonly name: string;
+  readonly faces: number;
+  readonly updated: boolean;
+}
+interface RemoveOutcome {
+  readonly version: number;
+  readonly personId: string;
+  readonly removed: boolean;
+}
+
+/** The gallery operations enrollment needs (src/gallery GalleryStore satisfies it). */
+export interface EnrollmentStore {
+  /** All faces in ONE database transaction, together with the stored response. */
+  enroll(
+    request: {
+      id: string;
+      name?: string;
+      modelId: string;
+      faces: readonly { crop: GrayImage; embedding: Float32Array }[];
+    },
+    options?: TransactionOption<EnrollOutcome> & { replace?: boolean },
+  ): EnrollOutcome;
+  remove(personId: string, options?: TransactionOption<RemoveOutcome>): RemoveOutcome;
+  listPeople(): readonly { id: string; name: string; faces: number; createdMs: number; updatedMs: number }[];
+  version(): number;
+  /** False when the nonce was seen before (persisted across restarts). */
+  rememberNonce(nonce: string, expiresAtMs: number): boolean;
+  getTransaction(transactionId: string): unknown;
+  putTransaction(transactionId: string, response: unknown): boolean;
+}
+
+export interface EnrollmentDeps {
+  readonly deviceId: string;
+  readonly config: EnrollmentConfig;
+  /** Already loaded keys; when absent they are loaded from `config.trustedKeys`. */
+  readonly trustedKeys?: readonly TrustedKey[];
+  readonly enroller: FaceEnroller;
+  /** Model id of the embedder the enroller uses (stored with each embedding). */
+  readonly modelId: string;
+  readonly store: EnrollmentStore;
+  readonly events: EventSink;
+  /** Called after every committed gallery change (the matcher reloads its embeddings). */
+  readonly onGalleryChanged: () => void | Promise<void>;
+  /** Opens the door once; only used when `config.allowUnlock`. */
+  readonly unlock?: (reason: string) => void | Promise<void>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+}
+
+/** What is stored per processed transaction and answered again for a duplicate. */
+type StoredResponse =
+  | { readonly status: 'ok'; readonly data: unknown }
+  | { readonly status: 'error'; readonly error: { readonly code: string; readonly message: string } };
+
+/**
+ * Registers `enroll`, `remove`, `list` and `unlock` on the router. Every command needs a
+ * request signed by a trusted admin key (list too: the gallery is personal data and
+ * tells an attacker whose face to copy). Returns the service (for tests and health).
+ */
+export async function registerEnrollmentCommands(
+  router: RequestRegistry,
+  deps: EnrollmentDeps,
+): Promise<EnrollmentService> {
+  const keys = deps.trustedKeys ?? (await loadTrustedKeys(deps.config.trustedKeys));
+  const service = new EnrollmentService(deps, keys);
+  for (const cmd of ['enroll', 'remove', 'list', 'unlock'] as const) {
+    router.register(cmd, (payload, info) => service.handle(cmd, payload, info.topic));
+  }
+  return service;
+}
+
+export class EnrollmentService {
+  private readonly verifier: RequestVerifier;
+  private readonly log: Logger;
+  /** Requests are applied one at a time: no two enrollments race for the detector or the DB. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly deps: EnrollmentDeps,
+    readonly keys: readonly TrustedKey[],
+  ) {
+    this.log = deps.logger.child({ module: 'enrollment' });
+    this.verifier = new RequestVerifier({
+      deviceId: deps.deviceId,
+      keys,
+      maxClockSkewSeconds: deps.config.maxClockSkewSeconds,
+      maxLifetimeSeconds: deps.config.maxLifetimeSeconds,
+      maxRequestBytes: deps.config.maxRequestBytes,
+      clock: deps.clock,
+    });
+    if (keys.length === 0) this.log.warn('no trusted admin keys: every enrollment request will be refused');
+    else this.log.info({ keys: keys.map((k) => ({ kid: k.kid, source: k.source })) }, 'trusted admin keys');
+  }
+
+  /** Verifies and applies one request; throws RequestError (code + reason) on refusal. */
+  async handle(cmd: SignedCommand, payload: Buffer, topic: string): Promise<RequestResult> {
+    let request: VerifiedRequest | undefined;
+    try {
+      if (cmd === 'unlock' && !this.deps.config.allowUnlock) {
+        throw new EnrollmentError(
+          'unlock_disabled',
+          'remote unlock is disabled on this device (enrollment.allowUnlock)',
+        );
+      }
+      request = await this.verifier.verify(payload, cmd);
+      const verified = request;
+      return await this.serially(() => this.apply(cmd, verified));
+    } catch (err) {
+      if (err instanceof DuplicateError) throw err.requestError;
+      const transaction = request?.claims.transaction ?? peekTransaction(payload);
+      const refusal = toEnrollmentError(err, this.log);
+      this.log.warn(
+        { cmd, topic, code: refusal.code, reason: refusal.message, kid: request?.kid },
+        'request rejected',
+      );
+      this.emit({
+        type: 'rejected_request',
+        cmd,
+        code: refusal.code,
+        reason: refusal.message,
+        transaction,
+        verified: request !== undefined,
+      });
+      throw new RequestError(refusal.code, refusal.message, transaction);
+    }
+  }
+
+  private serially<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(cmd: SignedCommand, request: VerifiedRequest): Promise<RequestResult> {
+    const { store } = this.deps;
+    const { transaction, nonce } = request.claims;
+    // A transaction already processed is answered as it was the first time, changing nothing.
+    const stored = store.getTransaction(transaction) as StoredResponse | undefined;
+    if (stored !== undefined) {
+      this.log.info({ cmd, transaction }, 'duplicate transaction answered from the store');
+      if (stored.status === 'ok') return { transaction, data: stored.data };
+      throw new DuplicateError(new RequestError(stored.error.code, stored.error.message, transaction));
+    }
+    if (!store.rememberNonce(nonce, request.nonceExpiresAtMs)) {
+      throw new EnrollmentError('replayed', 'this request was already received (nonce seen before)');
+    }
+    try {
+      switch (cmd) {
+        case 'enroll':
+          return await this.enroll(request);
+        case 'remove':
+          return await this.remove(request);
+        case 'list':
+          parseListArgs(request.claims.args);
+          return { transaction, data: { version: store.version(), people: store.listPeople() } };
+        case 'unlock':
+          return await this.unlock(request);
+      }
+    } catch (err) {
+      // A verified request that failed is remembered with its answer too, so a retry of the
+      // same transaction gets the same reason instead of "replayed".
+      const refusal = toEnrollmentError(err, this.log);
+      if (refusal.code !== 'internal_error' && cmd !== 'list') {
+        store.putTransaction(transaction, {
+          status: 'error',
+          error: { code: refusal.code, message: refusal.message },
+        });
+      }
+      throw refusal;
+    }
+  }
+
+  private async enroll(request: VerifiedRequest): Promise<RequestResult> {
+    const { config, store, enroller, modelId } = this.deps;
+    const { transaction } = request.claims;
+    const args = parseEnrollArgs(request.claims.args, config);
+    const faces = await enroller.enrollPhotos(args.images);
+    const result = store.enroll(
+      { id: args.person, name: args.name, modelId, faces },
+      {
+        replace: true,
+        transaction: { id: transaction, response: (r) => ({ status: 'ok', data: enrollData(r) }) },
+      },
+    );
+    // The transaction has committed: from here on the enrollment is durable.
+    this.log.info(
+      { person: result.personId, faces: result.faces, version: result.version, kid: request.kid },
+      'enrolled',
+    );
+    this.emit({
+      type: 'enrolled',
+      person: result.personId,
+      name: result.name,
+      faces: result.faces,
+      version: result.version,
+      transaction,
+      kid: request.kid,
+    });
+    await this.galleryChanged();
+    return { transaction, data: enrollData(result) };
+  }
+
+  private async remove(request: VerifiedRequest): Promise<RequestResult> {
+    const { store } = this.deps;
+    const { transaction } = request.claims;
+    const { person } = parseRemoveArgs(request.claims.args);
+    const result = store.remove(person, {
+      transaction: { id: transaction, response: (r) => ({ status: 'ok', data: removeData(r) }) },
+    });
+    if (result.removed) {
+      this.log.info({ person, version: result.version, kid: request.kid }, 'removed');
+      this.emit({ type: 'removed', person, version: result.version, transaction, kid: request.kid });
+      await this.galleryChanged();
+    }
+    return { transaction, data: removeData(result) };
+  }
+
+  private async unlock(request: VerifiedRequest): Promise<RequestResult> {
+    const { transaction } = request.claims;
+    const { reason } = parseUnlockArgs(request.claims.args);
+    if (!this.deps.unlock) throw new EnrollmentError('unlock_disabled', 'this device has no door to unlock');
+    await this.deps.unlock(`${reason} (transaction ${transaction}, key ${request.kid})`);
+    const data = { unlocked: true };
+    this.deps.store.putTransaction(transaction, { status: 'ok', data });
+    return { transaction, data };
+  }
+
+  private async galleryChanged(): Promise<void> {
+    try {
+      await this.deps.onGalleryChanged();
+    } catch (err) {
+      // The change is committed; a failed reload is logged, the matcher retries on its own schedule.
+      this.log.error({ err }, 'matcher reload after a gallery change failed');
+    }
+  }
+
+  private emit(body: { type: 'rejected_request' | 'enrolled' | 'removed'; [k: string]: unknown }): void {
+    try {
+      this.deps.events.emit(body);
+    } catch (err) {
+      this.log.error({ err, type: body.type }, 'could not record event');
+    }
+  }
+}
+
+function enrollData(r: EnrollOutcome): Record<string, unknown> {
+  return { person: r.personId, name: r.name, faces: r.faces, updated: r.updated, version: r.version };
+}
+
+function removeData(r: RemoveOutcome): Record<string, unknown> {
+  return { person: r.personId, removed: r.removed, version: r.version };
+}
+
+/** A stored error answered again: not a new rejection (no second event). */
+class DuplicateError extends Error {
+  constructor(readonly requestError: RequestError) {
+    super(requestError.message);
+  }
+}
+
+function toEnrollmentError(err: unknown, log: Logger): EnrollmentError {
+  if (err instanceof EnrollmentError) return err;
+  if (err instanceof Error && err.name === 'GalleryInputError')
+    return new EnrollmentError('invalid_payload', err.message);
+  log.error({ err }, 'enrollment request failed unexpectedly');
+  const code: EnrollmentErrorCode = 'internal_error';
+  return new EnrollmentError(code, 'the request could not be processed; see the device log');
+}

@@ -1,0 +1,232 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectBroker, sendRequest, type DeviceResponse } from '../../src/enrollment/admin-client.js';
+import { registerEnrollmentCommands, type FaceEnroller } from '../../src/enrollment/commands.js';
+import { DEFAULT_ENROLLMENT_CONFIG } from '../../src/enrollment/config.js';
+import { signRequest } from '../../src/enrollment/protocol.js';
+import type { EventBody, EventSink, FacegateEvent } from '../../src/events.js';
+import { GalleryStore } from '../../src/gallery/store.js';
+import { defaultMqttConfig } from '../../src/mqtt/config.js';
+import { MqttConnection } from '../../src/mqtt/connection.js';
+import { RequestRouter } from '../../src/mqtt/request-router.js';
+import { systemClock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/log.js';
+import { makeAdmin, type TestAdmin } from './keys-helper.js';
+
+// The enrollment commands behind the real RequestRouter on the real Mosquitto, with a real
+// SQLite gallery; requests are sent by the admin tool's own client code.
+const BROKER = 'mqtt://127.0.0.1:1883';
+const prefix = `fgtest-${randomUUID().slice(0, 8)}`;
+const deviceId = 'door-1';
+
+class RecordingSink implements EventSink {
+  readonly events: EventBody[] = [];
+  emit(body: EventBody): FacegateEvent {
+    this.events.push(body);
+    return { ...body, id: String(this.events.length), ts: new Date().toISOString(), device: deviceId };
+  }
+}
+
+// Commands that do not enroll never reach the photo pipeline; this one proves it.
+const unreachableEnroller: FaceEnroller = {
+  enrollPhotos: () => Promise.reject(new Error('photo pipeline reached')),
+};
+
+let dir: string;
+let store: GalleryStore;
+let connection: MqttConnection;
+let router: RequestRouter;
+let client: MqttClient;
+let admin: TestAdmin;
+let stranger: TestAdmin;
+const sink = new RecordingSink();
+let reloads = 0;
+const unlocks: string[] = [];
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'fg-commands-'));
+  store = new GalleryStore(join(dir, 'gallery.db'), silentLogger());
+  admin = await makeAdmin();
+  stranger = await makeAdmin();
+  connection = new MqttConnection({
+    config: defaultMqttConfig({
+      url: BROKER,
+      baseTopic: `${prefix}/${deviceId}`,
+      fleetTopic: `${prefix}/all`,
+      clientId: `${prefix}-${deviceId}`,
+      sessionExpirySeconds: 30,
+    }),
+    deviceId,
+    logger: silentLogger(),
+  });
+  router = new RequestRouter({
+    transport: connection,
+    logger: silentLogger(),
+    maxPayloadBytes: 1 << 24,
+    maxConcurrent: 8,
+    events: sink,
+  });
+  await registerEnrollmentCommands(router, {
+    deviceId,
+    config: { ...DEFAULT_ENROLLMENT_CONFIG, allowUnlock: false },
+    trustedKeys: admin.trusted,
+    enroller: unreachableEnroller,
+    modelId: 'test-model',
+    store,
+    events: sink,
+    onGalleryChanged: () => void reloads++,
+    unlock: (reason) => void unlocks.push(reason),
+    clock: systemClock,
+    logger: silentLogger(),
+  });
+  connection.start();
+  router.start();
+  const deadline = Date.now() + 10_000;
+  while (!connection.connected && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  await new Promise((r) => setTimeout(r, 300)); // the router's SUBACKs
+  client = await connectBroker({ url: BROKER });
+});
+
+afterAll(async () => {
+  await client?.endAsync();
+  await router?.stop();
+  await connection?.stop();
+  store?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function send(
+  cmd: 'list' | 'remove' | 'unlock' | 'enroll',
+  args: object,
+  key = admin,
+  device = deviceId,
+) {
+  return sendRequest(client, key.admin, cmd, args as never, { device, prefix, timeoutMs: 10_000 });
+}
+
+/** Publishes a prepared JWS and waits for the response with its transaction. */
+async function publishRaw(
+  cmd: string,
+  jws: string,
+  transaction: string | null,
+  topic = `${prefix}/${deviceId}/request/${cmd}`,
+): Promise<DeviceResponse> {
+  const responseTopic = `${prefix}/${deviceId}/response/${cmd}`;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no response to ${transaction}`)), 10_000);
+    const onMessage = (t: string, payload: Buffer): void => {
+      const body = JSON.parse(payload.toString()) as DeviceResponse;
+      if (t !== responseTopic || body.transaction !== transaction) return;
+      clearTimeout(timer);
+      client.off('message', onMessage);
+      resolve(body);
+    };
+    client.on('message', onMessage);
+    void client
+      .subscribeAsync(responseTopic, { qos: 1 })
+      .then(() => client.publishAsync(topic, jws, { qos: 1 }));
+  });
+}
+
+function rejections(): EventBody[] {
+  return sink.events.filter((e) => e.type === 'rejected_request');
+}
+
+describe('enrollment commands over MQTT', () => {
+  it('answers a signed list with the (empty) gallery', async () => {
+    const out = await send('list', {});
+    expect(out.ok).toBe(true);
+    expect(out.responses[0]).toMatchObject({
+      device: deviceId,
+      status: 'ok',
+      data: { people: [], version: 0 },
+    });
+  });
+
+  it('answers a remove of an unknown person ok with removed:false and no reload', async () => {
+    const out = await send('remove', { person: 'nobody' });
+    expect(out.responses[0].data).toMatchObject({ person: 'nobody', removed: false });
+    expect(reloads).toBe(0);
+  });
+
+  it('refuses a request signed by an untrusted key, with an event and no change', async () => {
+    const before = rejections().length;
+    const out = await send('remove', { person: 'nobody' }, stranger);
+    expect(out.ok).toBe(false);
+    expect(out.responses[0].error?.code).toBe('unknown_key');
+    expect(out.responses[0].transaction).toBe(out.transaction);
+    expect(rejections().length).toBe(before + 1);
+    expect(rejections().at(-1)).toMatchObject({
+      code: 'unknown_key',
+      verified: false,
+      transaction: out.transaction,
+    });
+  });
+
+  it('refuses a replayed list (same nonce) and answers a duplicate remove from the store', async () => {
+    const list = await signRequest(admin.admin.privateKey, admin.admin.kid, {
+      cmd: 'list',
+      aud: deviceId,
+      args: {},
+    });
+    expect((await publishRaw('list', list.jws, list.claims.transaction)).status).toBe('ok');
+    const again = await publishRaw('list', list.jws, list.claims.transaction);
+    expect(again.error?.code).toBe('replayed');
+
+    const remove = await signRequest(admin.admin.privateKey, admin.admin.kid, {
+      cmd: 'remove',
+      aud: deviceId,
+      args: { person: 'ghost' },
+    });
+    const first = await publishRaw('remove', remove.jws, remove.claims.transaction);
+    const second = await publishRaw('remove', remove.jws, remove.claims.transaction);
+    expect(first.status).toBe('ok');
+    expect(second).toEqual(first);
+  });
+
+  it('refuses a request for another door arriving on the fleet topic', async () => {
+    const other = await signRequest(admin.admin.privateKey, admin.admin.kid, {
+      cmd: 'list',
+      aud: 'door-9',
+      args: {},
+    });
+    const res = await publishRaw('list', other.jws, other.claims.transaction, `${prefix}/all/request/list`);
+    expect(res.error?.code).toBe('wrong_device');
+  });
+
+  it('refuses an enroll with invalid args, remembers the answer, and emits one event', async () => {
+    const bad = await signRequest(admin.admin.privateKey, admin.admin.kid, {
+      cmd: 'enroll',
+      aud: deviceId,
+      args: { person: '../etc/passwd', name: 'x', images: ['AAAA'] },
+    });
+    const before = rejections().length;
+    const first = await publishRaw('enroll', bad.jws, bad.claims.transaction);
+    const second = await publishRaw('enroll', bad.jws, bad.claims.transaction);
+    expect(first.error?.code).toBe('invalid_payload');
+    expect(second).toEqual(first);
+    expect(rejections().length).toBe(before + 1);
+    expect(rejections().at(-1)).toMatchObject({ verified: true, code: 'invalid_payload' });
+    expect(store.listPeople()).toEqual([]);
+  });
+
+  it('refuses unlock while it is disabled', async () => {
+    const out = await send('unlock', {});
+    expect(out.responses[0].error?.code).toBe('unlock_disabled');
+    expect(unlocks).toEqual([]);
+  });
+
+  it('answers garbage on every command topic with malformed_request and changes nothing', async () => {
+    const version = store.version();
+    for (const cmd of ['enroll', 'remove', 'list']) {
+      const res = await publishRaw(cmd, 'definitely not a jws', null);
+      expect(res).toMatchObject({ status: 'error', transaction: null, error: { code: 'malformed_request' } });
+    }
+    expect(store.version()).toBe(version);
+    expect(store.listPeople()).toEqual([]);
+  });
+});
