@@ -30,8 +30,15 @@ export const mqttSchema = {
     default: '',
     env: 'FACEGATE_MQTT_USERNAME',
   },
+  password: {
+    doc: 'Broker password. Prefer passwordFile: a password here or in the environment is visible to more eyes.',
+    format: String,
+    default: '',
+    sensitive: true,
+    env: 'FACEGATE_MQTT_PASSWORD',
+  },
   passwordFile: {
-    doc: 'File holding the broker password (trailing newline ignored); empty for none. Secrets are never put in the config itself.',
+    doc: 'File holding the broker password (trailing newline ignored), read at start-up into mqtt.password; empty for none.',
     format: String,
     default: '',
     env: 'FACEGATE_MQTT_PASSWORD_FILE',
@@ -149,6 +156,7 @@ export interface MqttConfig {
   fleetTopic: string;
   clientId: string;
   username: string;
+  password: string;
   passwordFile: string;
   tls: { caFile: string; certFile: string; keyFile: string; rejectUnauthorized: boolean };
   keepaliveSeconds: number;

@@ -186,7 +186,9 @@ export class MqttConnection {
       },
     };
     if (cfg.username) options.username = cfg.username;
-    if (cfg.passwordFile) options.password = readSecret(cfg.passwordFile, 'mqtt.passwordFile');
+    // loadConfig has normally read passwordFile into password already; tools may pass only the file.
+    if (cfg.password) options.password = Buffer.from(cfg.password);
+    else if (cfg.passwordFile) options.password = readSecret(cfg.passwordFile, 'mqtt.passwordFile');
     if (cfg.tls.caFile) options.ca = readSecret(cfg.tls.caFile, 'mqtt.tls.caFile');
     if (cfg.tls.certFile) options.cert = readSecret(cfg.tls.certFile, 'mqtt.tls.certFile');
     if (cfg.tls.keyFile) options.key = readSecret(cfg.tls.keyFile, 'mqtt.tls.keyFile');

@@ -4,15 +4,15 @@ import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 
 /**
- * The durable queue events wait in until the broker has them (the gallery database
- * implements it; `MemoryEventOutbox` is for tests and tools). Sequence numbers increase
- * in emit order.
+ * The durable queue events wait in until the broker has them. `GalleryStore` (SQLite)
+ * implements it as is; `MemoryEventOutbox` is for tests and tools. Sequence numbers
+ * increase in append order.
  */
 export interface EventOutbox {
   /** Stores the event durably (committed when this returns) and returns its sequence number. */
-  append(event: FacegateEvent): number;
+  appendOutbox(event: FacegateEvent): number;
   /** The oldest unsent events, in sequence order. */
-  pending(limit: number): { seq: number; event: FacegateEvent }[];
+  pendingOutbox(limit: number): readonly { readonly seq: number; readonly event: FacegateEvent }[];
   /** The broker has the event (PUBACK): it will not be sent again. */
   markSent(seq: number): void;
 }
@@ -86,7 +86,7 @@ export class EventPublisher implements EventSink {
       device: this.opts.deviceId,
     };
     // Durable first: if this throws, the caller learns the event was not recorded.
-    this.opts.outbox.append(event);
+    this.opts.outbox.appendOutbox(event);
     this.pump();
     return event;
   }
@@ -97,7 +97,7 @@ export class EventPublisher implements EventSink {
     try {
       while (this.opts.transport.connected && this.inFlight < this.opts.maxInFlight) {
         const batch = this.opts.outbox
-          .pending(this.opts.batchSize + this.inFlight)
+          .pendingOutbox(this.opts.batchSize + this.inFlight)
           .filter((p) => p.seq > this.submittedUpTo)
           .slice(0, this.opts.maxInFlight - this.inFlight);
         if (batch.length === 0) break;
@@ -138,13 +138,13 @@ export class MemoryEventOutbox implements EventOutbox {
   private nextSeq = 1;
   private readonly events = new Map<number, FacegateEvent>();
 
-  append(event: FacegateEvent): number {
+  appendOutbox(event: FacegateEvent): number {
     const seq = this.nextSeq++;
     this.events.set(seq, event);
     return seq;
   }
 
-  pending(limit: number): { seq: number; event: FacegateEvent }[] {
+  pendingOutbox(limit: number): { seq: number; event: FacegateEvent }[] {
     const out: { seq: number; event: FacegateEvent }[] = [];
     for (const [seq, event] of this.events) {
       if (out.length >= limit) break;

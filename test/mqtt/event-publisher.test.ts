@@ -1,8 +1,12 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { FacegateEvent } from '../../src/events.js';
 import { defaultMqttConfig } from '../../src/mqtt/config.js';
+import { GalleryStore } from '../../src/gallery/store.js';
 import { MqttConnection } from '../../src/mqtt/connection.js';
-import { EventPublisher, MemoryEventOutbox } from '../../src/mqtt/event-publisher.js';
+import { EventPublisher, MemoryEventOutbox, type EventOutbox } from '../../src/mqtt/event-publisher.js';
 import type { Clock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { Observer, OwnBroker, SHARED_BROKER, freePort, uniqueId, waitUntil } from './helpers.js';
@@ -14,7 +18,7 @@ afterEach(async () => {
 
 const fixedClock: Clock = { nowMs: () => Date.UTC(2026, 10, 27, 20, 0, 0), monotonicMs: () => 0 };
 
-function setup(url: string, outbox = new MemoryEventOutbox()) {
+function setup<O extends EventOutbox>(url: string, outbox: O) {
   const deviceId = uniqueId('events');
   const connection = new MqttConnection({
     config: defaultMqttConfig({ url, sessionExpirySeconds: 60, reconnect: { minMs: 100, maxMs: 300 } }),
@@ -39,7 +43,7 @@ function parse(text: string): FacegateEvent {
 
 describe('EventPublisher', () => {
   it('stamps id, ts and device, stores first, publishes in order with QoS 1 and marks sent', async () => {
-    const { deviceId, connection, publisher, outbox } = setup(SHARED_BROKER);
+    const { deviceId, connection, publisher, outbox } = setup(SHARED_BROKER, new MemoryEventOutbox());
     const observer = await Observer.connect(SHARED_BROKER, [connection.topics.events]);
     cleanups.push(() => observer.close());
     connection.start();
@@ -64,19 +68,22 @@ describe('EventPublisher', () => {
   });
 
   it('keeps events in the outbox while there is no broker', async () => {
-    const { publisher, connection, outbox } = setup(`mqtt://127.0.0.1:${await freePort()}`);
+    const { publisher, connection, outbox } = setup(
+      `mqtt://127.0.0.1:${await freePort()}`,
+      new MemoryEventOutbox(),
+    );
     connection.start();
     publisher.start();
     for (let i = 0; i < 5; i++) publisher.emit({ type: 'door_forced', n: i });
     await new Promise((r) => setTimeout(r, 300));
     expect(outbox.size).toBe(5);
-    expect(outbox.pending(10).map((p) => p.event.n)).toEqual([0, 1, 2, 3, 4]);
+    expect(outbox.pendingOutbox(10).map((p) => p.event.n)).toEqual([0, 1, 2, 3, 4]);
   });
 
   it('outage: broker stopped, events produced, broker started → every event arrives once, in order', async () => {
     const broker = await OwnBroker.create({ persistence: true });
     cleanups.push(() => broker.dispose());
-    const { connection, publisher, outbox } = setup(broker.url);
+    const { connection, publisher, outbox } = setup(broker.url, new MemoryEventOutbox());
     // A persistent observer session, so it misses nothing across the broker restart.
     const observer = await Observer.connect(broker.url, [connection.topics.events], uniqueId('watch'));
     cleanups.push(() => observer.close());
@@ -124,5 +131,38 @@ describe('EventPublisher', () => {
     await waitUntil('both delivered', () => observer.on(connection.topics.events).length === 2);
     expect(observer.on(connection.topics.events).map((m) => parse(m.text).id)).toEqual(left.map((e) => e.id));
     await waitUntil('outbox drained', () => outbox.size === 0);
+  });
+});
+
+describe('EventPublisher with the SQLite GalleryStore as outbox', () => {
+  it('events stored while the broker is away survive a restart and go out in order', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'facegate-outbox-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const path = join(dir, 'gallery.db');
+
+    const firstStore = new GalleryStore(path, silentLogger());
+    const offline = setup(`mqtt://127.0.0.1:${await freePort()}`, firstStore);
+    offline.connection.start();
+    offline.publisher.start();
+    const emitted = Array.from({ length: 12 }, (_, i) =>
+      offline.publisher.emit({ type: 'access_denied', n: i }),
+    );
+    offline.publisher.stop();
+    await offline.connection.stop();
+    firstStore.close(); // the daemon stops (or the power goes)
+
+    const store = new GalleryStore(path, silentLogger());
+    cleanups.push(() => store.close());
+    expect(store.outboxPendingCount()).toBe(12);
+    const { connection, publisher } = setup(SHARED_BROKER, store);
+    const observer = await Observer.connect(SHARED_BROKER, [connection.topics.events]);
+    cleanups.push(() => observer.close());
+    connection.start();
+    publisher.start();
+    await waitUntil('12 delivered', () => observer.on(connection.topics.events).length >= 12);
+    await waitUntil('outbox drained', () => store.outboxPendingCount() === 0);
+    expect(observer.on(connection.topics.events).map((m) => parse(m.text).id)).toEqual(
+      emitted.map((e) => e.id),
+    );
   });
 });
