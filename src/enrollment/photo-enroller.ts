@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { Embedder } from '../model/embedder.js';
 import type { FaceDetector } from '../vision/detector.js';
-import { createGrayImage, type Box, type GrayImage } from '../vision/image.js';
+import { createGrayImage, type Box, type FaceRegion, type GrayImage } from '../vision/image.js';
 import { preprocessFace, type PreprocessOptions } from '../vision/preprocess.js';
 import type { Logger } from '../util/log.js';
 import { EnrollmentError } from './errors.js';
@@ -21,10 +21,16 @@ export interface PhotoLimits {
 export interface PhotoEnrollerDeps {
   readonly detector: FaceDetector;
   readonly embedder: Embedder;
-  readonly preprocess: PreprocessOptions;
+  /**
+   * THE preprocessing: pass the same function the live loop uses (so enrollment crops are
+   * made exactly like live crops), or options for `preprocessFace`.
+   */
+  readonly preprocess: PreprocessOptions | FacePreprocessor;
   readonly limits: PhotoLimits;
   readonly logger: Logger;
 }
+
+export type FacePreprocessor = (image: GrayImage, face: FaceRegion) => GrayImage;
 
 /** One enrolled photo: the normalised crop (kept so embeddings can be recomputed) and its embedding. */
 export interface EnrolledFace {
@@ -55,13 +61,20 @@ export function sniffPhotoFormat(bytes: Uint8Array): PhotoFormat | null {
  */
 export class PhotoEnroller {
   private readonly log: Logger;
+  private readonly preprocess: FacePreprocessor;
 
   constructor(private readonly deps: PhotoEnrollerDeps) {
     this.log = deps.logger.child({ module: 'photo-enroller' });
-    if (deps.preprocess.size !== deps.embedder.inputSize) {
-      throw new RangeError(
-        `preprocess size ${deps.preprocess.size} does not match the model input ${deps.embedder.inputSize}`,
-      );
+    const pre = deps.preprocess;
+    if (typeof pre === 'function') {
+      this.preprocess = pre;
+    } else {
+      if (pre.size !== deps.embedder.inputSize) {
+        throw new RangeError(
+          `preprocess size ${pre.size} does not match the model input ${deps.embedder.inputSize}`,
+        );
+      }
+      this.preprocess = (image, face) => preprocessFace(image, face, pre);
     }
   }
 
@@ -139,7 +152,13 @@ export class PhotoEnroller {
       );
     }
     const box = boxes[0];
-    return { crop: preprocessFace(image, { box }, this.deps.preprocess), box };
+    const crop = this.preprocess(image, { box });
+    if (crop.width !== this.deps.embedder.inputSize || crop.height !== this.deps.embedder.inputSize) {
+      throw new RangeError(
+        `preprocess made a ${crop.width}x${crop.height} crop; the model takes ${this.deps.embedder.inputSize}`,
+      );
+    }
+    return { crop, box };
   }
 
   /** One photo → one gallery entry. Throws EnrollmentError with a code on bad input. */
