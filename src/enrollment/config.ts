@@ -21,7 +21,7 @@ export const enrollmentSchema = {
   maxRequestBytes: {
     doc: 'Largest MQTT request payload accepted (bytes); larger ones are rejected before any parsing.',
     format: 'nat',
-    default: 12 * 1024 * 1024,
+    default: 8 * 1024 * 1024,
     env: 'FACEGATE_ENROLLMENT_MAX_REQUEST_BYTES',
   },
   maxImageBytes: {
