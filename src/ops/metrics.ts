@@ -15,6 +15,7 @@ export class FacegateMetrics {
   readonly faces: Counter<'result'>;
   readonly decisions: Counter<'type'>;
   readonly unlocks: Counter<'source'>;
+  readonly relayPulses: Counter;
   readonly loopErrors: Counter<'stage'>;
   readonly mqttConnected: Gauge;
   readonly gallerySize: Gauge<'kind'>;
@@ -52,8 +53,13 @@ export class FacegateMetrics {
     });
     this.unlocks = new Counter({
       name: `${prefix}unlocks_total`,
-      help: 'Relay unlock pulses, by what asked for them (face, exit_button, mqtt, ...).',
+      help: 'Unlocks the daemon asked the door for, by source: face (access_granted) or remote (signed MQTT unlock).',
       labelNames: ['source'],
+      registers,
+    });
+    this.relayPulses = new Counter({
+      name: `${prefix}relay_pulses_total`,
+      help: 'Unlock pulses the door drove the relay through (face, remote and exit button together).',
       registers,
     });
     this.loopErrors = new Counter({

@@ -1,0 +1,179 @@
+#!/usr/bin/env node
+/**
+ * The daemon entry and the `facegate` command: the ONLY module that touches `process`
+ * (argv, env, signals, exit codes, stdout). Everything else gets what it needs through
+ * constructors.
+ *
+ *   facegate [--config <file>...]                 run the daemon
+ *   facegate gallery import <dir> [--config ...]  enroll <dir>/<personId>/*.png|jpg
+ *   facegate gallery list [--config ...]
+ *   facegate gallery remove <id> [--config ...]
+ *
+ * Exit codes: 0 clean stop, 1 failure or crash, 2 usage error, 78 configuration error.
+ */
+import { Command, CommanderError } from 'commander';
+import { pino } from 'pino';
+import { FacegateApp, importGalleryFolders, listGallery, removeFromGallery } from './app.js';
+import { ConfigError, loadConfig } from './config/load.js';
+import type { FacegateConfig } from './config/schema.js';
+import { SystemdNotifier } from './ops/systemd.js';
+import { createLogger, type Logger } from './util/log.js';
+
+const EXIT_OK = 0;
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+const EXIT_CONFIG = 78; // EX_CONFIG (sysexits.h)
+/** After this, a stop that has not finished is abandoned: the relay is locked and we exit. */
+const HARD_STOP_MS = 12_000;
+
+interface GlobalOptions {
+  config?: string[];
+}
+
+function readConfig(options: GlobalOptions): FacegateConfig {
+  return loadConfig({ files: options.config ?? [], env: process.env });
+}
+
+async function runDaemon(options: GlobalOptions): Promise<void> {
+  const config = readConfig(options);
+  const logger = createLogger(config.log.level);
+  const notifier = new SystemdNotifier({ env: process.env, pid: process.pid }, logger);
+  const app = new FacegateApp({ config, logger, notifier });
+  const log = logger.child({ module: 'main' });
+
+  // Fail-secure on every way out: the relay is locked before the process goes.
+  let exiting = false;
+  const exitAfterStop = (code: number, reason: string, boundMs: number): void => {
+    if (exiting) return;
+    exiting = true;
+    app.lockSync();
+    const hard = setTimeout(() => {
+      log.error({ reason }, 'stop took too long; exiting with the relay locked');
+      app.lockSync();
+      process.exit(code === EXIT_OK ? EXIT_FAILURE : code);
+    }, boundMs);
+    hard.unref();
+    app.stop(reason).then(
+      () => process.exit(code),
+      (err: unknown) => {
+        log.error({ err }, 'stop failed');
+        app.lockSync();
+        process.exit(EXIT_FAILURE);
+      },
+    );
+  };
+  const crash = (err: unknown, origin: string): void => {
+    // Lock first: logging or stopping might fail too.
+    app.lockSync();
+    log.fatal({ err, origin }, 'crash: relay locked, stopping');
+    if (exiting) {
+      process.exit(EXIT_FAILURE);
+    }
+    exitAfterStop(EXIT_FAILURE, `crash (${origin})`, 3000);
+  };
+  process.on('uncaughtException', (err) => crash(err, 'uncaughtException'));
+  process.on('unhandledRejection', (err) => crash(err, 'unhandledRejection'));
+  process.on('exit', () => app.lockSync());
+  let firstSignalMs = 0;
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    process.on(signal, () => {
+      // The same signal often arrives twice at once (Ctrl-C reaches npm and node; npm
+      // forwards it): only a repeat after a second means "stop now".
+      if (exiting && Date.now() - firstSignalMs < 1000) return;
+      if (exiting) {
+        log.warn({ signal }, 'second signal: exiting now with the relay locked');
+        app.lockSync();
+        process.exit(EXIT_FAILURE);
+      }
+      firstSignalMs = Date.now();
+      log.info({ signal }, 'signal received');
+      exitAfterStop(EXIT_OK, signal, HARD_STOP_MS);
+    });
+  }
+  process.on('SIGHUP', () => log.info('SIGHUP ignored: restart the service to apply a new configuration'));
+  // Fault injection for checking the crash path on a real door (off unless asked for).
+  if (process.env.FACEGATE_FAULT_INJECTION === '1') {
+    log.warn('fault injection enabled: SIGUSR2 throws an uncaught error');
+    process.on('SIGUSR2', () =>
+      setImmediate(() => {
+        throw new Error('injected fault (SIGUSR2 with FACEGATE_FAULT_INJECTION=1)');
+      }),
+    );
+  }
+
+  try {
+    await app.start();
+  } catch (err) {
+    app.lockSync();
+    log.fatal({ err }, 'start-up failed');
+    exitAfterStop(EXIT_FAILURE, 'start-up failed', 5000);
+  }
+}
+
+/** Tools log to stderr, so stdout carries only their result (JSON). */
+function toolLogger(config: FacegateConfig): Logger {
+  return createLogger(config.log.level === 'info' ? 'warn' : config.log.level, pino.destination({ dest: 2, sync: true }));
+}
+
+function printJson(value: unknown): void {
+  process.stdout.write(`${JSON.stringify(value, null, 2)}\n`);
+}
+
+function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('facegate')
+    .description('Face-recognition door controller daemon and its local gallery tools.')
+    .option('-c, --config <file...>', 'JSON config file(s), applied in order over the defaults and under FACEGATE_* env')
+    .showHelpAfterError()
+    .exitOverride()
+    .action(async (options: GlobalOptions) => runDaemon(options));
+
+  const gallery = program.command('gallery').description('Manage the local gallery database (works while the daemon runs).');
+  gallery
+    .command('import')
+    .description('Enroll every <dir>/<personId>/ folder of .png/.jpg photos (folder name = person id).')
+    .argument('<dir>', 'folder of person folders')
+    .action(async (dir: string, _opts: unknown, cmd: Command) => {
+      const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const result = await importGalleryFolders(config, toolLogger(config), dir);
+      printJson(result);
+      process.exitCode = result.failed.length > 0 || result.imported.length === 0 ? EXIT_FAILURE : EXIT_OK;
+    });
+  gallery
+    .command('list')
+    .description('List enrolled people (JSON).')
+    .action((_opts: unknown, cmd: Command) => {
+      const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      printJson(listGallery(config, toolLogger(config)));
+    });
+  gallery
+    .command('remove')
+    .description('Remove a person with all their faces (one transaction).')
+    .argument('<id>', 'person id')
+    .action((id: string, _opts: unknown, cmd: Command) => {
+      const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const result = removeFromGallery(config, toolLogger(config), id);
+      printJson(result);
+      if (!result.removed) {
+        process.stderr.write(`no person "${id}" in the gallery\n`);
+        process.exitCode = EXIT_FAILURE;
+      }
+    });
+  return program;
+}
+
+buildProgram()
+  .parseAsync(process.argv)
+  .catch((err: unknown) => {
+    if (err instanceof CommanderError) {
+      // --help / --version exit 0; usage errors were already printed by commander.
+      process.exit(err.exitCode === 0 ? EXIT_OK : EXIT_USAGE);
+    }
+    if (err instanceof ConfigError) {
+      process.stderr.write(`facegate: ${err.message}\n`);
+      process.exit(EXIT_CONFIG);
+    }
+    process.stderr.write(`facegate: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(EXIT_FAILURE);
+  });
