@@ -85,8 +85,22 @@ export class EventPublisher implements EventSink {
       ts: new Date(this.opts.clock.nowMs()).toISOString(),
       device: this.opts.deviceId,
     };
-    // Durable first: if this throws, the caller learns the event was not recorded.
-    this.opts.outbox.appendOutbox(event);
+    try {
+      // Durable first: committed before anything goes on the network.
+      this.opts.outbox.appendOutbox(event);
+    } catch (err) {
+      // Never throw into the door or the live loop over a full disk or a closed database:
+      // log it and send this one event without a durable copy (best effort).
+      this.log.error({ err, type: event.type, id: event.id }, 'could not store the event in the outbox');
+      if (this.started && this.opts.transport.connected) {
+        this.opts.transport
+          .publish(this.opts.transport.topics.events, JSON.stringify(event), { qos: 1 })
+          .catch(() => {
+            this.log.error({ id: event.id }, 'event lost: not stored and not published');
+          });
+      }
+      return event;
+    }
     this.pump();
     return event;
   }

@@ -67,6 +67,25 @@ describe('EventPublisher', () => {
     await waitUntil('outbox drained', () => outbox.size === 0);
   });
 
+  it('never throws when the outbox fails: logs and sends the event without a durable copy', async () => {
+    const broken: EventOutbox = {
+      appendOutbox: () => {
+        throw new Error('SQLITE_FULL: database or disk is full');
+      },
+      pendingOutbox: () => [],
+      markSent: () => undefined,
+    };
+    const { connection, publisher } = setup(SHARED_BROKER, broken);
+    const observer = await Observer.connect(SHARED_BROKER, [connection.topics.events]);
+    cleanups.push(() => observer.close());
+    connection.start();
+    publisher.start();
+    await waitUntil('connected', () => connection.connected);
+    const event = publisher.emit({ type: 'error', source: 'test' });
+    const received = await observer.waitFor(connection.topics.events);
+    expect(parse(received.text).id).toBe(event.id);
+  });
+
   it('keeps events in the outbox while there is no broker', async () => {
     const { publisher, connection, outbox } = setup(
       `mqtt://127.0.0.1:${await freePort()}`,
