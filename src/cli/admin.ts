@@ -22,7 +22,7 @@ import {
   type RequestOutcome,
 } from '../enrollment/admin-client.js';
 import { generateAdminKeyPair, parseAdminKey } from '../enrollment/keys.js';
-import { sniffPhotoFormat } from '../enrollment/photo-enroller.js';
+import { sniffPhotoFormat } from '../enrollment/photo-format.js';
 import type { EnrollArgs, ListArgs, RemoveArgs, SignedCommand, UnlockArgs } from '../enrollment/protocol.js';
 
 interface ConnectionFlags {

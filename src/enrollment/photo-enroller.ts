@@ -5,6 +5,7 @@ import { createGrayImage, type Box, type FaceRegion, type GrayImage } from '../v
 import { preprocessFace, type PreprocessOptions } from '../vision/preprocess.js';
 import type { Logger } from '../util/log.js';
 import { EnrollmentError } from './errors.js';
+import { sniffPhotoFormat } from './photo-format.js';
 
 /** Limits that keep a hostile photo from exhausting memory or CPU. */
 export interface PhotoLimits {
@@ -40,19 +41,7 @@ export interface EnrolledFace {
   readonly box: Box;
 }
 
-const JPEG_MAGIC = [0xff, 0xd8, 0xff];
-const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-
-export type PhotoFormat = 'jpeg' | 'png';
-
-/** JPEG or PNG by magic bytes; anything else is refused before a decoder sees it. */
-export function sniffPhotoFormat(bytes: Uint8Array): PhotoFormat | null {
-  const starts = (magic: number[]): boolean =>
-    bytes.length >= magic.length && magic.every((b, i) => bytes[i] === b);
-  if (starts(JPEG_MAGIC)) return 'jpeg';
-  if (starts(PNG_MAGIC)) return 'png';
-  return null;
-}
+export { sniffPhotoFormat, type PhotoFormat } from './photo-format.js';
 
 /**
  * Turns an enrollment photo into a gallery entry: validate → decode to gray → detect
