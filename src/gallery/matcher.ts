@@ -121,11 +121,25 @@ export class Matcher {
     let bestP = -1;
     let secondD = Infinity;
     let secondP = -1;
+    // Unrolled by 4, and a row is abandoned once its partial sum cannot beat the current
+    // runner-up (every row that could change best or runner-up is below secondD).
+    const unrolled = d - (d % 4);
     for (let r = 0, base = 0; r < this.rows; r++, base += d) {
       let sum = 0;
-      for (let k = 0; k < d; k++) {
-        const diff = vectors[base + k] - query[k];
-        sum += diff * diff;
+      let k = 0;
+      while (k < unrolled) {
+        const a = vectors[base + k] - query[k];
+        const b = vectors[base + k + 1] - query[k + 1];
+        const c = vectors[base + k + 2] - query[k + 2];
+        const e = vectors[base + k + 3] - query[k + 3];
+        sum += a * a + b * b + c * c + e * e;
+        k += 4;
+        if ((k & 15) === 0 && sum >= secondD) break;
+      }
+      if (sum >= secondD) continue;
+      for (; k < d; k++) {
+        const a = vectors[base + k] - query[k];
+        sum += a * a;
       }
       const p = rowPerson[r];
       if (p === bestP) {

@@ -44,10 +44,9 @@ describe('Matcher', () => {
     expect(r.runnerUp?.distance).toBeCloseTo(0.9, 6);
   });
 
-  it('agrees with brute force on random data, including after removals and updates', () => {
-    let seed = 42;
+  it.each([16, 130, 128])('agrees with brute force on random data (dim %i), including after removals and updates', (dim) => {
+    let seed = 42 + dim;
     const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-    const dim = 16;
     let entries: MatcherEntry[] = [];
     for (let p = 0; p < 60; p++) {
       for (let f = 0; f < 1 + (p % 4); f++) {
