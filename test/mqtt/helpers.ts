@@ -33,6 +33,15 @@ export async function waitUntil(what: string, predicate: () => boolean, timeoutM
   }
 }
 
+export interface BrokerOptions {
+  /** Keep sessions (and their queued messages) across restarts. */
+  persistence: boolean;
+  allowAnonymous?: boolean;
+  /** Listener settings (TLS files, password_file...). */
+  listenerLines?: string[];
+  tls?: boolean;
+}
+
 /**
  * Our own Mosquitto on a free loopback port, for outage tests: stop() and start() it at
  * will. `persistence` keeps sessions (and their queued messages) across restarts.
@@ -43,16 +52,17 @@ export class OwnBroker {
   private readonly dir: string;
   private child: ChildProcess | null = null;
 
-  private constructor(port: number, persistence: boolean) {
+  private constructor(port: number, options: BrokerOptions) {
     this.port = port;
-    this.url = `mqtt://127.0.0.1:${port}`;
+    this.url = `${options.tls ? 'mqtts' : 'mqtt'}://127.0.0.1:${port}`;
     this.dir = mkdtempSync(join(tmpdir(), 'facegate-mosquitto-'));
     const conf = [
       `listener ${port} 127.0.0.1`,
-      'allow_anonymous true',
+      ...(options.listenerLines ?? []),
+      `allow_anonymous ${options.allowAnonymous ?? true}`,
       // Mosquitto started as root drops to the "mosquitto" user, which cannot write our temp dir.
       `user ${userInfo().username}`,
-      `persistence ${persistence}`,
+      `persistence ${options.persistence}`,
       `persistence_location ${this.dir}/`,
       'log_dest none',
       '',
@@ -60,8 +70,8 @@ export class OwnBroker {
     writeFileSync(join(this.dir, 'mosquitto.conf'), conf);
   }
 
-  static async create(options: { persistence: boolean }): Promise<OwnBroker> {
-    const broker = new OwnBroker(await freePort(), options.persistence);
+  static async create(options: BrokerOptions): Promise<OwnBroker> {
+    const broker = new OwnBroker(await freePort(), options);
     await broker.start();
     return broker;
   }
