@@ -16,7 +16,7 @@ PACKAGES=(
   build-essential python3 pkg-config  # node-gyp for better-sqlite3, epoll, opencv4nodejs
   libopencv-dev opencv-data           # native OpenCV + Haar cascades
   ffmpeg                              # camera capture (v4l2, RTSP, files)
-  mosquitto mosquitto-clients         # local broker for tests and the demo
+  mosquitto mosquitto-clients openssl # local broker for tests and the demo (openssl: TLS test certificates)
   gpiod                               # libgpiod command-line tools (gpioset/gpioget)
 )
 
