@@ -35,7 +35,14 @@ describe('loadConfig', () => {
     expect(laptop.door.relay.type).toBe('simulated');
     expect(laptop.mqtt.url).toBe('mqtt://127.0.0.1:1883');
     expect(laptop.gallery.bootstrapDir).toBe('data/demo/enroll');
-    const pi = loadConfig({ files: ['config/production.example.json'], env: {} });
+    const secrets: string[] = [];
+    const pi = loadConfig({
+      files: ['config/production.example.json'],
+      env: {},
+      readFile: (path) => (secrets.push(path), 'pw\n'),
+    });
+    expect(secrets).toEqual(['/etc/facegate/mqtt-password']);
+    expect(pi.mqtt.password).toBe('pw');
     expect(pi.door.relay.type).toBe('gpiod');
     expect(pi.mqtt.url.startsWith('mqtts://')).toBe(true);
     expect(pi.gallery.path.startsWith('/var/lib/facegate/')).toBe(true);
