@@ -171,7 +171,13 @@ export class MqttConnection {
       clientId: this.clientId,
       protocolVersion: 5,
       clean: false,
-      properties: { sessionExpiryInterval: cfg.sessionExpirySeconds },
+      properties: {
+        sessionExpiryInterval: cfg.sessionExpirySeconds,
+        // The broker drops (for us) any message far over the request limit, so a hostile
+        // 200 MB publish never reaches this process's memory. Between maxBytes and this
+        // the router still answers payload_too_large.
+        maximumPacketSize: maximumPacketSize(cfg.requests.maxBytes),
+      },
       keepalive: cfg.keepaliveSeconds,
       connectTimeout: cfg.connectTimeoutMs,
       reconnectPeriod: this.nextReconnectMs,
@@ -237,6 +243,11 @@ export class MqttConnection {
       this.log.error({ err, what }, 'mqtt listener threw');
     }
   }
+}
+
+/** MQTT packet limit for incoming messages: the request limit plus room for topic and properties. */
+export function maximumPacketSize(maxRequestBytes: number): number {
+  return Math.min(268_435_455, maxRequestBytes + 64 * 1024);
 }
 
 function readSecret(path: string, key: string): Buffer {

@@ -30,7 +30,12 @@ let releaseSlow: () => void = () => undefined;
 
 beforeAll(async () => {
   connection = new MqttConnection({
-    config: defaultMqttConfig({ url: SHARED_BROKER, fleetTopic: `${fleet}/all`, sessionExpirySeconds: 60 }),
+    config: defaultMqttConfig({
+      url: SHARED_BROKER,
+      fleetTopic: `${fleet}/all`,
+      sessionExpirySeconds: 60,
+      requests: { maxBytes: 1024, maxConcurrent: 3 },
+    }),
     deviceId: uniqueId('router'),
     logger: silentLogger(),
   });
@@ -170,6 +175,25 @@ describe('RequestRouter', () => {
     const response = await responseFor('echo', 't-big');
     expect(response.error?.code).toBe('payload_too_large');
     expect(calls.length).toBe(before);
+  });
+
+  it('far larger payloads are dropped by the broker before they reach the process; the door stays up', async () => {
+    // maximumPacketSize = 1024 + 64 KiB for this connection: 200 KiB never arrives.
+    const before = calls.length;
+    await admin.publish(connection.topics.request('echo'), Buffer.alloc(200 * 1024, 0x41));
+    await admin.publish(
+      connection.topics.request('echo'),
+      JSON.stringify({ transaction: 't-after-huge', value: 5 }),
+    );
+    expect((await responseFor('echo', 't-after-huge')).status).toBe('ok');
+    expect(calls.length).toBe(before + 1);
+    expect(connection.connected).toBe(true);
+    // Never delivered, so never answered (the router would have said payload_too_large with no transaction).
+    const untracked = admin
+      .on(connection.topics.response('echo'))
+      .map((m) => JSON.parse(m.text) as ResponseBody)
+      .filter((r) => r.transaction === null && r.error?.code === 'payload_too_large');
+    expect(untracked).toHaveLength(0);
   });
 
   it('a slow handler does not block others, and too many at once get busy', async () => {
