@@ -39,6 +39,12 @@ interface Residual {
   readonly conv2: FoldedConv;
 }
 
+interface FoldedParts {
+  readonly stem: FoldedConv;
+  readonly blocks: Residual[];
+  readonly fc: tf.Tensor2D;
+}
+
 const RESIDUAL_LAYERS = [
   ['conv32_1', false],
   ['conv32_2', false],
@@ -81,7 +87,8 @@ export class FaceApiBackbone {
     const arrayBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     const raw = tf.io.decodeWeights(arrayBuffer, manifest.weights);
     try {
-      return tf.tidy(() => {
+      // tidy frees the raw and intermediate tensors; the returned (folded) ones are kept.
+      const parts = tf.tidy(() => {
         const take = (name: string, rank: number): tf.Tensor => {
           const t = raw[name];
           if (t === undefined) throw new Error(`backbone weights: missing ${name}`);
@@ -109,8 +116,10 @@ export class FaceApiBackbone {
         const blocks = RESIDUAL_LAYERS.map(([name]) => ({ conv1: folded(`${name}/conv1`), conv2: folded(`${name}/conv2`) }));
         const fc = tf.keep(tf.clone(take('fc', 2) as tf.Tensor2D));
         if (fc.shape[1] !== FACEAPI_DIMENSION) throw new Error(`backbone weights: fc has ${fc.shape[1]} outputs, expected 128`);
-        return new FaceApiBackbone(sha256, stem, blocks, fc);
-      });
+        const result: FoldedParts = { stem, blocks, fc };
+        return result as unknown as tf.TensorContainer;
+      }) as unknown as FoldedParts;
+      return new FaceApiBackbone(sha256, parts.stem, parts.blocks, parts.fc);
     } finally {
       for (const t of Object.values(raw)) t.dispose();
     }
@@ -161,7 +170,7 @@ function convLayer(x: tf.Tensor4D, p: FoldedConv, stride: 1 | 2, relu: boolean, 
 
 function residual(x: tf.Tensor4D, p: Residual): tf.Tensor4D {
   const out = convLayer(convLayer(x, p.conv1, 1, true, 'same'), p.conv2, 1, false, 'same');
-  return tf.relu(tf.add(out, x));
+  return tf.relu(tf.add(out, x)) as tf.Tensor4D;
 }
 
 /** Stride-2 residual block; the shortcut is a 2x2 average pool, zero-padded to fit. */
@@ -185,7 +194,7 @@ function residualDown(x: tf.Tensor4D, p: Residual): tf.Tensor4D {
       [0, out.shape[3] - pooled.shape[3]],
     ]);
   }
-  return tf.relu(tf.add(pooled, out));
+  return tf.relu(tf.add(pooled, out)) as tf.Tensor4D;
 }
 
 interface Manifest {
