@@ -20,13 +20,16 @@ const vec = () => new Float32Array(dim).map(rnd);
 // Embedding-like data: people are clusters, a query is near one of them.
 const centres: Float32Array[] = [];
 const near = (c: Float32Array) => c.map((x) => x + 0.15 * rnd());
-const pct = (xs: number[], p: number) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+const pct = (xs: number[], p: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(p * xs.length))];
 
 for (const faces of facesList) {
   const entries = [];
   centres.length = 0;
   for (let p = 0; p < people; p++) centres.push(vec());
-  for (let p = 0; p < people; p++) for (let f = 0; f < faces; f++) entries.push({ personId: `p${p}`, personName: `P${p}`, vector: near(centres[p]) });
+  for (let p = 0; p < people; p++)
+    for (let f = 0; f < faces; f++)
+      entries.push({ personId: `p${p}`, personName: `P${p}`, vector: near(centres[p]) });
   const m = new Matcher(head, dim);
   let t = performance.now();
   m.rebuild(entries);
@@ -58,13 +61,16 @@ try {
   const crop = { width: 64, height: 64, data: new Uint8Array(4096).map((_, i) => i & 255) };
   const n = 200;
   let t = performance.now();
-  for (let i = 0; i < n; i++) store.enroll({ id: `p${i}`, modelId: 'bench', faces: [1, 2, 3].map(() => ({ crop, embedding: vec() })) });
+  for (let i = 0; i < n; i++)
+    store.enroll({ id: `p${i}`, modelId: 'bench', faces: [1, 2, 3].map(() => ({ crop, embedding: vec() })) });
   const enrollMs = (performance.now() - t) / n;
   t = performance.now();
   const rows = store.loadEmbeddings('bench');
   const loadMs = performance.now() - t;
   store.close();
-  console.log(`gallery: enroll (3 faces, one FULL-sync transaction) ${enrollMs.toFixed(2)} ms each; loadEmbeddings ${rows.length} rows ${loadMs.toFixed(1)} ms`);
+  console.log(
+    `gallery: enroll (3 faces, one FULL-sync transaction) ${enrollMs.toFixed(2)} ms each; loadEmbeddings ${rows.length} rows ${loadMs.toFixed(1)} ms`,
+  );
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }

@@ -8,5 +8,7 @@ const cell = (s: string) => s.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 console.log('| key | environment | default | meaning |');
 console.log('| --- | --- | --- | --- |');
 for (const k of describeSchema()) {
-  console.log(`| \`${k.key}\` | \`${k.env ?? ''}\` | \`${cell(JSON.stringify(k.default))}\` | ${cell(k.doc)} |`);
+  console.log(
+    `| \`${k.key}\` | \`${k.env ?? ''}\` | \`${cell(JSON.stringify(k.default))}\` | ${cell(k.doc)} |`,
+  );
 }

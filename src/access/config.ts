@@ -108,7 +108,9 @@ export function checkAccessConfig(c: AccessConfig): string[] {
     );
   }
   if (c.confirmFrames > c.windowFrames) {
-    errors.push(`access.confirmFrames (${c.confirmFrames}) must not exceed access.windowFrames (${c.windowFrames})`);
+    errors.push(
+      `access.confirmFrames (${c.confirmFrames}) must not exceed access.windowFrames (${c.windowFrames})`,
+    );
   }
   if (c.windowFrames > 100) errors.push(`access.windowFrames (${c.windowFrames}) must be at most 100`);
   return errors;
@@ -285,7 +287,9 @@ export function checkDoorConfig(c: DoorConfig): string[] {
     }
   }
   if (c.heldOpenSeconds * 1000 < c.pulseMs) {
-    errors.push(`door.heldOpenSeconds (${c.heldOpenSeconds}) must be at least the unlock pulse (${c.pulseMs} ms)`);
+    errors.push(
+      `door.heldOpenSeconds (${c.heldOpenSeconds}) must be at least the unlock pulse (${c.pulseMs} ms)`,
+    );
   }
   return errors;
 }

@@ -110,7 +110,11 @@ export class Door {
         await this.deps.relay.unlock();
       } catch (err) {
         this.log.error({ err, reason }, 'relay failed to unlock');
-        this.deps.events.emit({ type: 'error', source: 'door', message: `relay failed to unlock: ${(err as Error).message}` });
+        this.deps.events.emit({
+          type: 'error',
+          source: 'door',
+          message: `relay failed to unlock: ${(err as Error).message}`,
+        });
         await this.lockRelay();
         return;
       }
@@ -226,7 +230,11 @@ export class Door {
       await this.deps.relay.lock();
     } catch (err) {
       this.log.error({ err }, 'relay failed to lock; trying the synchronous path');
-      this.deps.events.emit({ type: 'error', source: 'door', message: `relay failed to lock: ${(err as Error).message}` });
+      this.deps.events.emit({
+        type: 'error',
+        source: 'door',
+        message: `relay failed to lock: ${(err as Error).message}`,
+      });
       this.deps.relay.lockSync();
     }
     this.lockedAtMs = this.deps.clock.monotonicMs();
@@ -238,7 +246,9 @@ export class Door {
   }
 
   private enqueue(op: () => Promise<void>): Promise<void> {
-    const next = this.queue.then(op, op).catch((err: unknown) => this.log.error({ err }, 'door operation failed'));
+    const next = this.queue
+      .then(op, op)
+      .catch((err: unknown) => this.log.error({ err }, 'door operation failed'));
     this.queue = next;
     return next;
   }

@@ -128,7 +128,9 @@ export class AccessPolicy {
     if (this.votes.some((v) => v.kind === 'person')) return null; // someone is still being confirmed
     if (now - this.deniedNoticeAt < this.config.noticeCooldownSeconds * 1000) return null;
     this.deniedNoticeAt = now;
-    const inconclusive = this.votes.filter((v): v is Extract<Vote, { kind: 'inconclusive' }> => v.kind === 'inconclusive');
+    const inconclusive = this.votes.filter(
+      (v): v is Extract<Vote, { kind: 'inconclusive' }> => v.kind === 'inconclusive',
+    );
     const reason = mostCommon(inconclusive.map((v) => v.reason)) ?? 'not_confirmed';
     const best = inconclusive.reduce<Extract<Vote, { kind: 'inconclusive' }> | null>(
       (a, v) => (a === null || v.score > a.score ? v : a),

@@ -7,7 +7,9 @@ import { schema, type FacegateConfig } from './schema.js';
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';
   constructor(readonly errors: readonly string[]) {
-    super(`invalid configuration (${errors.length} problem${errors.length === 1 ? '' : 's'}):\n  - ${errors.join('\n  - ')}`);
+    super(
+      `invalid configuration (${errors.length} problem${errors.length === 1 ? '' : 's'}):\n  - ${errors.join('\n  - ')}`,
+    );
   }
 }
 
@@ -89,7 +91,9 @@ function resolveSecretFiles(
     try {
       node[target] = readFile(value).replace(/\r?\n$/, '');
     } catch (err) {
-      errors.push(`${prefix}${key}: cannot read secret file ${value}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+      errors.push(
+        `${prefix}${key}: cannot read secret file ${value}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+      );
     }
   }
 }
@@ -109,7 +113,12 @@ export function describeSchema(): { key: string; doc: string; default: unknown; 
     for (const [k, v] of Object.entries(node)) {
       const o = v as Record<string, unknown>;
       if (o && typeof o === 'object' && 'doc' in o && 'default' in o) {
-        out.push({ key: prefix + k, doc: String(o.doc), default: o.default, env: o.env as string | undefined });
+        out.push({
+          key: prefix + k,
+          doc: String(o.doc),
+          default: o.default,
+          env: o.env as string | undefined,
+        });
       } else if (o && typeof o === 'object') {
         walk(o, `${prefix}${k}.`);
       }

@@ -56,7 +56,11 @@ type Widen<T> = T extends string
         : T;
 
 /** The value type of one schema leaf: a format list gives a union, else the default's type. */
-type LeafValue<S> = S extends { format: readonly (infer U)[] } ? U : S extends { default: infer D } ? Widen<D> : never;
+type LeafValue<S> = S extends { format: readonly (infer U)[] }
+  ? U
+  : S extends { default: infer D }
+    ? Widen<D>
+    : never;
 
 /** The typed configuration a schema (or slice) produces. */
 export type ConfigOf<S> = {

@@ -45,7 +45,8 @@ export class Matcher {
     private readonly head: SimilarityHead,
     readonly dimension: number,
   ) {
-    if (!Number.isInteger(dimension) || dimension <= 0) throw new RangeError(`bad embedding dimension ${dimension}`);
+    if (!Number.isInteger(dimension) || dimension <= 0)
+      throw new RangeError(`bad embedding dimension ${dimension}`);
     this.vectors = new Float32Array(64 * dimension);
     this.rowPerson = new Int32Array(64);
   }

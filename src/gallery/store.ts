@@ -129,6 +129,7 @@ export class GalleryStore {
   private readonly log: Logger;
   private readonly clock: Clock;
   private nonceInsertsSincePrune = 0;
+  private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (creating if needed) the database at `path` (':memory:' for throwaway use) and migrates it. */
   constructor(path: string, logger: Logger, options: GalleryStoreOptions = {}) {
@@ -147,6 +148,16 @@ export class GalleryStore {
       this.db.close();
       throw err;
     }
+  }
+
+  /** A prepared statement, compiled once per SQL text. */
+  private sql(text: string): Database.Statement {
+    let statement = this.statements.get(text);
+    if (!statement) {
+      statement = this.db.prepare(text);
+      this.statements.set(text, statement);
+    }
+    return statement;
   }
 
   /** Current schema version (SQLite `user_version`). */
@@ -179,19 +190,16 @@ export class GalleryStore {
 
   /** Gallery version: bumped by every enroll and remove (reported in MQTT state). */
   version(): number {
-    const row = this.db.prepare(`SELECT value FROM meta WHERE key = 'gallery_version'`).get() as
-      | { value: string }
-      | undefined;
+    const row = this.sql(`SELECT value FROM meta WHERE key = 'gallery_version'`).get() as
+      { value: string } | undefined;
     return row ? Number(row.value) : 0;
   }
 
   private bumpVersion(): number {
     const next = this.version() + 1;
-    this.db
-      .prepare(
-        `INSERT INTO meta(key, value) VALUES ('gallery_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
-      )
-      .run(String(next));
+    this.sql(
+      `INSERT INTO meta(key, value) VALUES ('gallery_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+    ).run(String(next));
     return next;
   }
 
@@ -204,7 +212,9 @@ export class GalleryStore {
       throw new GalleryInputError('an enrollment needs at least one face');
     }
     if (request.faces.length > MAX_FACES_PER_PERSON) {
-      throw new GalleryInputError(`at most ${MAX_FACES_PER_PERSON} faces per person, got ${request.faces.length}`);
+      throw new GalleryInputError(
+        `at most ${MAX_FACES_PER_PERSON} faces per person, got ${request.faces.length}`,
+      );
     }
     // Validate everything before the transaction: bad input never reaches the database.
     const faces = request.faces.map((face, i) => ({
@@ -215,46 +225,59 @@ export class GalleryStore {
     if (faces.some((f) => f.embedding.length !== dim)) {
       throw new GalleryInputError('all embeddings of one enrollment must have the same dimension');
     }
-    const existingDim = this.db
-      .prepare(`SELECT dim FROM embeddings WHERE model_id = ? LIMIT 1`)
-      .get(modelId) as { dim: number } | undefined;
+    const existingDim = this.sql(`SELECT dim FROM embeddings WHERE model_id = ? LIMIT 1`).get(modelId) as
+      { dim: number } | undefined;
     if (existingDim && existingDim.dim !== dim) {
-      throw new GalleryInputError(`model ${modelId} embeddings have ${existingDim.dim} dimensions, got ${dim}`);
+      throw new GalleryInputError(
+        `model ${modelId} embeddings have ${existingDim.dim} dimensions, got ${dim}`,
+      );
     }
     if (options.transaction) validateTransactionId(options.transaction.id);
     const replace = options.replace ?? true;
     const now = this.clock.nowMs();
 
     const run = this.db.transaction((): EnrollResult => {
-      const existing = this.db.prepare(`SELECT id FROM people WHERE id = ?`).get(personId);
+      const existing = this.sql(`SELECT id FROM people WHERE id = ?`).get(personId);
       if (existing) {
-        this.db.prepare(`UPDATE people SET name = ?, updated_ms = ? WHERE id = ?`).run(name, now, personId);
-        if (replace) this.db.prepare(`DELETE FROM faces WHERE person_id = ?`).run(personId);
+        this.sql(`UPDATE people SET name = ?, updated_ms = ? WHERE id = ?`).run(name, now, personId);
+        if (replace) this.sql(`DELETE FROM faces WHERE person_id = ?`).run(personId);
       } else {
-        this.db
-          .prepare(`INSERT INTO people(id, name, created_ms, updated_ms) VALUES (?, ?, ?, ?)`)
-          .run(personId, name, now, now);
+        this.sql(`INSERT INTO people(id, name, created_ms, updated_ms) VALUES (?, ?, ?, ?)`).run(
+          personId,
+          name,
+          now,
+          now,
+        );
       }
-      const insertFace = this.db.prepare(
+      const insertFace = this.sql(
         `INSERT INTO faces(person_id, crop_width, crop_height, crop, created_ms) VALUES (?, ?, ?, ?, ?)`,
       );
-      const insertEmbedding = this.db.prepare(
+      const insertEmbedding = this.sql(
         `INSERT INTO embeddings(face_id, model_id, dim, vector) VALUES (?, ?, ?, ?)`,
       );
       for (const face of faces) {
-        const info = insertFace.run(personId, face.crop.width, face.crop.height, Buffer.from(face.crop.data), now);
+        const info = insertFace.run(
+          personId,
+          face.crop.width,
+          face.crop.height,
+          Buffer.from(face.crop.data),
+          now,
+        );
         insertEmbedding.run(Number(info.lastInsertRowid), modelId, dim, float32ToBuffer(face.embedding));
       }
       const count = (
-        this.db.prepare(`SELECT COUNT(*) AS n FROM faces WHERE person_id = ?`).get(personId) as { n: number }
+        this.sql(`SELECT COUNT(*) AS n FROM faces WHERE person_id = ?`).get(personId) as { n: number }
       ).n;
       if (count > MAX_FACES_PER_PERSON) {
-        throw new GalleryInputError(`person ${personId} would have ${count} faces (max ${MAX_FACES_PER_PERSON})`);
+        throw new GalleryInputError(
+          `person ${personId} would have ${count} faces (max ${MAX_FACES_PER_PERSON})`,
+        );
       }
       const version = this.bumpVersion();
       const result: EnrollResult = { version, personId, name, faces: count, updated: Boolean(existing) };
       this.insertAudit(now, 'enrolled', { personId, name, faces: faces.length, modelId, version, replace });
-      if (options.transaction) this.insertTransaction(options.transaction.id, options.transaction.response(result), now);
+      if (options.transaction)
+        this.insertTransaction(options.transaction.id, options.transaction.response(result), now);
       return result;
     });
     const result = run();
@@ -268,12 +291,13 @@ export class GalleryStore {
     if (options.transaction) validateTransactionId(options.transaction.id);
     const now = this.clock.nowMs();
     const run = this.db.transaction((): RemoveResult => {
-      const info = this.db.prepare(`DELETE FROM people WHERE id = ?`).run(id);
+      const info = this.sql(`DELETE FROM people WHERE id = ?`).run(id);
       const removed = info.changes > 0;
       const version = removed ? this.bumpVersion() : this.version();
       const result: RemoveResult = { version, personId: id, removed };
       if (removed) this.insertAudit(now, 'removed', { personId: id, version });
-      if (options.transaction) this.insertTransaction(options.transaction.id, options.transaction.response(result), now);
+      if (options.transaction)
+        this.insertTransaction(options.transaction.id, options.transaction.response(result), now);
       return result;
     });
     const result = run();
@@ -282,14 +306,18 @@ export class GalleryStore {
   }
 
   listPeople(): PersonSummary[] {
-    const rows = this.db
-      .prepare(
-        `SELECT p.id, p.name, p.created_ms, p.updated_ms, COUNT(f.id) AS faces
+    const rows = this.sql(
+      `SELECT p.id, p.name, p.created_ms, p.updated_ms, COUNT(f.id) AS faces
            FROM people p LEFT JOIN faces f ON f.person_id = p.id
           GROUP BY p.id ORDER BY p.id`,
-      )
-      .all() as { id: string; name: string; created_ms: number; updated_ms: number; faces: number }[];
-    return rows.map((r) => ({ id: r.id, name: r.name, createdMs: r.created_ms, updatedMs: r.updated_ms, faces: r.faces }));
+    ).all() as { id: string; name: string; created_ms: number; updated_ms: number; faces: number }[];
+    return rows.map((r) => ({
+      id: r.id,
+      name: r.name,
+      createdMs: r.created_ms,
+      updatedMs: r.updated_ms,
+      faces: r.faces,
+    }));
   }
 
   getPerson(personId: string): PersonSummary | undefined {
@@ -298,20 +326,18 @@ export class GalleryStore {
 
   /** Numbers for the MQTT state and metrics. */
   stats(): { people: number; faces: number; version: number } {
-    const people = (this.db.prepare(`SELECT COUNT(*) AS n FROM people`).get() as { n: number }).n;
-    const faces = (this.db.prepare(`SELECT COUNT(*) AS n FROM faces`).get() as { n: number }).n;
+    const people = (this.sql(`SELECT COUNT(*) AS n FROM people`).get() as { n: number }).n;
+    const faces = (this.sql(`SELECT COUNT(*) AS n FROM faces`).get() as { n: number }).n;
     return { people, faces, version: this.version() };
   }
 
   /** All embeddings made by `modelId`, ordered by person then face (for the matcher). */
   loadEmbeddings(modelId: string): EmbeddingRow[] {
-    const rows = this.db
-      .prepare(
-        `SELECT e.face_id, f.person_id, p.name, e.vector
+    const rows = this.sql(
+      `SELECT e.face_id, f.person_id, p.name, e.vector
            FROM embeddings e JOIN faces f ON f.id = e.face_id JOIN people p ON p.id = f.person_id
           WHERE e.model_id = ? ORDER BY f.person_id, e.face_id`,
-      )
-      .all(modelId) as { face_id: number; person_id: string; name: string; vector: Buffer }[];
+    ).all(modelId) as { face_id: number; person_id: string; name: string; vector: Buffer }[];
     return rows.map((r) => ({
       faceId: r.face_id,
       personId: r.person_id,
@@ -322,13 +348,17 @@ export class GalleryStore {
 
   /** Crops of faces that have no embedding by `modelId` yet (re-embedding after a model change). */
   cropsMissingEmbedding(modelId: string): StoredCrop[] {
-    const rows = this.db
-      .prepare(
-        `SELECT f.id, f.person_id, f.crop_width, f.crop_height, f.crop FROM faces f
+    const rows = this.sql(
+      `SELECT f.id, f.person_id, f.crop_width, f.crop_height, f.crop FROM faces f
           WHERE NOT EXISTS (SELECT 1 FROM embeddings e WHERE e.face_id = f.id AND e.model_id = ?)
           ORDER BY f.id`,
-      )
-      .all(modelId) as { id: number; person_id: string; crop_width: number; crop_height: number; crop: Buffer }[];
+    ).all(modelId) as {
+      id: number;
+      person_id: string;
+      crop_width: number;
+      crop_height: number;
+      crop: Buffer;
+    }[];
     return rows.map((r) => ({
       faceId: r.id,
       personId: r.person_id,
@@ -339,14 +369,18 @@ export class GalleryStore {
   /** Stores re-computed embeddings (one transaction). Faces removed in the meantime are skipped. */
   putEmbeddings(modelId: string, embeddings: readonly { faceId: number; vector: Float32Array }[]): number {
     const model = validateModelId(modelId);
-    const checked = embeddings.map((e, i) => ({ faceId: e.faceId, vector: validateEmbedding(e.vector, `embedding ${i}`) }));
-    const insert = this.db.prepare(
+    const checked = embeddings.map((e, i) => ({
+      faceId: e.faceId,
+      vector: validateEmbedding(e.vector, `embedding ${i}`),
+    }));
+    const insert = this.sql(
       `INSERT OR REPLACE INTO embeddings(face_id, model_id, dim, vector)
        SELECT id, ?, ?, ? FROM faces WHERE id = ?`,
     );
     const run = this.db.transaction(() => {
       let n = 0;
-      for (const e of checked) n += insert.run(model, e.vector.length, float32ToBuffer(e.vector), e.faceId).changes;
+      for (const e of checked)
+        n += insert.run(model, e.vector.length, float32ToBuffer(e.vector), e.faceId).changes;
       return n;
     });
     return run();
@@ -354,7 +388,7 @@ export class GalleryStore {
 
   /** Drops embeddings of models other than `keepModelId` (after a successful re-embedding). */
   dropOtherModels(keepModelId: string): number {
-    return this.db.prepare(`DELETE FROM embeddings WHERE model_id <> ?`).run(keepModelId).changes;
+    return this.sql(`DELETE FROM embeddings WHERE model_id <> ?`).run(keepModelId).changes;
   }
 
   // ---------------------------------------------------------------- nonces
@@ -372,24 +406,24 @@ export class GalleryStore {
       this.nonceInsertsSincePrune = 0;
       this.pruneNonces();
     }
-    const info = this.db
-      .prepare(`INSERT OR IGNORE INTO nonces(nonce, expires_ms) VALUES (?, ?)`)
-      .run(nonce, Math.round(expiresAtMs));
+    const info = this.sql(`INSERT OR IGNORE INTO nonces(nonce, expires_ms) VALUES (?, ?)`).run(
+      nonce,
+      Math.round(expiresAtMs),
+    );
     return info.changes === 1;
   }
 
   /** Deletes nonces whose expiry has passed; returns how many. */
   pruneNonces(nowMs: number = this.clock.nowMs()): number {
-    return this.db.prepare(`DELETE FROM nonces WHERE expires_ms < ?`).run(nowMs).changes;
+    return this.sql(`DELETE FROM nonces WHERE expires_ms < ?`).run(nowMs).changes;
   }
 
   // ---------------------------------------------------------------- idempotency
 
   /** The stored response of an already processed request transaction, or undefined. */
   getTransaction(transactionId: string): unknown {
-    const row = this.db.prepare(`SELECT response FROM transactions WHERE id = ?`).get(transactionId) as
-      | { response: string }
-      | undefined;
+    const row = this.sql(`SELECT response FROM transactions WHERE id = ?`).get(transactionId) as
+      { response: string } | undefined;
     return row ? JSON.parse(row.response) : undefined;
   }
 
@@ -401,15 +435,17 @@ export class GalleryStore {
 
   /** Deletes processed-transaction records older than `olderThanMs` (wall clock). */
   pruneTransactions(olderThanMs: number): number {
-    return this.db.prepare(`DELETE FROM transactions WHERE created_ms < ?`).run(olderThanMs).changes;
+    return this.sql(`DELETE FROM transactions WHERE created_ms < ?`).run(olderThanMs).changes;
   }
 
   private insertTransaction(id: string, response: unknown, now: number): boolean {
     const json = JSON.stringify(response ?? null);
     return (
-      this.db
-        .prepare(`INSERT OR IGNORE INTO transactions(id, response, created_ms) VALUES (?, ?, ?)`)
-        .run(id, json, now).changes === 1
+      this.sql(`INSERT OR IGNORE INTO transactions(id, response, created_ms) VALUES (?, ?, ?)`).run(
+        id,
+        json,
+        now,
+      ).changes === 1
     );
   }
 
@@ -421,25 +457,27 @@ export class GalleryStore {
       throw new GalleryInputError('an outbox event needs a string id and type');
     }
     const payload = JSON.stringify(event);
-    const info = this.db
-      .prepare(`INSERT OR IGNORE INTO outbox(event_id, payload, created_ms) VALUES (?, ?, ?)`)
-      .run(event.id, payload, this.clock.nowMs());
+    const info = this.sql(`INSERT OR IGNORE INTO outbox(event_id, payload, created_ms) VALUES (?, ?, ?)`).run(
+      event.id,
+      payload,
+      this.clock.nowMs(),
+    );
     if (info.changes === 1) return Number(info.lastInsertRowid);
-    return (this.db.prepare(`SELECT seq FROM outbox WHERE event_id = ?`).get(event.id) as { seq: number }).seq;
+    return (this.sql(`SELECT seq FROM outbox WHERE event_id = ?`).get(event.id) as { seq: number }).seq;
   }
 
   /** The oldest unsent events, in append order. */
   pendingOutbox(limit = 100): OutboxEntry[] {
-    const rows = this.db
-      .prepare(`SELECT seq, payload FROM outbox WHERE sent_ms IS NULL ORDER BY seq LIMIT ?`)
-      .all(Math.max(1, Math.floor(limit))) as { seq: number; payload: string }[];
+    const rows = this.sql(`SELECT seq, payload FROM outbox WHERE sent_ms IS NULL ORDER BY seq LIMIT ?`).all(
+      Math.max(1, Math.floor(limit)),
+    ) as { seq: number; payload: string }[];
     return rows.map((r) => ({ seq: r.seq, event: JSON.parse(r.payload) as FacegateEvent }));
   }
 
   /** Marks outbox entries as delivered (after the broker acknowledged them). */
   markSent(seqs: number | readonly number[]): void {
     const list = typeof seqs === 'number' ? [seqs] : seqs;
-    const update = this.db.prepare(`UPDATE outbox SET sent_ms = ? WHERE seq = ? AND sent_ms IS NULL`);
+    const update = this.sql(`UPDATE outbox SET sent_ms = ? WHERE seq = ? AND sent_ms IS NULL`);
     const now = this.clock.nowMs();
     this.db.transaction(() => {
       for (const seq of list) update.run(now, seq);
@@ -447,12 +485,12 @@ export class GalleryStore {
   }
 
   outboxPendingCount(): number {
-    return (this.db.prepare(`SELECT COUNT(*) AS n FROM outbox WHERE sent_ms IS NULL`).get() as { n: number }).n;
+    return (this.sql(`SELECT COUNT(*) AS n FROM outbox WHERE sent_ms IS NULL`).get() as { n: number }).n;
   }
 
   /** Deletes delivered events older than `olderThanMs`; unsent ones are kept. */
   pruneOutbox(olderThanMs: number): number {
-    return this.db.prepare(`DELETE FROM outbox WHERE sent_ms IS NOT NULL AND sent_ms < ?`).run(olderThanMs).changes;
+    return this.sql(`DELETE FROM outbox WHERE sent_ms IS NOT NULL AND sent_ms < ?`).run(olderThanMs).changes;
   }
 
   // ---------------------------------------------------------------- audit
@@ -467,21 +505,23 @@ export class GalleryStore {
 
   /** The newest audit entries, newest first. */
   listAudit(limit = 100): AuditEntry[] {
-    const rows = this.db
-      .prepare(`SELECT seq, ts_ms, kind, detail FROM audit ORDER BY seq DESC LIMIT ?`)
-      .all(Math.max(1, Math.floor(limit))) as { seq: number; ts_ms: number; kind: string; detail: string }[];
+    const rows = this.sql(`SELECT seq, ts_ms, kind, detail FROM audit ORDER BY seq DESC LIMIT ?`).all(
+      Math.max(1, Math.floor(limit)),
+    ) as { seq: number; ts_ms: number; kind: string; detail: string }[];
     return rows.map((r) => ({ seq: r.seq, tsMs: r.ts_ms, kind: r.kind, detail: JSON.parse(r.detail) }));
   }
 
   /** Deletes audit entries older than `olderThanMs`. */
   pruneAudit(olderThanMs: number): number {
-    return this.db.prepare(`DELETE FROM audit WHERE ts_ms < ?`).run(olderThanMs).changes;
+    return this.sql(`DELETE FROM audit WHERE ts_ms < ?`).run(olderThanMs).changes;
   }
 
   private insertAudit(now: number, kind: string, detail: unknown): number {
-    const info = this.db
-      .prepare(`INSERT INTO audit(ts_ms, kind, detail) VALUES (?, ?, ?)`)
-      .run(now, kind, JSON.stringify(detail ?? null));
+    const info = this.sql(`INSERT INTO audit(ts_ms, kind, detail) VALUES (?, ?, ?)`).run(
+      now,
+      kind,
+      JSON.stringify(detail ?? null),
+    );
     return Number(info.lastInsertRowid);
   }
 
@@ -492,7 +532,8 @@ export class GalleryStore {
     const rows = this.db.pragma('integrity_check') as { integrity_check: string }[];
     const problems = rows.map((r) => r.integrity_check).filter((m) => m !== 'ok');
     const fk = this.db.pragma('foreign_key_check') as { table: string; rowid: number; parent: string }[];
-    for (const f of fk) problems.push(`foreign key: ${f.table} row ${f.rowid} points to a missing ${f.parent}`);
+    for (const f of fk)
+      problems.push(`foreign key: ${f.table} row ${f.rowid} points to a missing ${f.parent}`);
     return problems;
   }
 

@@ -38,7 +38,8 @@ export function validateModelId(modelId: unknown): string {
 }
 
 export function validateCrop(crop: GrayImage | undefined, what: string): GrayImage {
-  if (!crop || !(crop.data instanceof Uint8Array)) throw new GalleryInputError(`${what}: crop must be a GrayImage`);
+  if (!crop || !(crop.data instanceof Uint8Array))
+    throw new GalleryInputError(`${what}: crop must be a GrayImage`);
   const { width, height } = crop;
   if (!Number.isInteger(width) || !Number.isInteger(height)) {
     throw new GalleryInputError(`${what}: crop size must be integers`);
@@ -57,10 +58,13 @@ export function validateCrop(crop: GrayImage | undefined, what: string): GrayIma
 export function validateEmbedding(v: Float32Array | undefined, what: string): Float32Array {
   if (!(v instanceof Float32Array)) throw new GalleryInputError(`${what}: embedding must be a Float32Array`);
   if (v.length === 0 || v.length > MAX_EMBEDDING_DIMENSION) {
-    throw new GalleryInputError(`${what}: embedding dimension must be 1..${MAX_EMBEDDING_DIMENSION}, got ${v.length}`);
+    throw new GalleryInputError(
+      `${what}: embedding dimension must be 1..${MAX_EMBEDDING_DIMENSION}, got ${v.length}`,
+    );
   }
   for (let i = 0; i < v.length; i++) {
-    if (!Number.isFinite(v[i])) throw new GalleryInputError(`${what}: embedding has a non-finite value at ${i}`);
+    if (!Number.isFinite(v[i]))
+      throw new GalleryInputError(`${what}: embedding has a non-finite value at ${i}`);
   }
   return v;
 }

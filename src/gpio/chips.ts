@@ -48,7 +48,11 @@ export function listSysfsChips(root: string = DEFAULT_SYSFS_GPIO_ROOT): SysfsChi
  * Picks the chip named by `chip`: a label (pinctrl-rp1), a directory name (gpiochip512),
  * or "auto" (the Raspberry Pi header chip, or the only chip there is).
  */
-export function pickChip<T extends { label: string }>(chips: readonly T[], chip: string, nameOf: (c: T) => string): T {
+export function pickChip<T extends { label: string }>(
+  chips: readonly T[],
+  chip: string,
+  nameOf: (c: T) => string,
+): T {
   if (chips.length === 0) throw new GpioLineError('no GPIO chips found');
   const describe = () => chips.map((c) => `${nameOf(c)} [${c.label}]`).join(', ');
   if (chip === 'auto') {
@@ -57,7 +61,9 @@ export function pickChip<T extends { label: string }>(chips: readonly T[], chip:
       if (found) return found;
     }
     if (chips.length === 1) return chips[0];
-    throw new GpioLineError(`cannot pick the GPIO chip automatically among ${describe()}; set its label in the config`);
+    throw new GpioLineError(
+      `cannot pick the GPIO chip automatically among ${describe()}; set its label in the config`,
+    );
   }
   const found = chips.find((c) => c.label === chip) ?? chips.find((c) => nameOf(c) === chip);
   if (!found) throw new GpioLineError(`no GPIO chip "${chip}"; found ${describe()}`);
@@ -65,7 +71,11 @@ export function pickChip<T extends { label: string }>(chips: readonly T[], chip:
 }
 
 /** The global sysfs GPIO number of line `offset` on `chip` (what onoff's `new Gpio(n)` takes). */
-export function sysfsGpioNumber(chip: string, offset: number, root: string = DEFAULT_SYSFS_GPIO_ROOT): number {
+export function sysfsGpioNumber(
+  chip: string,
+  offset: number,
+  root: string = DEFAULT_SYSFS_GPIO_ROOT,
+): number {
   const found = pickChip(listSysfsChips(root), chip, (c) => c.dir);
   if (!Number.isInteger(offset) || offset < 0 || offset >= found.ngpio) {
     throw new GpioLineError(`line ${offset} is outside ${found.dir} [${found.label}] (${found.ngpio} lines)`);

@@ -36,7 +36,11 @@ export async function createRelay(config: RelayConfig, deps: GpioDeps): Promise<
 }
 
 /** Builds a door input (`door.contact`, `door.exitButton`); null for type "none". */
-export async function createInput(name: string, config: InputConfig, deps: GpioDeps): Promise<DigitalInput | null> {
+export async function createInput(
+  name: string,
+  config: InputConfig,
+  deps: GpioDeps,
+): Promise<DigitalInput | null> {
   switch (config.type) {
     case 'none':
       return null;

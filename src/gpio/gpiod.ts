@@ -41,7 +41,8 @@ export const systemCommandRunner: CommandRunner = {
   run: (command, args) =>
     new Promise((resolve, reject) => {
       execFile(command, [...args], { timeout: 5000 }, (err, stdout, stderr) => {
-        if (err) reject(new GpioLineError(`${command} ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
+        if (err)
+          reject(new GpioLineError(`${command} ${args.join(' ')} failed: ${stderr.trim() || err.message}`));
         else resolve(stdout);
       });
     }),
@@ -97,7 +98,9 @@ export const gpiodArgs = {
   /** gpiomon printing one line per edge: "1" rising, "0"/"2" falling (v1/v2 %e). */
   monitor(v: GpiodVersion, chip: string, line: number, activeLow: boolean): string[] {
     const low = activeLow ? ['-l'] : [];
-    return v === 1 ? [...low, '-F', '%e', chip, String(line)] : ['-c', chip, ...low, '-F', '%e', String(line)];
+    return v === 1
+      ? [...low, '-F', '%e', chip, String(line)]
+      : ['-c', chip, ...low, '-F', '%e', String(line)];
   },
 };
 
@@ -137,7 +140,10 @@ export class GpiodRelay implements Relay {
     this.version = await detectGpiodVersion(this.runner);
     this.chipName = await resolveGpiodChip(this.runner, this.options.chip);
     await this.hold(0);
-    this.log.info({ chip: this.chipName, line: this.options.line, libgpiod: this.version }, 'relay line claimed, locked');
+    this.log.info(
+      { chip: this.chipName, line: this.options.line, libgpiod: this.version },
+      'relay line claimed, locked',
+    );
   }
 
   async unlock(): Promise<void> {
@@ -169,13 +175,22 @@ export class GpiodRelay implements Relay {
     // The holder keeps running until here so the line never floats while we run; at exit
     // the last value stays on the pin (a pull resistor should hold "locked" beyond that).
     await this.stopHolder();
-    this.runner.runSync('gpioset', gpiodArgs.setOnce(this.version, this.chipName, this.options.line, 0, this.options.activeLow));
+    this.runner.runSync(
+      'gpioset',
+      gpiodArgs.setOnce(this.version, this.chipName, this.options.line, 0, this.options.activeLow),
+    );
   }
 
   private async hold(value: 0 | 1): Promise<void> {
     if (!this.chipName) throw new GpioLineError('relay used before start()');
     await this.stopHolder();
-    const args = gpiodArgs.hold(this.version, this.chipName, this.options.line, value, this.options.activeLow);
+    const args = gpiodArgs.hold(
+      this.version,
+      this.chipName,
+      this.options.line,
+      value,
+      this.options.activeLow,
+    );
     const holder = this.runner.spawn('gpioset', args);
     this.holder = holder;
     void holder.exited.then((code) => {
@@ -220,7 +235,8 @@ export class GpiodInput implements DigitalInput {
     monitor.stdout?.setEncoding('utf8');
     monitor.stdout?.on('data', (chunk: string) => this.onData(chunk));
     void monitor.exited.then((code) => {
-      if (!this.closed) this.logger.error({ code, input: this.name }, 'gpiomon exited; input no longer watched');
+      if (!this.closed)
+        this.logger.error({ code, input: this.name }, 'gpiomon exited; input no longer watched');
     });
     const out = await this.runner.run('gpioget', gpiodArgs.get(this.version, chip, line, activeLow));
     this.value = out.trim().endsWith('1') || /=active\s*$/.test(out.trim());

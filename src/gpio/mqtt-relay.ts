@@ -37,13 +37,19 @@ export class MqttRelay implements Relay {
   }
 
   async unlock(): Promise<void> {
-    await this.publisher.publish(this.options.commandTopic, this.options.payloadUnlock, { qos: 1, retain: false });
+    await this.publisher.publish(this.options.commandTopic, this.options.payloadUnlock, {
+      qos: 1,
+      retain: false,
+    });
     this.isUnlocked = true;
   }
 
   async lock(): Promise<void> {
     this.isUnlocked = false;
-    await this.publisher.publish(this.options.commandTopic, this.options.payloadLock, { qos: 1, retain: false });
+    await this.publisher.publish(this.options.commandTopic, this.options.payloadLock, {
+      qos: 1,
+      retain: false,
+    });
   }
 
   lockSync(): void {

@@ -34,7 +34,8 @@ export async function loadOnoff(): Promise<OnoffGpioFactory> {
       `the onoff driver needs the optional "onoff" package with its native epoll module: ${(err as Error).message}`,
     );
   }
-  if (!mod.Gpio.accessible) throw new GpioLineError('sysfs GPIO is not accessible on this machine (/sys/class/gpio)');
+  if (!mod.Gpio.accessible)
+    throw new GpioLineError('sysfs GPIO is not accessible on this machine (/sys/class/gpio)');
   return (gpio, direction, edge, options) => new mod.Gpio(gpio, direction, edge, options);
 }
 
@@ -64,14 +65,21 @@ export class OnoffRelay implements Relay {
   }
 
   async start(): Promise<void> {
-    const number = sysfsGpioNumber(this.options.chip, this.options.line, this.options.sysfsRoot ?? DEFAULT_SYSFS_GPIO_ROOT);
+    const number = sysfsGpioNumber(
+      this.options.chip,
+      this.options.line,
+      this.options.sysfsRoot ?? DEFAULT_SYSFS_GPIO_ROOT,
+    );
     // 'high'/'low' set the PHYSICAL level atomically with the direction: start at the
     // inactive level so an active-low relay board never clicks open at boot.
     const direction = this.options.activeLow ? 'high' : 'low';
     this.gpio = this.factory(number, direction, 'none', { activeLow: this.options.activeLow });
     this.gpio.writeSync(0);
     this.isUnlocked = false;
-    this.log.info({ gpio: number, line: this.options.line, chip: this.options.chip }, 'relay line claimed, locked');
+    this.log.info(
+      { gpio: number, line: this.options.line, chip: this.options.chip },
+      'relay line claimed, locked',
+    );
   }
 
   async unlock(): Promise<void> {
@@ -120,7 +128,11 @@ export class OnoffInput implements DigitalInput {
   ) {}
 
   async start(): Promise<void> {
-    const number = sysfsGpioNumber(this.options.chip, this.options.line, this.options.sysfsRoot ?? DEFAULT_SYSFS_GPIO_ROOT);
+    const number = sysfsGpioNumber(
+      this.options.chip,
+      this.options.line,
+      this.options.sysfsRoot ?? DEFAULT_SYSFS_GPIO_ROOT,
+    );
     const gpio = this.factory(number, 'in', 'both', {
       activeLow: this.options.activeLow,
       debounceTimeout: this.options.debounceMs ?? 20,

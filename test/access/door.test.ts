@@ -52,7 +52,10 @@ describe('Door', () => {
   it('bounds an absurd pulse length', async () => {
     const time = new ManualTime();
     const relay = new SimulatedRelay(logger, time);
-    const door = new Door({ ...options, pulseMs: 10 * 60_000 }, { relay, events: new RecordingSink(), clock: time, logger, timers: time });
+    const door = new Door(
+      { ...options, pulseMs: 10 * 60_000 },
+      { relay, events: new RecordingSink(), clock: time, logger, timers: time },
+    );
     await door.start();
     await door.unlock('remote');
     time.advance(30_000);

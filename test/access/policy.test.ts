@@ -20,7 +20,12 @@ function match(id: string, similarity: number, runnerUp?: [string, number]): Mat
   return {
     best: { personId: id, name: id.toUpperCase(), distance: 1 - similarity, similarity },
     runnerUp: runnerUp
-      ? { personId: runnerUp[0], name: runnerUp[0].toUpperCase(), distance: 1 - runnerUp[1], similarity: runnerUp[1] }
+      ? {
+          personId: runnerUp[0],
+          name: runnerUp[0].toUpperCase(),
+          distance: 1 - runnerUp[1],
+          similarity: runnerUp[1],
+        }
       : null,
   };
 }
@@ -83,7 +88,13 @@ describe('AccessPolicy', () => {
     const { frames } = setup();
     const out = frames(match('alice', 0.9, ['bob', 0.85]), 5);
     expect(out).toEqual([
-      { type: 'access_denied', score: 0.9, closest: { id: 'alice', name: 'ALICE' }, reason: 'margin_too_small', frames: 5 },
+      {
+        type: 'access_denied',
+        score: 0.9,
+        closest: { id: 'alice', name: 'ALICE' },
+        reason: 'margin_too_small',
+        frames: 5,
+      },
     ]);
   });
 
@@ -108,14 +119,22 @@ describe('AccessPolicy', () => {
   it('between the thresholds is access_denied (below_accept_threshold), not unknown', () => {
     const { frames } = setup();
     expect(frames(match('alice', 0.6), 5)).toEqual([
-      { type: 'access_denied', score: 0.6, closest: { id: 'alice', name: 'ALICE' }, reason: 'below_accept_threshold', frames: 5 },
+      {
+        type: 'access_denied',
+        score: 0.6,
+        closest: { id: 'alice', name: 'ALICE' },
+        reason: 'below_accept_threshold',
+        frames: 5,
+      },
     ]);
   });
 
   it('poor quality frames never vote for a person', () => {
     const { frames } = setup();
     const out = frames(match('alice', 0.95), 5, 100, ['too_small']);
-    expect(out.map((d) => [d.type, (d as { reason?: string }).reason])).toEqual([['access_denied', 'poor_quality']]);
+    expect(out.map((d) => [d.type, (d as { reason?: string }).reason])).toEqual([
+      ['access_denied', 'poor_quality'],
+    ]);
   });
 
   it('a person is granted once per cooldown, then again after it', () => {

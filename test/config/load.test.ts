@@ -54,7 +54,11 @@ describe('loadConfig', () => {
     const b = file(dir, 'b.json', { door: { pulseMs: 2500 } });
     const c = loadConfig({
       files: [a, b],
-      env: { FACEGATE_ACCESS_ACCEPT_THRESHOLD: '0.9', FACEGATE_RELAY_ACTIVE_LOW: 'true', FACEGATE_DEVICE_ID: 'lab-door' },
+      env: {
+        FACEGATE_ACCESS_ACCEPT_THRESHOLD: '0.9',
+        FACEGATE_RELAY_ACTIVE_LOW: 'true',
+        FACEGATE_DEVICE_ID: 'lab-door',
+      },
     });
     expect(c.door.pulseMs).toBe(2500);
     expect(c.access.acceptThreshold).toBe(0.9);
@@ -73,7 +77,10 @@ describe('loadConfig', () => {
     });
     const broken = file(dir, 'broken.json', '{ "device": ');
     const errors = errorsOf(() =>
-      loadConfig({ files: [bad, broken, join(dir, 'missing.json')], env: { FACEGATE_ACCESS_MIN_MARGIN: 'lots' } }),
+      loadConfig({
+        files: [bad, broken, join(dir, 'missing.json')],
+        env: { FACEGATE_ACCESS_MIN_MARGIN: 'lots' },
+      }),
     );
     const text = errors.join('\n');
     expect(text).toMatch(/broken\.json/);
@@ -110,7 +117,9 @@ describe('loadConfig', () => {
     expect(loadConfig({ env: { FACEGATE_MQTT_PASSWORD_FILE: secret } }).mqtt.password).toBe('s3cret');
     const missing = errorsOf(() => loadConfig({ env: { FACEGATE_MQTT_PASSWORD_FILE: join(dir, 'nope') } }));
     expect(missing.join('\n')).toMatch(/mqtt\.passwordFile: cannot read secret file .*nope: ENOENT/);
-    const both = errorsOf(() => loadConfig({ env: { FACEGATE_MQTT_PASSWORD_FILE: secret, FACEGATE_MQTT_PASSWORD: 'x' } }));
+    const both = errorsOf(() =>
+      loadConfig({ env: { FACEGATE_MQTT_PASSWORD_FILE: secret, FACEGATE_MQTT_PASSWORD: 'x' } }),
+    );
     expect(both).toEqual(['mqtt.password and mqtt.passwordFile are both set; give the secret one way only']);
   });
 

@@ -42,7 +42,10 @@ export class FakeGpioBank {
 }
 
 /** onoff's Gpio over the fake bank (active-low handled like the kernel's sysfs active_low). */
-export function fakeOnoffFactory(bank: FakeGpioBank, created: { gpio: number; direction: string }[] = []): OnoffGpioFactory {
+export function fakeOnoffFactory(
+  bank: FakeGpioBank,
+  created: { gpio: number; direction: string }[] = [],
+): OnoffGpioFactory {
   return (gpio, direction, _edge, options) => {
     created.push({ gpio, direction });
     const key = `sysfs:${gpio}`;
@@ -120,7 +123,8 @@ export class FakeGpiodTools implements CommandRunner {
     const proc = new FakeHeldProcess(this.nextPid++, () => this.running.delete(proc));
     this.running.add(proc);
     if (command === 'gpioset') {
-      if (this.version === 1 && !args.includes('--mode=signal')) throw new Error('v1 gpioset would exit at once');
+      if (this.version === 1 && !args.includes('--mode=signal'))
+        throw new Error('v1 gpioset would exit at once');
       this.bank.write(p.key, p.physical);
     } else if (command === 'gpiomon') {
       const off = this.bank.watch(p.key, (physical) => {
@@ -141,7 +145,9 @@ export class FakeGpiodTools implements CommandRunner {
   /** Parses `[opts] chip line[=value]` (v1) or `-c chip [opts] line[=value]` (v2). */
   private parse(args: readonly string[]): { key: string; physical: 0 | 1; activeLow: boolean } {
     const activeLow = args.includes('-l');
-    const positional = args.filter((a, i) => !a.startsWith('-') && args[i - 1] !== '-F' && args[i - 1] !== '-c');
+    const positional = args.filter(
+      (a, i) => !a.startsWith('-') && args[i - 1] !== '-F' && args[i - 1] !== '-c',
+    );
     let chip: string;
     let lineArg: string;
     if (this.version === 2) {

@@ -9,7 +9,11 @@ import { silentLogger } from '../../src/util/log.js';
 
 const head = { weight: -4, bias: 3 };
 const v = (...xs: number[]) => new Float32Array(xs);
-const entry = (personId: string, ...xs: number[]): MatcherEntry => ({ personId, personName: personId.toUpperCase(), vector: v(...xs) });
+const entry = (personId: string, ...xs: number[]): MatcherEntry => ({
+  personId,
+  personName: personId.toUpperCase(),
+  vector: v(...xs),
+});
 
 /** Brute force over persons, for comparison. */
 function bruteForce(entries: MatcherEntry[], q: Float32Array) {
@@ -44,42 +48,47 @@ describe('Matcher', () => {
     expect(r.runnerUp?.distance).toBeCloseTo(0.9, 6);
   });
 
-  it.each([16, 130, 128])('agrees with brute force on random data (dim %i), including after removals and updates', (dim) => {
-    let seed = 42 + dim;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
-    let entries: MatcherEntry[] = [];
-    for (let p = 0; p < 60; p++) {
-      for (let f = 0; f < 1 + (p % 4); f++) {
-        entries.push({ personId: `p${p}`, personName: `P${p}`, vector: new Float32Array(dim).map(rnd) });
+  it.each([16, 130, 128])(
+    'agrees with brute force on random data (dim %i), including after removals and updates',
+    (dim) => {
+      let seed = 42 + dim;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31) * 2 - 1;
+      let entries: MatcherEntry[] = [];
+      for (let p = 0; p < 60; p++) {
+        for (let f = 0; f < 1 + (p % 4); f++) {
+          entries.push({ personId: `p${p}`, personName: `P${p}`, vector: new Float32Array(dim).map(rnd) });
+        }
       }
-    }
-    const m = new Matcher(head, dim);
-    m.rebuild(entries);
-    const check = () => {
-      for (let i = 0; i < 20; i++) {
-        const q = new Float32Array(dim).map(rnd);
-        const expected = bruteForce(entries, q);
-        const r = m.match(q)!;
-        expect(r.best.personId).toBe(expected[0][0]);
-        expect(r.best.distance).toBeCloseTo(expected[0][1], 4);
-        expect(r.runnerUp?.personId).toBe(expected[1][0]);
-        expect(r.runnerUp?.distance).toBeCloseTo(expected[1][1], 4);
+      const m = new Matcher(head, dim);
+      m.rebuild(entries);
+      const check = () => {
+        for (let i = 0; i < 20; i++) {
+          const q = new Float32Array(dim).map(rnd);
+          const expected = bruteForce(entries, q);
+          const r = m.match(q)!;
+          expect(r.best.personId).toBe(expected[0][0]);
+          expect(r.best.distance).toBeCloseTo(expected[0][1], 4);
+          expect(r.runnerUp?.personId).toBe(expected[1][0]);
+          expect(r.runnerUp?.distance).toBeCloseTo(expected[1][1], 4);
+        }
+      };
+      check();
+      for (const id of ['p0', 'p17', 'p59', 'p30']) {
+        expect(m.removePerson(id)).toBe(true);
+        entries = entries.filter((e) => e.personId !== id);
       }
-    };
-    check();
-    for (const id of ['p0', 'p17', 'p59', 'p30']) {
-      expect(m.removePerson(id)).toBe(true);
-      entries = entries.filter((e) => e.personId !== id);
-    }
-    expect(m.removePerson('p0')).toBe(false);
-    check();
-    const fresh = [new Float32Array(dim).map(rnd), new Float32Array(dim).map(rnd)];
-    m.setPerson('p5', 'P5 new', fresh);
-    entries = entries.filter((e) => e.personId !== 'p5').concat(fresh.map((vector) => ({ personId: 'p5', personName: 'P5 new', vector })));
-    check();
-    expect(m.match(fresh[0])!.best).toMatchObject({ personId: 'p5', name: 'P5 new', distance: 0 });
-    expect(m.size).toBe(entries.length);
-  });
+      expect(m.removePerson('p0')).toBe(false);
+      check();
+      const fresh = [new Float32Array(dim).map(rnd), new Float32Array(dim).map(rnd)];
+      m.setPerson('p5', 'P5 new', fresh);
+      entries = entries
+        .filter((e) => e.personId !== 'p5')
+        .concat(fresh.map((vector) => ({ personId: 'p5', personName: 'P5 new', vector })));
+      check();
+      expect(m.match(fresh[0])!.best).toMatchObject({ personId: 'p5', name: 'P5 new', distance: 0 });
+      expect(m.size).toBe(entries.length);
+    },
+  );
 
   it('a removed person is never matched again; one person has no runner-up; empty gives null', () => {
     const m = new Matcher(head, 2);
@@ -98,7 +107,14 @@ describe('Matcher', () => {
     try {
       const store = new GalleryStore(join(dir, 'g.db'), silentLogger());
       const crop = { width: 64, height: 64, data: new Uint8Array(4096) };
-      store.enroll({ id: 'alice', modelId: 'm', faces: [{ crop, embedding: v(0, 0) }, { crop, embedding: v(0, 1) }] });
+      store.enroll({
+        id: 'alice',
+        modelId: 'm',
+        faces: [
+          { crop, embedding: v(0, 0) },
+          { crop, embedding: v(0, 1) },
+        ],
+      });
       store.enroll({ id: 'bob', modelId: 'm', faces: [{ crop, embedding: v(4, 4) }] });
       const m = new Matcher(head, 2);
       m.rebuild(store.loadEmbeddings('m'));

@@ -79,7 +79,10 @@ describe('GalleryStore', () => {
   it('re-enrolling replaces faces by default, or appends', () => {
     const s = open(dbPath());
     s.enroll({ id: 'alice', modelId: 'm1', faces: [face(1), face(2)] });
-    expect(s.enroll({ id: 'alice', name: 'Alice', modelId: 'm1', faces: [face(5)] })).toMatchObject({ faces: 1, updated: true });
+    expect(s.enroll({ id: 'alice', name: 'Alice', modelId: 'm1', faces: [face(5)] })).toMatchObject({
+      faces: 1,
+      updated: true,
+    });
     expect(s.enroll({ id: 'alice', modelId: 'm1', faces: [face(6)] }, { replace: false }).faces).toBe(2);
     expect(s.loadEmbeddings('m1')).toHaveLength(2);
   });
@@ -105,13 +108,37 @@ describe('GalleryStore', () => {
       ['tiny crop', () => s.enroll({ id: 'bob', modelId: 'm1', faces: [face(2, 8, 32)] })],
       [
         'short crop data',
-        () => s.enroll({ id: 'bob', modelId: 'm1', faces: [{ ...face(2), crop: { width: 64, height: 64, data: new Uint8Array(10) } }] }),
+        () =>
+          s.enroll({
+            id: 'bob',
+            modelId: 'm1',
+            faces: [{ ...face(2), crop: { width: 64, height: 64, data: new Uint8Array(10) } }],
+          }),
       ],
-      ['NaN embedding', () => s.enroll({ id: 'bob', modelId: 'm1', faces: [{ ...face(2), embedding: new Float32Array([1, NaN]) }] })],
+      [
+        'NaN embedding',
+        () =>
+          s.enroll({
+            id: 'bob',
+            modelId: 'm1',
+            faces: [{ ...face(2), embedding: new Float32Array([1, NaN]) }],
+          }),
+      ],
       ['mixed dimensions', () => s.enroll({ id: 'bob', modelId: 'm1', faces: [face(2, 8), face(3, 9)] })],
-      ['dimension differs from the stored model', () => s.enroll({ id: 'bob', modelId: 'm1', faces: [face(2, 16)] })],
+      [
+        'dimension differs from the stored model',
+        () => s.enroll({ id: 'bob', modelId: 'm1', faces: [face(2, 16)] }),
+      ],
       // Second face bad: the whole enrollment (also replacing alice's faces) must not happen.
-      ['re-enroll with a bad second face', () => s.enroll({ id: 'alice', modelId: 'm1', faces: [face(7), { ...face(8), embedding: [1] as unknown as Float32Array }] })],
+      [
+        're-enroll with a bad second face',
+        () =>
+          s.enroll({
+            id: 'alice',
+            modelId: 'm1',
+            faces: [face(7), { ...face(8), embedding: [1] as unknown as Float32Array }],
+          }),
+      ],
     ];
     for (const [what, fn] of bad) expect(fn, what).toThrow(GalleryInputError);
     expect(s.loadEmbeddings('m1')).toEqual(before);
@@ -143,7 +170,12 @@ describe('GalleryStore', () => {
     const s = open(path);
     const result = s.enroll(
       { id: 'alice', modelId: 'm1', faces: [face(1)] },
-      { transaction: { id: 'tx-1', response: (r) => ({ transaction: 'tx-1', status: 'ok', data: { version: r.version } }) } },
+      {
+        transaction: {
+          id: 'tx-1',
+          response: (r) => ({ transaction: 'tx-1', status: 'ok', data: { version: r.version } }),
+        },
+      },
     );
     expect(result.version).toBe(1);
     s.close();
@@ -208,7 +240,12 @@ describe('GalleryStore', () => {
     const crops = s.cropsMissingEmbedding('m2');
     expect(crops.map((c) => c.personId)).toEqual(['alice', 'alice', 'bob']);
     expect(Array.from(crops[2].crop.data)).toEqual(Array.from(face(3).crop.data));
-    expect(s.putEmbeddings('m2', crops.map((c) => ({ faceId: c.faceId, vector: new Float32Array([c.faceId, 0, 1]) })))).toBe(3);
+    expect(
+      s.putEmbeddings(
+        'm2',
+        crops.map((c) => ({ faceId: c.faceId, vector: new Float32Array([c.faceId, 0, 1]) })),
+      ),
+    ).toBe(3);
     expect(s.cropsMissingEmbedding('m2')).toEqual([]);
     expect(s.loadEmbeddings('m2').map((r) => r.vector.length)).toEqual([3, 3, 3]);
     expect(s.dropOtherModels('m2')).toBe(3);
@@ -221,7 +258,11 @@ describe('GalleryStore', () => {
     // Damage it behind the store's back: a face whose person does not exist.
     const raw = new Database(path);
     raw.pragma('foreign_keys = OFF');
-    raw.prepare(`INSERT INTO faces(person_id, crop_width, crop_height, crop, created_ms) VALUES ('ghost', 64, 64, zeroblob(4096), 0)`).run();
+    raw
+      .prepare(
+        `INSERT INTO faces(person_id, crop_width, crop_height, crop, created_ms) VALUES ('ghost', 64, 64, zeroblob(4096), 0)`,
+      )
+      .run();
     raw.close();
     const s = open(path);
     expect(s.integrityCheck().join('\n')).toMatch(/foreign key: faces/);

@@ -12,7 +12,14 @@ import { flush, ManualTime } from '../access/manual-time.js';
 import { FakeGpioBank, FakeGpiodTools, fakeOnoffFactory, writeFakeSysfs } from '../fakes/gpio-lines.js';
 
 const logger = silentLogger();
-const lineDefaults = { chip: 'auto', line: 17, activeLow: false, commandTopic: '', payloadUnlock: 'on', payloadLock: 'off' };
+const lineDefaults = {
+  chip: 'auto',
+  line: 17,
+  activeLow: false,
+  commandTopic: '',
+  payloadUnlock: 'on',
+  payloadLock: 'off',
+};
 
 describe('onoff relay and input on a fake sysfs tree', () => {
   let root: string;
@@ -25,7 +32,11 @@ describe('onoff relay and input on a fake sysfs tree', () => {
   it('claims base+offset at the inactive physical level, active-low inverted', async () => {
     const bank = new FakeGpioBank();
     const created: { gpio: number; direction: string }[] = [];
-    const relay = new OnoffRelay({ chip: 'auto', line: 17, activeLow: true, sysfsRoot: root }, fakeOnoffFactory(bank, created), logger);
+    const relay = new OnoffRelay(
+      { chip: 'auto', line: 17, activeLow: true, sysfsRoot: root },
+      fakeOnoffFactory(bank, created),
+      logger,
+    );
     await relay.start();
     expect(created).toEqual([{ gpio: 588, direction: 'high' }]);
     // Never driven low (= unlocked for an active-low board) during start.
@@ -44,7 +55,12 @@ describe('onoff relay and input on a fake sysfs tree', () => {
   it('an input reports active-state changes only', async () => {
     const bank = new FakeGpioBank();
     bank.set('sysfs:593', 1); // line 22 pulled up, button not pressed (active low)
-    const input = new OnoffInput('exit', { chip: 'pinctrl-rp1', line: 22, activeLow: true, sysfsRoot: root }, fakeOnoffFactory(bank), logger);
+    const input = new OnoffInput(
+      'exit',
+      { chip: 'pinctrl-rp1', line: 22, activeLow: true, sysfsRoot: root },
+      fakeOnoffFactory(bank),
+      logger,
+    );
     await input.start();
     expect(input.read()).toBe(false);
     const seen: boolean[] = [];
@@ -115,14 +131,19 @@ describe.each([1, 2] as const)('gpiod tools v%i', (version) => {
   it('unknown chip label is a clear error', async () => {
     const tools = new FakeGpiodTools(new FakeGpioBank(), version);
     const relay = new GpiodRelay({ chip: 'pinctrl-bcm2711', line: 17, activeLow: false }, tools, logger);
-    await expect(relay.start()).rejects.toThrow(/no GPIO chip "pinctrl-bcm2711"; found gpiochip0 \[pinctrl-rp1\]/);
+    await expect(relay.start()).rejects.toThrow(
+      /no GPIO chip "pinctrl-bcm2711"; found gpiochip0 \[pinctrl-rp1\]/,
+    );
   });
 });
 
 describe('simulated relay', () => {
   it('records pulses with their times', async () => {
     const time = new ManualTime();
-    const relay = (await createRelay({ ...lineDefaults, type: 'simulated' }, { logger, clock: time })) as SimulatedRelay;
+    const relay = (await createRelay(
+      { ...lineDefaults, type: 'simulated' },
+      { logger, clock: time },
+    )) as SimulatedRelay;
     await relay.start();
     await relay.unlock();
     time.advance(3000);
@@ -137,11 +158,14 @@ describe('simulated relay', () => {
 describe('mqtt relay against the local Mosquitto', () => {
   it('publishes unlock and lock payloads (QoS 1, not retained) on the command topic', async () => {
     const topic = `facegate-test/${process.pid}-${Date.now()}/relay/0/command`;
-    const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883', { clientId: `facegate-relay-test-${process.pid}` });
+    const client = await mqtt.connectAsync('mqtt://127.0.0.1:1883', {
+      clientId: `facegate-relay-test-${process.pid}`,
+    });
     try {
       const received: { payload: string; retain: boolean; qos: number }[] = [];
       client.on('message', (t, payload, packet) => {
-        if (t === topic) received.push({ payload: payload.toString(), retain: packet.retain, qos: packet.qos });
+        if (t === topic)
+          received.push({ payload: payload.toString(), retain: packet.retain, qos: packet.qos });
       });
       await client.subscribeAsync(topic, { qos: 1 });
       const relay = await createRelay(
