@@ -1,0 +1,213 @@
+import * as tf from '@tensorflow/tfjs';
+import type { GrayImage } from '../vision/image.js';
+import { augmentFace, type AugmentOptions } from './augment.js';
+import { embedFaces, euclidean } from './embed.js';
+import type { SimilarityHead } from './embedder.js';
+import { buildSister, DEFAULT_SISTER, forwardTraining, pairDistance, type SisterConfig } from './network.js';
+import { facesToTensor } from './normalize.js';
+import { hardNegativePicker, makeWriteupPairs, type Pair } from './pairs.js';
+import { createRng, shuffled, type Rng } from './rng.js';
+
+export interface HardNegativeOptions {
+  /** First epoch (1-based) that mines hard negatives; before it negatives are uniform. */
+  readonly fromEpoch: number;
+  /** Fraction of negatives mined (the rest stay uniform, to keep easy examples too). */
+  readonly fraction: number;
+  /** Random candidates per anchor; the closest one becomes the negative. */
+  readonly candidates: number;
+}
+
+export interface TrainOptions {
+  readonly epochs: number;
+  readonly batchSize: number;
+  readonly seed: number;
+  readonly learningRate: number;
+  readonly sister: SisterConfig;
+  /** null = train on the faces as they are (the write-up). */
+  readonly augment: AugmentOptions | null;
+  /** New random partners every epoch (true) or the write-up's one fixed set of pairs. */
+  readonly freshPairs: boolean;
+  readonly hardNegatives: HardNegativeOptions | null;
+  readonly onBatch?: (batch: number, batches: number) => void;
+  readonly onEpoch?: (stats: EpochStats) => void;
+}
+
+export const DEFAULT_TRAIN: Omit<TrainOptions, 'augment' | 'hardNegatives'> = {
+  epochs: 100,
+  batchSize: 64,
+  seed: 1,
+  learningRate: 1e-3,
+  sister: DEFAULT_SISTER,
+  freshPairs: true,
+};
+
+export interface EpochStats {
+  readonly epoch: number;
+  readonly loss: number;
+  readonly accuracy: number;
+  /** On the validation people's fixed pairs (null without validation people). */
+  readonly valLoss: number | null;
+  readonly valAccuracy: number | null;
+  readonly seconds: number;
+}
+
+export interface TrainResult {
+  readonly sister: tf.Sequential;
+  readonly head: SimilarityHead;
+  readonly history: EpochStats[];
+}
+
+export interface TrainingFaces {
+  readonly images: readonly GrayImage[];
+  readonly labels: readonly number[];
+}
+
+/**
+ * Trains the Siamese network: both faces of a pair go through the one sister network
+ * (shared weights, one batch of 2B), the Euclidean distance d of their embeddings goes
+ * through the head sigmoid(w*d + b) (the write-up's Dense(1, sigmoid) on the distance),
+ * loss = binary cross-entropy, Adam. The caller owns and disposes the returned sister.
+ */
+export async function trainSiamese(
+  train: TrainingFaces,
+  val: TrainingFaces | null,
+  options: TrainOptions,
+): Promise<TrainResult> {
+  validate(train, options);
+  const rng = createRng(options.seed);
+  const size = options.sister.inputSize;
+  const sister = buildSister(options.sister, rng);
+  const optimizer = tf.train.adam(options.learningRate);
+  // Head initialised so that a typical initial distance scores 0.5.
+  const initialD = await meanRandomDistance(sister, train, size, rng);
+  const w = tf.variable(tf.scalar(-4 / initialD), true, 'head_w');
+  const b = tf.variable(tf.scalar(4), true, 'head_b');
+  const vars = [...sister.trainableWeights.map((v) => v.read() as tf.Variable), w, b];
+  const valPairs = val ? makeWriteupPairs(val.labels, createRng(options.seed + 1)) : null;
+  let fixedPairs: Pair[] | null = null;
+  const history: EpochStats[] = [];
+
+  try {
+    for (let epoch = 1; epoch <= options.epochs; epoch++) {
+      const started = Date.now();
+      const pairs = shuffled(await epochPairs(epoch), rng);
+      const batches = Math.ceil(pairs.length / options.batchSize);
+      let lossSum = 0;
+      let correct = 0;
+      for (let bi = 0; bi < batches; bi++) {
+        const batch = pairs.slice(bi * options.batchSize, (bi + 1) * options.batchSize);
+        const pick = (i: number): GrayImage =>
+          options.augment ? augmentFace(train.images[i], rng, options.augment) : train.images[i];
+        const images = [...batch.map((p) => pick(p.a)), ...batch.map((p) => pick(p.b))];
+        const stepSeed = rng.seed();
+        const x = facesToTensor(images, size);
+        const y = tf.tensor1d(batch.map((p) => p.same));
+        let logitsKept: tf.Tensor | null = null;
+        const loss = optimizer.minimize(
+          () => {
+            const emb = forwardTraining(sister, x, stepSeed);
+            const [ea, eb] = tf.split(emb, 2, 0);
+            const logits = tf.add(tf.mul(w, pairDistance(ea, eb)), b);
+            logitsKept = tf.keep(logits.clone());
+            return tf.losses.sigmoidCrossEntropy(y, logits) as tf.Scalar;
+          },
+          true,
+          vars,
+        ) as tf.Scalar;
+        const [lossValue] = await loss.data();
+        const logits = (await (logitsKept as unknown as tf.Tensor).data()) as Float32Array;
+        batch.forEach((p, i) => {
+          if ((logits[i] >= 0 ? 1 : 0) === p.same) correct++;
+        });
+        lossSum += lossValue * batch.length;
+        tf.dispose([x, y, loss, logitsKept as unknown as tf.Tensor]);
+        options.onBatch?.(bi + 1, batches);
+      }
+      const head = await readHead(w, b);
+      const valStats = val && valPairs ? await pairStats(sister, val, valPairs, head, size) : null;
+      const stats: EpochStats = {
+        epoch,
+        loss: lossSum / pairs.length,
+        accuracy: correct / pairs.length,
+        valLoss: valStats?.loss ?? null,
+        valAccuracy: valStats?.accuracy ?? null,
+        seconds: (Date.now() - started) / 1000,
+      };
+      history.push(stats);
+      options.onEpoch?.(stats);
+    }
+    return { sister, head: await readHead(w, b), history };
+  } catch (err) {
+    sister.dispose();
+    throw err;
+  } finally {
+    tf.dispose([w, b]);
+    optimizer.dispose();
+  }
+
+  async function epochPairs(epoch: number): Promise<Pair[]> {
+    if (!options.freshPairs) {
+      fixedPairs ??= makeWriteupPairs(train.labels, rng);
+      return fixedPairs;
+    }
+    const hn = options.hardNegatives;
+    if (!hn || epoch < hn.fromEpoch) return makeWriteupPairs(train.labels, rng);
+    const emb = await embedFaces(sister, train.images, size);
+    const hard = hardNegativePicker(train.labels, (i, j) => euclidean(emb[i], emb[j]), rng, hn.candidates);
+    return makeWriteupPairs(train.labels, rng, (i) => (rng.next() < hn.fraction ? hard(i) : -1));
+  }
+}
+
+function validate(train: TrainingFaces, o: TrainOptions): void {
+  if (train.images.length !== train.labels.length) throw new Error('images and labels differ in length');
+  if (new Set(train.labels).size < 2) throw new Error('training needs at least two people');
+  if (!Number.isInteger(o.epochs) || o.epochs < 1)
+    throw new RangeError(`epochs must be a positive integer, got ${o.epochs}`);
+  if (!Number.isInteger(o.batchSize) || o.batchSize < 2)
+    throw new RangeError(`batch size must be an integer >= 2, got ${o.batchSize}`);
+  if (!(o.learningRate > 0)) throw new RangeError(`learning rate must be positive, got ${o.learningRate}`);
+}
+
+async function readHead(w: tf.Variable, b: tf.Variable): Promise<SimilarityHead> {
+  const [weight] = await w.data();
+  const [bias] = await b.data();
+  return { weight, bias };
+}
+
+async function meanRandomDistance(
+  sister: tf.LayersModel,
+  train: TrainingFaces,
+  size: number,
+  rng: Rng,
+): Promise<number> {
+  const n = Math.min(64, train.images.length);
+  const idx = Array.from({ length: n }, () => rng.int(train.images.length));
+  const emb = await embedFaces(
+    sister,
+    idx.map((i) => train.images[i]),
+    size,
+  );
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += euclidean(emb[i], emb[(i + 1) % n]);
+  return Math.max(1e-3, sum / n);
+}
+
+/** Loss and accuracy of the head on fixed pairs, inference mode (no dropout). */
+export async function pairStats(
+  sister: tf.LayersModel,
+  faces: TrainingFaces,
+  pairs: readonly Pair[],
+  head: SimilarityHead,
+  size: number,
+): Promise<{ loss: number; accuracy: number }> {
+  const emb = await embedFaces(sister, faces.images, size);
+  let loss = 0;
+  let correct = 0;
+  for (const p of pairs) {
+    const z = head.weight * euclidean(emb[p.a], emb[p.b]) + head.bias;
+    // Numerically stable BCE with logits.
+    loss += Math.max(z, 0) - z * p.same + Math.log1p(Math.exp(-Math.abs(z)));
+    if ((z >= 0 ? 1 : 0) === p.same) correct++;
+  }
+  return { loss: loss / pairs.length, accuracy: correct / pairs.length };
+}
