@@ -15,7 +15,9 @@ import type { Embedder } from './model/embedder.js';
 import { loadEmbedder } from './model/load.js';
 import { MqttConnection } from './mqtt/connection.js';
 import { EventPublisher } from './mqtt/event-publisher.js';
+import { HomeAssistantDiscovery } from './mqtt/discovery.js';
 import { RequestRouter } from './mqtt/request-router.js';
+import { StatePublisher } from './mqtt/state-publisher.js';
 import { HealthMonitor } from './ops/health.js';
 import { OpsHttpServer } from './ops/http-server.js';
 import { FacegateMetrics } from './ops/metrics.js';
@@ -26,6 +28,7 @@ import { LiveLoop } from './pipeline/live-loop.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 import { createFaceDetector, type StoppableFaceDetector } from './vision/detector.js';
+import type { FaceRegion, GrayImage } from './vision/image.js';
 import { DEFAULT_PREPROCESS, preprocessFace, type PreprocessOptions } from './vision/preprocess.js';
 import { QualityGate } from './vision/quality.js';
 
@@ -39,6 +42,8 @@ export interface AppOptions {
   readonly stopTimeoutMs?: number;
   /** How often the running daemon looks for gallery changes made by other processes. */
   readonly galleryPollMs?: number;
+  /** facegate's version (package.json), for Home Assistant's device page. */
+  readonly softwareVersion?: string;
 }
 
 /** How long a stored event / processed transaction record is kept after it went out. */
@@ -61,6 +66,7 @@ export class FacegateApp {
   private readonly notifier: ServiceNotifier;
   private readonly stopTimeoutMs: number;
   private readonly galleryPollMs: number;
+  private readonly softwareVersion: string;
   private readonly feeder: WatchdogFeeder;
 
   private relay: Relay | null = null;
@@ -72,6 +78,8 @@ export class FacegateApp {
   private mqtt: MqttConnection | null = null;
   private publisher: EventPublisher | null = null;
   private router: RequestRouter | null = null;
+  private state: StatePublisher | null = null;
+  private discovery: HomeAssistantDiscovery | null = null;
   private camera: FrameSource | null = null;
   private loop: LiveLoop | null = null;
   private http: OpsHttpServer | null = null;
@@ -86,6 +94,7 @@ export class FacegateApp {
     this.notifier = options.notifier ?? noServiceNotifier;
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.galleryPollMs = options.galleryPollMs ?? 2000;
+    this.softwareVersion = options.softwareVersion ?? 'unknown';
     this.health = new HealthMonitor(() => this.clock.monotonicMs());
     this.feeder = new WatchdogFeeder(
       this.notifier,
@@ -177,11 +186,12 @@ export class FacegateApp {
 
     // 4. The detector (shared by the live loop and enrollment).
     this.detector = await createFaceDetector(config.vision.detector, logger);
-    const preprocess: PreprocessOptions = { ...DEFAULT_PREPROCESS, size: embedder.inputSize };
+    // THE preprocessing, one function object shared by the live loop and enrollment.
+    const facePreprocess = preprocessorFor(embedder);
     const enroller = new PhotoEnroller({
       detector: this.detector,
       embedder,
-      preprocess,
+      preprocess: facePreprocess,
       limits: photoLimits(config),
       logger,
     });
@@ -227,8 +237,45 @@ export class FacegateApp {
       data: this.health.report(),
     }));
     this.unsubscribers.push(mqtt.onStatus((connected) => this.metrics.mqttConnected.set(connected ? 1 : 0)));
+    const fps = new FpsMeter(() => this.loop?.counters.processed ?? 0, () => this.clock.monotonicMs());
+    this.state = new StatePublisher({
+      transport: mqtt,
+      provider: () => {
+        const stats = gallery.stats();
+        return {
+          door: door.state(),
+          gallery: { people: stats.people, faces: stats.faces, version: stats.version },
+          model: { id: embedder.modelId },
+          fps: fps.sample(),
+        };
+      },
+      clock,
+      logger,
+      intervalMs: config.mqtt.stateIntervalMs,
+    });
+    const state = this.state;
+    this.unsubscribers.push(door.onStateChange(() => state.refresh()));
+    this.sync.onChange(() => state.refresh());
+    this.discovery = new HomeAssistantDiscovery({
+      transport: mqtt,
+      deviceId: config.device.id,
+      config: config.mqtt.homeAssistant,
+      softwareVersion: this.softwareVersion,
+      hasDoorContact: config.door.contact.type !== 'none',
+      onCommand: (command) => {
+        if (command === 'unlock') {
+          this.metrics.unlocks.inc({ source: 'home_assistant' });
+          void door.unlock('home_assistant');
+        } else {
+          void door.lock();
+        }
+      },
+      logger,
+    });
     this.router.start();
     this.publisher.start();
+    this.state.start();
+    this.discovery.start();
     mqtt.start();
 
     // 6. Camera and the live loop.
@@ -239,7 +286,7 @@ export class FacegateApp {
       source: this.camera,
       detector: this.detector,
       gate: gateAdapter(gate),
-      preprocess: (image, face) => preprocessFace(image, face, preprocess),
+      preprocess: facePreprocess,
       embedder,
       matcher: matcherAdapter(matcher),
       policy: policyAdapter(policy),
@@ -323,6 +370,8 @@ export class FacegateApp {
     await step('live loop', () => this.loop?.stop());
     await step('gallery sync', () => this.sync?.stop());
     await step('requests', () => this.router?.stop(2000));
+    await step('state', () => this.state?.stop());
+    await step('discovery', () => this.discovery?.stop());
     await step('events', () => this.publisher?.stop());
     await step('mqtt', () => this.mqtt?.stop(2000));
     await step('detector', () => this.detector?.stop());
@@ -397,6 +446,32 @@ export class FacegateApp {
   };
 }
 
+/** Frames per second of the live loop since the previous sample. */
+class FpsMeter {
+  private lastCount = 0;
+  private lastMs: number;
+  private value = 0;
+
+  constructor(
+    private readonly count: () => number,
+    private readonly now: () => number,
+  ) {
+    this.lastMs = now();
+  }
+
+  sample(): number {
+    const now = this.now();
+    const elapsed = now - this.lastMs;
+    if (elapsed >= 1000) {
+      const count = this.count();
+      this.value = ((count - this.lastCount) * 1000) / elapsed;
+      this.lastCount = count;
+      this.lastMs = now;
+    }
+    return this.value;
+  }
+}
+
 function transactionOf(payload: Buffer): string | null {
   try {
     const t = (JSON.parse(payload.toString('utf8')) as { transaction?: unknown }).transaction;
@@ -407,6 +482,12 @@ function transactionOf(payload: Buffer): string | null {
 }
 
 // ----------------------------------------------------------------- gallery tool
+
+/** preprocessFace with the shared defaults at the model's input size. */
+function preprocessorFor(embedder: Embedder): (image: GrayImage, face: FaceRegion) => GrayImage {
+  const options: PreprocessOptions = { ...DEFAULT_PREPROCESS, size: embedder.inputSize };
+  return (image, face) => preprocessFace(image, face, options);
+}
 
 /** The photo limits of the `enrollment` slice, for PhotoEnroller. */
 function photoLimits(config: FacegateConfig) {
@@ -434,7 +515,7 @@ export async function importGalleryFolders(config: FacegateConfig, logger: Logge
     const enroller = new PhotoEnroller({
       detector,
       embedder,
-      preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize },
+      preprocess: preprocessorFor(embedder),
       limits: photoLimits(config),
       logger,
     });
@@ -448,27 +529,6 @@ export async function importGalleryFolders(config: FacegateConfig, logger: Logge
   } finally {
     await detector?.stop().catch(() => undefined);
     embedder?.dispose();
-    gallery.close();
-  }
-}
-
-/** `facegate gallery list`. */
-export function listGallery(config: FacegateConfig, logger: Logger) {
-  const gallery = new GalleryStore(config.gallery.path, logger);
-  try {
-    const stats = gallery.stats();
-    return { count: stats.people, faces: stats.faces, version: stats.version, people: gallery.listPeople() };
-  } finally {
-    gallery.close();
-  }
-}
-
-/** `facegate gallery remove <id>`: the person, their faces and embeddings, in one transaction. */
-export function removeFromGallery(config: FacegateConfig, logger: Logger, personId: string) {
-  const gallery = new GalleryStore(config.gallery.path, logger);
-  try {
-    return gallery.remove(personId);
-  } finally {
     gallery.close();
   }
 }

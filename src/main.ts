@@ -12,8 +12,10 @@
  * Exit codes: 0 clean stop, 1 failure or crash, 2 usage error, 78 configuration error.
  */
 import { Command, CommanderError } from 'commander';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
-import { FacegateApp, importGalleryFolders, listGallery, removeFromGallery } from './app.js';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { FacegateConfig } from './config/schema.js';
 import { SystemdNotifier } from './ops/systemd.js';
@@ -30,15 +32,35 @@ interface GlobalOptions {
   config?: string[];
 }
 
+/** facegate's version from its package.json (found upwards from this file, in src/ or dist/src/). */
+function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 4; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      try {
+        const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+        if (pkg.name === 'facegate' && pkg.version) return pkg.version;
+      } catch {
+        // not ours; keep looking
+      }
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
 function readConfig(options: GlobalOptions): FacegateConfig {
   return loadConfig({ files: options.config ?? [], env: process.env });
 }
 
 async function runDaemon(options: GlobalOptions): Promise<void> {
   const config = readConfig(options);
+  // Loaded only here: the gallery tools start fast without TensorFlow and OpenCV.
+  const { FacegateApp } = await import('./app.js');
   const logger = createLogger(config.log.level);
   const notifier = new SystemdNotifier({ env: process.env, pid: process.pid }, logger);
-  const app = new FacegateApp({ config, logger, notifier });
+  const app = new FacegateApp({ config, logger, notifier, softwareVersion: packageVersion() });
   const log = logger.child({ module: 'main' });
 
   // Fail-secure on every way out: the relay is locked before the process goes.
@@ -125,6 +147,7 @@ function buildProgram(): Command {
     .name('facegate')
     .description('Face-recognition door controller daemon and its local gallery tools.')
     .option('-c, --config <file...>', 'JSON config file(s), applied in order over the defaults and under FACEGATE_* env')
+    .version(packageVersion())
     .showHelpAfterError()
     .exitOverride()
     .action(async (options: GlobalOptions) => runDaemon(options));
@@ -136,6 +159,7 @@ function buildProgram(): Command {
     .argument('<dir>', 'folder of person folders')
     .action(async (dir: string, _opts: unknown, cmd: Command) => {
       const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      const { importGalleryFolders } = await import('./app.js');
       const result = await importGalleryFolders(config, toolLogger(config), dir);
       printJson(result);
       process.exitCode = result.failed.length > 0 || result.imported.length === 0 ? EXIT_FAILURE : EXIT_OK;
@@ -143,17 +167,19 @@ function buildProgram(): Command {
   gallery
     .command('list')
     .description('List enrolled people (JSON).')
-    .action((_opts: unknown, cmd: Command) => {
+    .action(async (_opts: unknown, cmd: Command) => {
       const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
-      printJson(listGallery(config, toolLogger(config)));
+      const { listGallery } = await import('./pipeline/gallery-maintenance.js');
+      printJson(listGallery(config.gallery.path, toolLogger(config)));
     });
   gallery
     .command('remove')
     .description('Remove a person with all their faces (one transaction).')
     .argument('<id>', 'person id')
-    .action((id: string, _opts: unknown, cmd: Command) => {
+    .action(async (id: string, _opts: unknown, cmd: Command) => {
       const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
-      const result = removeFromGallery(config, toolLogger(config), id);
+      const { removeFromGallery } = await import('./pipeline/gallery-maintenance.js');
+      const result = removeFromGallery(config.gallery.path, toolLogger(config), id);
       printJson(result);
       if (!result.removed) {
         process.stderr.write(`no person "${id}" in the gallery\n`);

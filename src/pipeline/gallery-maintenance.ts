@@ -1,5 +1,6 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
+import { GalleryStore } from '../gallery/store.js';
 import type { Embedder } from '../model/embedder.js';
 import type { Logger } from '../util/log.js';
 import type { GrayImage } from '../vision/image.js';
@@ -200,4 +201,27 @@ export async function importPersonFolders(
     }
   }
   return { imported, failed };
+}
+
+// ------------------------------------------------------------------------- tools
+
+/** `facegate gallery list`: people with their face counts, and the gallery version. */
+export function listGallery(path: string, logger: Logger) {
+  const gallery = new GalleryStore(path, logger);
+  try {
+    const stats = gallery.stats();
+    return { count: stats.people, faces: stats.faces, version: stats.version, people: gallery.listPeople() };
+  } finally {
+    gallery.close();
+  }
+}
+
+/** `facegate gallery remove <id>`: the person, their faces and embeddings, in one transaction. */
+export function removeFromGallery(path: string, logger: Logger, personId: string) {
+  const gallery = new GalleryStore(path, logger);
+  try {
+    return gallery.remove(personId);
+  } finally {
+    gallery.close();
+  }
 }
