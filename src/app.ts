@@ -366,8 +366,7 @@ export class FacegateApp {
     await step('systemd', () => this.notifier.stopping(reason), 1000);
     if (this.housekeeping) clearInterval(this.housekeeping);
     for (const off of this.unsubscribers.splice(0)) off();
-    await step('camera', () => this.camera?.stop());
-    await step('live loop', () => this.loop?.stop());
+    await step('live loop and camera', () => (this.loop ? this.loop.stop() : this.camera?.stop()));
     await step('gallery sync', () => this.sync?.stop());
     await step('requests', () => this.router?.stop(2000));
     await step('state', () => this.state?.stop());

@@ -81,10 +81,18 @@ export class LiveLoop {
     });
   }
 
-  /** Ends the loop after the current frame. Stop the source first so a pending next() rejects. */
+  /**
+   * Ends the loop after the current frame and stops the source (which makes a pending
+   * next() reject; the loop knows it is stopping, so that is not counted as an error).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     this.wake?.();
+    try {
+      await this.deps.source.stop();
+    } catch (err) {
+      this.logger.warn({ err }, 'camera stop failed');
+    }
     const running = this.running;
     this.running = null;
     if (running) await running;
