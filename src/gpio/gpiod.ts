@@ -108,6 +108,12 @@ export interface GpiodLineOptions {
   readonly chip: string;
   readonly line: number;
   readonly activeLow: boolean;
+  /**
+   * Relay: how long a freshly spawned gpioset must stay alive to count as holding the line
+   * (it prints nothing when ready; a bad chip/line or a busy line makes it exit at once).
+   * Input: how long a level must be stable before it counts (contacts bounce). Default 50 ms.
+   */
+  readonly settleMs?: number;
 }
 
 /** Resolves a chip label / name / "auto" to a chip name via `gpiodetect`. */
@@ -193,6 +199,19 @@ export class GpiodRelay implements Relay {
     );
     const holder = this.runner.spawn('gpioset', args);
     this.holder = holder;
+    const settleMs = this.options.settleMs ?? 50;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const early = await Promise.race([
+      holder.exited.then((code) => ({ code })),
+      new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), settleMs))),
+    ]);
+    clearTimeout(timer);
+    if (early) {
+      this.holder = null;
+      throw new GpioLineError(
+        `gpioset ${args.join(' ')} exited at once (code ${early.code}); is the line free?`,
+      );
+    }
     void holder.exited.then((code) => {
       if (this.holder === holder) {
         this.holder = null;
@@ -216,6 +235,8 @@ export class GpiodInput implements DigitalInput {
   private value = false;
   private buffer = '';
   private closed = false;
+  private pending: boolean | null = null;
+  private debounceTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly listeners = new ChangeListeners();
 
   constructor(
@@ -249,11 +270,21 @@ export class GpiodInput implements DigitalInput {
       const line = this.buffer.slice(0, nl).trim();
       this.buffer = this.buffer.slice(nl + 1);
       if (line === '') continue;
-      const active = line === '1';
-      if (active === this.value) continue;
-      this.value = active;
-      this.listeners.emit(active);
+      this.pending = line === '1';
+      clearTimeout(this.debounceTimer);
+      const settleMs = this.options.settleMs ?? 50;
+      if (settleMs <= 0) this.settle();
+      else this.debounceTimer = setTimeout(() => this.settle(), settleMs);
     }
+  }
+
+  /** Applies the last edge once the line has been quiet for settleMs (contact bounce). */
+  private settle(): void {
+    const active = this.pending;
+    this.pending = null;
+    if (active === null || active === this.value || this.closed) return;
+    this.value = active;
+    this.listeners.emit(active);
   }
 
   read(): boolean {
@@ -266,6 +297,7 @@ export class GpiodInput implements DigitalInput {
 
   async close(): Promise<void> {
     this.closed = true;
+    clearTimeout(this.debounceTimer);
     this.listeners.clear();
     const monitor = this.monitor;
     this.monitor = null;

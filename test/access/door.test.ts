@@ -176,9 +176,19 @@ describe('Door', () => {
     bank.set('gpiochip0:22', 1); // button released (active low, pulled up)
     const events = new RecordingSink();
     const door = new Door(options, {
-      relay: new GpiodRelay({ chip: 'auto', line: 17, activeLow: true }, tools, logger),
-      contact: new GpiodInput('contact', { chip: 'auto', line: 27, activeLow: false }, tools, logger),
-      exitButton: new GpiodInput('exit', { chip: 'auto', line: 22, activeLow: true }, tools, logger),
+      relay: new GpiodRelay({ chip: 'auto', line: 17, activeLow: true, settleMs: 1 }, tools, logger),
+      contact: new GpiodInput(
+        'contact',
+        { chip: 'auto', line: 27, activeLow: false, settleMs: 0 },
+        tools,
+        logger,
+      ),
+      exitButton: new GpiodInput(
+        'exit',
+        { chip: 'auto', line: 22, activeLow: true, settleMs: 0 },
+        tools,
+        logger,
+      ),
       events,
       clock: time,
       logger,

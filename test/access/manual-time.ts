@@ -49,5 +49,7 @@ export class ManualTime implements Clock, Timers {
 
 /** Lets queued promise callbacks run (door operations are async). */
 export async function flush(): Promise<void> {
+  // Real timers too: drivers wait a few ms for their tools (gpioset settle time).
+  for (let i = 0; i < 5; i++) await new Promise<void>((r) => setTimeout(r, 2));
   for (let i = 0; i < 10; i++) await new Promise<void>((r) => setImmediate(r));
 }

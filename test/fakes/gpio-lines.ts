@@ -85,6 +85,8 @@ export class FakeGpiodTools implements CommandRunner {
   readonly calls: { command: string; args: readonly string[] }[] = [];
   /** Held processes still running. */
   readonly running = new Set<FakeHeldProcess>();
+  /** Lines another program holds: gpioset on them exits at once with code 1, like the real tool. */
+  readonly busy = new Set<string>();
   private nextPid = 1000;
 
   constructor(
@@ -125,6 +127,10 @@ export class FakeGpiodTools implements CommandRunner {
     if (command === 'gpioset') {
       if (this.version === 1 && !args.includes('--mode=signal'))
         throw new Error('v1 gpioset would exit at once');
+      if (this.busy.has(p.key)) {
+        proc.exit(1);
+        return proc;
+      }
       this.bank.write(p.key, p.physical);
     } else if (command === 'gpiomon') {
       const off = this.bank.watch(p.key, (physical) => {
@@ -183,8 +189,13 @@ export class FakeHeldProcess implements HeldProcess {
   kill(signal: NodeJS.Signals = 'SIGTERM'): void {
     if (this.killedWith) return;
     this.killedWith = signal;
+    this.exit(null);
+  }
+
+  /** The process ends by itself (e.g. the tool failed). */
+  exit(code: number | null): void {
     this.onExit();
     this.stdout.end();
-    this.resolveExit(null);
+    this.resolveExit(code);
   }
 }

@@ -113,7 +113,12 @@ describe.each([1, 2] as const)('gpiod tools v%i', (version) => {
     const bank = new FakeGpioBank();
     bank.set('gpiochip0:27', 1);
     const tools = new FakeGpiodTools(bank, version);
-    const input = new GpiodInput('contact', { chip: 'auto', line: 27, activeLow: false }, tools, logger);
+    const input = new GpiodInput(
+      'contact',
+      { chip: 'auto', line: 27, activeLow: false, settleMs: 0 },
+      tools,
+      logger,
+    );
     await input.start();
     expect(input.read()).toBe(true);
     const seen: boolean[] = [];
@@ -126,6 +131,46 @@ describe.each([1, 2] as const)('gpiod tools v%i', (version) => {
     expect(input.read()).toBe(true);
     await input.close();
     expect(tools.running.size).toBe(0);
+  });
+
+  it('a gpioset that exits at once (line busy) fails the call instead of pretending', async () => {
+    const bank = new FakeGpioBank();
+    const tools = new FakeGpiodTools(bank, version);
+    const relay = new GpiodRelay({ chip: 'auto', line: 17, activeLow: false }, tools, logger);
+    await relay.start();
+    tools.busy.add('gpiochip0:17');
+    await expect(relay.unlock()).rejects.toThrow(/exited at once \(code 1\)/);
+    expect(relay.unlocked).toBe(false);
+    expect(bank.level('gpiochip0:17')).toBe(0);
+  });
+
+  it('input ignores contact bounce shorter than settleMs', async () => {
+    const bank = new FakeGpioBank();
+    bank.set('gpiochip0:27', 0);
+    const tools = new FakeGpiodTools(bank, version);
+    const input = new GpiodInput(
+      'contact',
+      { chip: 'auto', line: 27, activeLow: false, settleMs: 300 },
+      tools,
+      logger,
+    );
+    await input.start();
+    const seen: boolean[] = [];
+    input.onChange((v) => seen.push(v));
+    const tick = () => new Promise<void>((r) => setImmediate(r));
+    for (const level of [1, 0, 1, 0, 1] as const) {
+      bank.set('gpiochip0:27', level);
+      await tick();
+    }
+    expect(seen).toEqual([]);
+    await new Promise((r) => setTimeout(r, 600));
+    expect(seen).toEqual([true]);
+    bank.set('gpiochip0:27', 0);
+    await tick();
+    bank.set('gpiochip0:27', 1); // back before it settled: no change at all
+    await new Promise((r) => setTimeout(r, 600));
+    expect(seen).toEqual([true]);
+    await input.close();
   });
 
   it('unknown chip label is a clear error', async () => {
