@@ -20,6 +20,7 @@ export const EVENT_TYPES: readonly EventType[] = [
 export type HomeAssistantCommand = 'unlock' | 'lock';
 
 export interface DiscoveryTransport {
+  readonly connected: boolean;
   readonly topics: Pick<Topics, 'base' | 'availability' | 'state' | 'events'>;
   publish(topic: string, payload: string, options?: PublishOptions): Promise<void>;
   subscribe(filter: string, handler: MessageHandler, qos?: 0 | 1): () => void;
@@ -89,7 +90,8 @@ export class HomeAssistantDiscovery {
         transport.subscribe(this.commandTopic, (_topic, payload) => this.onCommand(payload)),
       );
     }
-    this.publishAll();
+    // Otherwise the connect listener sends them (mqtt.js would only queue them in memory).
+    if (transport.connected) this.publishAll();
   }
 
   stop(): void {

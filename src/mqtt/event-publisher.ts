@@ -35,6 +35,8 @@ export interface EventPublisherOptions {
   batchSize?: number;
   /** Most QoS 1 events in flight at once. */
   maxInFlight?: number;
+  /** Pause before resending after the broker refused or dropped an event. */
+  retryMs?: number;
 }
 
 /**
@@ -55,9 +57,10 @@ export class EventPublisher implements EventSink {
   private pumping = false;
   private started = false;
   private unsubscribe: (() => void) | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
 
   constructor(options: EventPublisherOptions) {
-    this.opts = { batchSize: 100, maxInFlight: 20, ...options };
+    this.opts = { batchSize: 100, maxInFlight: 20, retryMs: 5000, ...options };
     this.log = options.logger.child({ module: 'events' });
   }
 
@@ -74,6 +77,8 @@ export class EventPublisher implements EventSink {
 
   stop(): void {
     this.started = false;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    this.retryTimer = null;
     this.unsubscribe?.();
     this.unsubscribe = null;
   }
@@ -124,6 +129,15 @@ export class EventPublisher implements EventSink {
     }
   }
 
+  private scheduleRetry(): void {
+    if (this.retryTimer || !this.started) return;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = null;
+      this.pump();
+    }, this.opts.retryMs);
+    this.retryTimer.unref();
+  }
+
   private send(seq: number, event: FacegateEvent): void {
     this.submittedUpTo = seq;
     this.inFlight++;
@@ -139,9 +153,11 @@ export class EventPublisher implements EventSink {
       },
       (err: Error) => {
         this.inFlight--;
-        // Not delivered (client ended or message dropped): resend from here on the next pump.
+        // Not delivered (client ended, or the broker refused it, e.g. an ACL): resend from
+        // here on the next pump, at the latest after a pause (no hot loop on a refusal).
         this.submittedUpTo = Math.min(this.submittedUpTo, seq - 1);
         this.log.warn({ err: err.message, seq }, 'event publish failed; will retry');
+        this.scheduleRetry();
       },
     );
   }

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -18,7 +18,7 @@ afterEach(async () => {
 
 const fixedClock: Clock = { nowMs: () => Date.UTC(2026, 10, 27, 20, 0, 0), monotonicMs: () => 0 };
 
-function setup<O extends EventOutbox>(url: string, outbox: O) {
+function setup<O extends EventOutbox>(url: string, outbox: O, retryMs = 5000) {
   const deviceId = uniqueId('events');
   const connection = new MqttConnection({
     config: defaultMqttConfig({ url, sessionExpirySeconds: 60, reconnect: { minMs: 100, maxMs: 300 } }),
@@ -31,6 +31,7 @@ function setup<O extends EventOutbox>(url: string, outbox: O) {
     transport: connection,
     clock: fixedClock,
     logger: silentLogger(),
+    retryMs,
   });
   cleanups.push(() => connection.stop());
   cleanups.push(() => publisher.stop());
@@ -130,6 +131,33 @@ describe('EventPublisher', () => {
     const received = observer.on(connection.topics.events).map((m) => parse(m.text));
     expect(received.map((e) => e.n)).toEqual(emitted.map((e) => e.n));
     expect(received.map((e) => e.id)).toEqual(emitted.map((e) => e.id));
+  });
+
+  it('events the broker refuses (ACL) stay in the outbox and go out in order once allowed', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'facegate-acl-'));
+    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+    const acl = join(dir, 'acl');
+    writeFileSync(acl, 'topic read #\n');
+    const broker = await OwnBroker.create({ persistence: false, listenerLines: [`acl_file ${acl}`] });
+    cleanups.push(() => broker.dispose());
+    const { connection, publisher, outbox } = setup(broker.url, new MemoryEventOutbox(), 200);
+    const observer = await Observer.connect(broker.url, [connection.topics.events]);
+    cleanups.push(() => observer.close());
+    connection.start();
+    publisher.start();
+    await waitUntil('connected', () => connection.connected);
+    const emitted = [0, 1, 2].map((n) => publisher.emit({ type: 'door_forced', n }));
+    await new Promise((r) => setTimeout(r, 600)); // refused (PUBACK 135) and retried a few times
+    expect(outbox.size).toBe(3);
+    expect(observer.on(connection.topics.events)).toHaveLength(0);
+
+    writeFileSync(acl, `topic read #\ntopic write ${connection.topics.events}\n`);
+    broker.reload();
+    await waitUntil('outbox drained', () => outbox.size === 0);
+    await waitUntil('3 delivered', () => observer.on(connection.topics.events).length >= 3);
+    expect(observer.on(connection.topics.events).map((m) => parse(m.text).id)).toEqual(
+      emitted.map((e) => e.id),
+    );
   });
 
   it('a restarted daemon sends what a previous run left in the outbox, oldest first', async () => {

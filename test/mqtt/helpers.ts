@@ -90,6 +90,11 @@ export class OwnBroker {
     }
   }
 
+  /** SIGHUP: Mosquitto re-reads its ACL and password files. */
+  reload(): void {
+    this.child?.kill('SIGHUP');
+  }
+
   /** SIGTERM: Mosquitto saves its persistence file and exits; clients see the connection drop. */
   async stop(): Promise<void> {
     const child = this.child;
