@@ -122,8 +122,14 @@ export class FacegateApp {
 
     // Ops endpoint first, so a slow start-up (re-embedding) can be watched.
     if (config.metrics.port > 0) {
-      this.http = new OpsHttpServer({ host: config.metrics.host, port: config.metrics.port }, this.metrics, this.health, logger);
-      await this.http.start();
+      const http = new OpsHttpServer({ host: config.metrics.host, port: config.metrics.port }, this.metrics, this.health, logger);
+      try {
+        await http.start();
+        this.http = http;
+      } catch (err) {
+        // The door matters more than its metrics: run without the endpoint.
+        log.error({ err, port: config.metrics.port }, 'metrics/health endpoint could not listen; running without it');
+      }
     }
 
     // 1. The door, locked, before anything else can go wrong.
