@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { signClaims, type RequestClaims } from '../../src/enrollment/protocol.js';
 import type { AdminKey } from '../../src/enrollment/keys.js';
-import { bombPng } from '../enrollment/images.js';
+import { bombPng, noisePhoto, orlPhoto, twoFacesPhoto } from '../enrollment/images.js';
 
 /** Deterministic PRNG (mulberry32), so a failing fuzz case can be replayed by its seed. */
 export function rng(seed: number): () => number {
@@ -34,16 +34,43 @@ const b64u = (v: unknown): string =>
  * HMAC, forged signatures, correctly signed requests with bad claims, bombs inside forged
  * requests, truncations, and a few over the size limit. None may change the gallery.
  */
-export async function hostilePayloads(count: number, seed: number, ctx: HostileContext): Promise<Buffer[]> {
+export interface HostileRequest {
+  /** The command topic it is sent to (a few are not commands at all). */
+  readonly cmd: string;
+  /** Sent on the fleet topic instead of the device's own. */
+  readonly fleet: boolean;
+  readonly payload: Buffer;
+}
+
+const TOPIC_CMDS = [
+  'enroll',
+  'enroll',
+  'enroll',
+  'remove',
+  'remove',
+  'list',
+  'list',
+  'unlock',
+  'health_check',
+  'nope',
+  'ENROLL',
+];
+
+export async function hostilePayloads(
+  count: number,
+  seed: number,
+  ctx: HostileContext,
+): Promise<HostileRequest[]> {
   const r = rng(seed);
   const int = (n: number): number => Math.floor(r() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
   const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => int(256)));
   const now = Math.floor(Date.now() / 1000);
   const bomb = bombPng(20_000).toString('base64');
+  let cmd = 'enroll';
   const claims = (over: Record<string, unknown> = {}): Record<string, unknown> => ({
     v: 1,
-    cmd: pick(CMDS),
+    cmd: r() < 0.9 ? cmd : pick(CMDS),
     aud: ctx.deviceId,
     iat: now,
     exp: now + 120,
@@ -68,7 +95,28 @@ export async function hostilePayloads(count: number, seed: number, ctx: HostileC
     { cmd: 'format_disk' },
     { exp: Number.MAX_SAFE_INTEGER + 2 },
   ];
-  const out: Buffer[] = [];
+  // Correctly signed, inside the window, but hostile arguments: these reach argument
+  // checks and the photo decoder (each one uses up its nonce, and nothing else).
+  const noFace = (await noisePhoto(200, 150)).toString('base64');
+  const truncated = (await orlPhoto(3, 4, 'jpeg')).subarray(0, 3000).toString('base64');
+  const twoFaces = (await twoFacesPhoto([1, 2], [2, 2])).toString('base64');
+  const hostileArgs: Record<string, unknown>[] = [
+    { person: '../../etc/passwd', name: 'x', images: [noFace] },
+    { person: 'a'.repeat(65), name: 'x', images: [noFace] },
+    { person: 'ok', name: '\u202eevil', images: [noFace] },
+    { person: 'ok', name: 'x'.repeat(101), images: [noFace] },
+    { person: 'ok', name: 'x', images: [] },
+    { person: 'ok', name: 'x', images: Array.from({ length: 50 }, () => 'AAAA') },
+    { person: 'ok', name: 'x', images: ['!!!notbase64'] },
+    { person: 'ok', name: 'x', images: [Buffer.from('GIF89a').toString('base64')] },
+    { person: 'ok', name: 'x', images: [bomb] },
+    { person: 'ok', name: 'x', images: [truncated] },
+    { person: 'ok', name: 'x', images: [noFace] },
+    { person: 'ok', name: 'x', images: [twoFaces] },
+    { person: 'ok', name: 'x', images: [noFace], admin: true },
+    { person: ['ok'] },
+    {},
+  ];
   const generators: (() => Promise<Buffer> | Buffer)[] = [
     () => Buffer.alloc(0),
     () => randomBytes(int(4096)),
@@ -126,9 +174,26 @@ export async function hostilePayloads(count: number, seed: number, ctx: HostileC
     },
     () => Buffer.from(`\u202e${'\u0000'.repeat(int(50))}\uffff\ud800`, 'utf8'),
   ];
-  for (let i = 0; i < count; i++) out.push(await pick(generators)());
+  const signedHostile = async (): Promise<Buffer> => {
+    const args = cmd === 'enroll' || cmd === 'remove' ? pick(hostileArgs) : { unexpected: 1 };
+    return Buffer.from(
+      (await signClaims(ctx.trusted.privateKey, ctx.trusted.kid, claims({ cmd, args }))).jws,
+    );
+  };
+  const out: HostileRequest[] = [];
+  for (let i = 0; i < count; i++) {
+    cmd = pick(TOPIC_CMDS);
+    const payload = r() < 0.03 ? await signedHostile() : await pick(generators)();
+    out.push({ cmd, fleet: r() < 0.3, payload });
+  }
   // A few over the size limit (the router and the verifier refuse them unread).
-  for (let i = 0; i < 3; i++) out[int(out.length)] = Buffer.alloc(ctx.maxBytes + 1 + int(1000), 0x41);
+  for (let i = 0; i < 3; i++) {
+    out[int(out.length)] = {
+      cmd: 'enroll',
+      fleet: false,
+      payload: Buffer.alloc(ctx.maxBytes + 1 + int(1000), 0x41),
+    };
+  }
   return out;
 }
 

@@ -47,7 +47,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await daemon?.stop();
-  rmSync(dir, { recursive: true, force: true });
+  if (!process.env.FACEGATE_TEST_KEEP) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('facegate-admin against a running daemon', () => {
