@@ -21,6 +21,9 @@ export interface Timers {
   clearTimeout(handle: unknown): void;
 }
 
+/** A relay call that takes longer than this has failed (a hung tool, a broker away). */
+export const RELAY_TIMEOUT_MS = 5000;
+
 export const systemTimers: Timers = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
@@ -107,7 +110,7 @@ export class Door {
       this.clearRelock();
       const wasUnlocked = this.deps.relay.unlocked;
       try {
-        await this.deps.relay.unlock();
+        await this.withTimeout(this.deps.relay.unlock(), RELAY_TIMEOUT_MS, 'relay unlock');
       } catch (err) {
         this.log.error({ err, reason }, 'relay failed to unlock');
         this.deps.events.emit({
@@ -165,15 +168,16 @@ export class Door {
     this.clearRelock();
     this.clearHeldTimer();
     for (const off of this.unsubscribe.splice(0)) off();
-    await this.queue.catch(() => undefined);
+    // Let a running relay operation finish, but never wait on a hung one to lock.
+    await this.withTimeout(this.queue, RELAY_TIMEOUT_MS, 'pending relay operation').catch(() => undefined);
     try {
-      await this.deps.relay.lock();
+      await this.withTimeout(this.deps.relay.lock(), RELAY_TIMEOUT_MS, 'relay lock');
     } catch (err) {
       this.log.error({ err }, 'relay failed to lock on stop; trying the synchronous path');
       this.deps.relay.lockSync();
     }
     try {
-      await this.deps.relay.close();
+      await this.withTimeout(this.deps.relay.close(), RELAY_TIMEOUT_MS, 'relay close');
     } catch (err) {
       this.log.error({ err }, 'relay close failed');
     }
@@ -227,7 +231,7 @@ export class Door {
   private async lockRelay(): Promise<void> {
     const wasUnlocked = this.deps.relay.unlocked;
     try {
-      await this.deps.relay.lock();
+      await this.withTimeout(this.deps.relay.lock(), RELAY_TIMEOUT_MS, 'relay lock');
     } catch (err) {
       this.log.error({ err }, 'relay failed to lock; trying the synchronous path');
       this.deps.events.emit({
@@ -243,6 +247,14 @@ export class Door {
       this.log.info('door locked');
       this.notify();
     }
+  }
+
+  private withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
+    let timer: unknown = null;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = this.timers.setTimeout(() => reject(new Error(`${what} timed out after ${ms} ms`)), ms);
+    });
+    return Promise.race([promise, timeout]).finally(() => this.timers.clearTimeout(timer));
   }
 
   private enqueue(op: () => Promise<void>): Promise<void> {

@@ -37,6 +37,9 @@ export class MqttRelay implements Relay {
   }
 
   async unlock(): Promise<void> {
+    if (this.publisher.connected === false) {
+      throw new Error('MQTT relay: not connected to the broker, refusing to queue an unlock');
+    }
     await this.publisher.publish(this.options.commandTopic, this.options.payloadUnlock, {
       qos: 1,
       retain: false,

@@ -37,6 +37,12 @@ export interface DigitalInput {
 
 /** The small piece of the MQTT client the mqtt relay needs (app.ts adapts the real client). */
 export interface RelayPublisher {
+  /**
+   * Whether the client is connected now. An unlock is refused while it is false: a
+   * command queued offline would open the door whenever the broker came back.
+   */
+  readonly connected?: boolean;
+  /** Must reject (not queue) when the message cannot be sent now. */
   publish(topic: string, payload: string, options?: { qos?: 0 | 1 | 2; retain?: boolean }): Promise<void>;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Door } from '../../src/access/door.js';
+import { Door, RELAY_TIMEOUT_MS } from '../../src/access/door.js';
 import type { EventBody, EventSink, FacegateEvent } from '../../src/events.js';
 import { GpiodInput, GpiodRelay } from '../../src/gpio/gpiod.js';
 import { SimulatedInput, SimulatedRelay } from '../../src/gpio/simulated.js';
@@ -166,6 +166,43 @@ describe('Door', () => {
     expect(events.types()).toEqual(['error']);
     door.lockSync();
     expect(lockSyncCalls).toBe(1);
+  });
+
+  it('a hung relay call times out: error event, synchronous lock, and stop() still finishes', async () => {
+    const time = new ManualTime();
+    const inner = new SimulatedRelay(logger, time);
+    let lockSyncCalls = 0;
+    const hung: Relay = {
+      name: 'hung',
+      get unlocked() {
+        return inner.unlocked;
+      },
+      start: () => inner.start(),
+      unlock: () => new Promise<void>(() => undefined),
+      lock: () => inner.lock(),
+      lockSync: () => {
+        lockSyncCalls++;
+        inner.lockSync();
+      },
+      close: () => inner.close(),
+    };
+    const events = new RecordingSink();
+    const door = new Door(options, { relay: hung, events, clock: time, logger, timers: time });
+    await door.start();
+    const unlocking = door.unlock('access_granted');
+    await flush();
+    time.advance(RELAY_TIMEOUT_MS);
+    await unlocking;
+    expect(events.events).toEqual([
+      {
+        type: 'error',
+        source: 'door',
+        message: `relay failed to unlock: relay unlock timed out after ${RELAY_TIMEOUT_MS} ms`,
+      },
+    ]);
+    expect(door.state().locked).toBe(true);
+    await door.stop();
+    expect(lockSyncCalls).toBe(0);
   });
 
   it('works end to end on fake gpiod lines: forced, pulse, early relock, exit button, locked on stop', async () => {

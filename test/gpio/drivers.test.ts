@@ -225,6 +225,11 @@ describe('mqtt relay against the local Mosquitto', () => {
       await relay.unlock();
       expect(relay.unlocked).toBe(true);
       await relay.lock();
+      const offline = await createRelay(
+        { ...lineDefaults, type: 'mqtt', commandTopic: topic },
+        { logger, clock: new ManualTime(), publisher: { connected: false, publish: async () => undefined } },
+      );
+      await expect(offline.unlock()).rejects.toThrow(/not connected/);
       for (let i = 0; i < 50 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
       expect(received.map((m) => m.payload)).toEqual(['OFF', 'ON', 'OFF']);
       expect(received.every((m) => !m.retain && m.qos === 1)).toBe(true);
