@@ -13,8 +13,8 @@ export interface EventOutbox {
   appendOutbox(event: FacegateEvent): number;
   /** The oldest unsent events, in sequence order. */
   pendingOutbox(limit: number): readonly { readonly seq: number; readonly event: FacegateEvent }[];
-  /** The broker has the event (PUBACK): it will not be sent again. */
-  markSent(seq: number): void;
+  /** The broker has these events (PUBACK): they will not be sent again. One call per batch of acks. */
+  markSent(seqs: readonly number[]): void;
 }
 
 /** The part of `MqttConnection` the publisher uses (narrow, so tests can see what it needs). */
@@ -54,6 +54,11 @@ export class EventPublisher implements EventSink {
   /** Highest sequence number handed to the client since the last (re)connect. */
   private submittedUpTo = -Infinity;
   private inFlight = 0;
+  /** Acknowledged by the broker, not yet marked sent in the outbox. */
+  private readonly acked: number[] = [];
+  private flushScheduled = false;
+  /** After a refusal, one event at a time until one gets through, so retries keep their order. */
+  private cautious = false;
   private pumping = false;
   private started = false;
   private unsubscribe: (() => void) | null = null;
@@ -77,6 +82,7 @@ export class EventPublisher implements EventSink {
 
   stop(): void {
     this.started = false;
+    this.flushAcks(); // record what the broker already has before the database closes
     if (this.retryTimer) clearTimeout(this.retryTimer);
     this.retryTimer = null;
     this.unsubscribe?.();
@@ -114,11 +120,12 @@ export class EventPublisher implements EventSink {
     if (!this.started || this.pumping) return;
     this.pumping = true;
     try {
-      while (this.opts.transport.connected && this.inFlight < this.opts.maxInFlight) {
+      const window = this.cautious ? 1 : this.opts.maxInFlight;
+      while (this.opts.transport.connected && this.inFlight < window) {
         const batch = this.opts.outbox
-          .pendingOutbox(this.opts.batchSize + this.inFlight)
+          .pendingOutbox(this.opts.batchSize + this.inFlight + this.acked.length)
           .filter((p) => p.seq > this.submittedUpTo)
-          .slice(0, this.opts.maxInFlight - this.inFlight);
+          .slice(0, window - this.inFlight);
         if (batch.length === 0) break;
         for (const { seq, event } of batch) this.send(seq, event);
       }
@@ -127,6 +134,20 @@ export class EventPublisher implements EventSink {
     } finally {
       this.pumping = false;
     }
+  }
+
+  private flushAcks(): void {
+    this.flushScheduled = false;
+    const seqs = this.acked.splice(0);
+    if (seqs.length > 0) {
+      try {
+        this.opts.outbox.markSent(seqs);
+      } catch (err) {
+        // They stay pending and are sent again after a restart (same ids): at-least-once.
+        this.log.error({ err, count: seqs.length }, 'marking events sent failed');
+      }
+    }
+    this.pump();
   }
 
   private scheduleRetry(): void {
@@ -144,18 +165,20 @@ export class EventPublisher implements EventSink {
     this.opts.transport.publish(this.opts.transport.topics.events, JSON.stringify(event), { qos: 1 }).then(
       () => {
         this.inFlight--;
-        try {
-          this.opts.outbox.markSent(seq);
-        } catch (err) {
-          this.log.error({ err, seq }, 'marking an event sent failed');
+        this.cautious = false;
+        this.acked.push(seq);
+        // Acks that arrive together are committed in one transaction (one fsync, not one per event).
+        if (!this.flushScheduled) {
+          this.flushScheduled = true;
+          setImmediate(() => this.flushAcks());
         }
-        this.pump();
       },
       (err: Error) => {
         this.inFlight--;
         // Not delivered (client ended, or the broker refused it, e.g. an ACL): resend from
         // here on the next pump, at the latest after a pause (no hot loop on a refusal).
         this.submittedUpTo = Math.min(this.submittedUpTo, seq - 1);
+        this.cautious = true;
         this.log.warn({ err: err.message, seq }, 'event publish failed; will retry');
         this.scheduleRetry();
       },
@@ -183,8 +206,8 @@ export class MemoryEventOutbox implements EventOutbox {
     return out;
   }
 
-  markSent(seq: number): void {
-    this.events.delete(seq);
+  markSent(seqs: readonly number[]): void {
+    for (const seq of seqs) this.events.delete(seq);
   }
 
   get size(): number {
