@@ -67,6 +67,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--filters <a,b,c>', 'conv filters of the three blocks', list, ['16', '32', '64'])
     .option('--learning-rate <x>', 'Adam learning rate', '0.001')
     .option('--no-augment', 'train on the faces as they are (the write-up)')
+    .option(
+      '--pairs <mode>',
+      'writeup (each face one positive + one negative partner) | batch-all (every pair in P people x K faces batches)',
+      'batch-all',
+    )
+    .option('--faces-per-person <k>', 'batch-all: faces per person in a batch', int('faces per person', 2), 4)
     .option('--no-fresh-pairs', "one fixed set of pairs for all epochs (the write-up's)")
     .option(
       '--hard-negatives <fraction>',
@@ -88,6 +94,8 @@ export async function main(argv: string[]): Promise<number> {
     learningRate: string;
     augment: boolean;
     freshPairs: boolean;
+    pairs: string;
+    facesPerPerson: number;
     hardNegatives: string;
     backend?: string;
     quiet?: boolean;
@@ -100,6 +108,8 @@ export async function main(argv: string[]): Promise<number> {
   const hardFraction = Number(o.hardNegatives);
   if (!(hardFraction >= 0 && hardFraction <= 1))
     throw new InvalidArgumentError('--hard-negatives must be in 0..1');
+  if (o.pairs !== 'writeup' && o.pairs !== 'batch-all')
+    throw new InvalidArgumentError('--pairs must be writeup or batch-all');
   const learningRate = Number(o.learningRate);
   if (!(learningRate > 0)) throw new InvalidArgumentError('--learning-rate must be positive');
 
@@ -129,6 +139,8 @@ export async function main(argv: string[]): Promise<number> {
     learningRate,
     augment: o.augment,
     freshPairs: o.freshPairs,
+    pairMode: o.pairs,
+    facesPerPerson: o.facesPerPerson,
     hardNegativeFraction: hardFraction,
     backend,
     gitCommit: gitCommit(),

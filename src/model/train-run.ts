@@ -26,6 +26,8 @@ export interface TrainCommandOptions {
   readonly learningRate: number;
   readonly augment: boolean;
   readonly freshPairs: boolean;
+  readonly pairMode: 'writeup' | 'batch-all';
+  readonly facesPerPerson: number;
   readonly hardNegativeFraction: number;
   readonly backend: BackendName;
   readonly gitCommit: string | null;
@@ -98,6 +100,8 @@ export async function runTraining(
     sister,
     augment: o.augment ? DEFAULT_AUGMENT : null,
     freshPairs: o.freshPairs,
+    pairMode: o.pairMode,
+    facesPerPerson: o.facesPerPerson,
     hardNegatives:
       o.hardNegativeFraction > 0
         ? { fromEpoch: Math.max(2, Math.ceil(o.epochs / 4)), fraction: o.hardNegativeFraction, candidates: 8 }
@@ -153,6 +157,8 @@ export async function runTraining(
         sister,
         augment: o.augment ? DEFAULT_AUGMENT : null,
         freshPairs: o.freshPairs,
+        pairMode: o.pairMode,
+        facesPerPerson: o.facesPerPerson,
         hardNegativeFraction: o.hardNegativeFraction,
       },
       history: result.history,

@@ -25,6 +25,14 @@ export interface TrainOptions {
   readonly sister: SisterConfig;
   /** null = train on the faces as they are (the write-up). */
   readonly augment: AugmentOptions | null;
+  /**
+   * 'writeup': batches of the write-up's pairs (each face one positive, one negative).
+   * 'batch-all': batches of P people x K faces, loss over every pair inside the batch
+   * (positives and negatives weighted equally): ~30x more pairs per embedded face.
+   */
+  readonly pairMode: 'writeup' | 'batch-all';
+  /** batch-all: faces per person in a batch (batchSize / facesPerPerson people). */
+  readonly facesPerPerson: number;
   /** New random partners every epoch (true) or the write-up's one fixed set of pairs. */
   readonly freshPairs: boolean;
   readonly hardNegatives: HardNegativeOptions | null;
@@ -38,6 +46,8 @@ export const DEFAULT_TRAIN: Omit<TrainOptions, 'augment' | 'hardNegatives'> = {
   seed: 1,
   learningRate: 1e-3,
   sister: DEFAULT_SISTER,
+  pairMode: 'writeup',
+  facesPerPerson: 4,
   freshPairs: true,
 };
 
@@ -49,6 +59,14 @@ export interface EpochStats {
   readonly valLoss: number | null;
   readonly valAccuracy: number | null;
   readonly seconds: number;
+}
+
+/** One optimisation step: faces to embed and how their embeddings become pair distances. */
+interface Step {
+  readonly faces: number[];
+  readonly targets: tf.Tensor1D;
+  readonly weights: tf.Tensor1D | null;
+  readonly distances: (embeddings: tf.Tensor) => tf.Tensor;
 }
 
 export interface TrainResult {
@@ -80,8 +98,8 @@ export async function trainSiamese(
   const optimizer = tf.train.adam(options.learningRate);
   // Head initialised so that a typical initial distance scores 0.5.
   const initialD = await meanRandomDistance(sister, train, size, rng);
-  const w = tf.variable(tf.scalar(-4 / initialD), true, 'head_w');
-  const b = tf.variable(tf.scalar(4), true, 'head_b');
+  const w = tf.variable(tf.scalar(-2 / initialD), true, 'head_w');
+  const b = tf.variable(tf.scalar(2), true, 'head_b');
   const vars = [...sister.trainableWeights.map((v) => v.read() as tf.Variable), w, b];
   const valPairs = val ? makeWriteupPairs(val.labels, createRng(options.seed + 1)) : null;
   let fixedPairs: Pair[] | null = null;
@@ -90,45 +108,63 @@ export async function trainSiamese(
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
       const started = Date.now();
-      const pairs = shuffled(await epochPairs(epoch), rng);
-      const batches = Math.ceil(pairs.length / options.batchSize);
       let lossSum = 0;
-      let correct = 0;
-      for (let bi = 0; bi < batches; bi++) {
-        const batch = pairs.slice(bi * options.batchSize, (bi + 1) * options.batchSize);
-        const pick = (i: number): GrayImage =>
-          options.augment ? augmentFace(train.images[i], rng, options.augment) : train.images[i];
-        const images = [...batch.map((p) => pick(p.a)), ...batch.map((p) => pick(p.b))];
+      let correctSum = 0;
+      let weightSum = 0;
+      const pick = (i: number): GrayImage =>
+        options.augment ? augmentFace(train.images[i], rng, options.augment) : train.images[i];
+      const steps =
+        options.pairMode === 'writeup'
+          ? writeupSteps(shuffled(await epochPairs(epoch), rng))
+          : batchAllSteps();
+      for (let bi = 0; bi < steps.length; bi++) {
+        const step = steps[bi];
+        const x = facesToTensor(step.faces.map(pick), size);
         const stepSeed = rng.seed();
-        const x = facesToTensor(images, size);
-        const y = tf.tensor1d(batch.map((p) => p.same));
         let logitsKept: tf.Tensor | null = null;
         const loss = optimizer.minimize(
           () => {
             const emb = forwardTraining(sister, x, stepSeed);
-            const [ea, eb] = tf.split(emb, 2, 0);
-            const logits = tf.add(tf.mul(w, pairDistance(ea, eb)), b);
+            const logits = tf.add(tf.mul(w, step.distances(emb)), b);
             logitsKept = tf.keep(logits.clone());
-            return tf.losses.sigmoidCrossEntropy(y, logits) as tf.Scalar;
+            return tf.losses.sigmoidCrossEntropy(
+              step.targets,
+              logits,
+              step.weights ?? undefined,
+              undefined,
+              tf.Reduction.SUM_BY_NONZERO_WEIGHTS,
+            ) as tf.Scalar;
           },
           true,
           vars,
         ) as tf.Scalar;
         const [lossValue] = await loss.data();
         const logits = (await (logitsKept as unknown as tf.Tensor).data()) as Float32Array;
-        batch.forEach((p, i) => {
-          if ((logits[i] >= 0 ? 1 : 0) === p.same) correct++;
-        });
-        lossSum += lossValue * batch.length;
-        tf.dispose([x, y, loss, logitsKept as unknown as tf.Tensor]);
-        options.onBatch?.(bi + 1, batches);
+        const targets = (await step.targets.data()) as Float32Array;
+        const weights = step.weights ? ((await step.weights.data()) as Float32Array) : null;
+        let wsum = 0;
+        for (let i = 0; i < logits.length; i++) {
+          const wi = weights ? weights[i] : 1;
+          wsum += wi;
+          if ((logits[i] >= 0 ? 1 : 0) === targets[i]) correctSum += wi;
+        }
+        lossSum += lossValue * wsum;
+        weightSum += wsum;
+        tf.dispose([
+          x,
+          loss,
+          logitsKept as unknown as tf.Tensor,
+          step.targets,
+          ...(step.weights ? [step.weights] : []),
+        ]);
+        options.onBatch?.(bi + 1, steps.length);
       }
       const head = await readHead(w, b);
       const valStats = val && valPairs ? await pairStats(sister, val, valPairs, head, size) : null;
       const stats: EpochStats = {
         epoch,
-        loss: lossSum / pairs.length,
-        accuracy: correct / pairs.length,
+        loss: lossSum / weightSum,
+        accuracy: correctSum / weightSum,
         valLoss: valStats?.loss ?? null,
         valAccuracy: valStats?.accuracy ?? null,
         seconds: (Date.now() - started) / 1000,
@@ -143,6 +179,71 @@ export async function trainSiamese(
   } finally {
     tf.dispose([w, b]);
     optimizer.dispose();
+  }
+
+  /** Write-up mode: both faces of each pair in one batch of 2B, distance row by row. */
+  function writeupSteps(pairs: Pair[]): Step[] {
+    const steps: Step[] = [];
+    for (let i = 0; i < pairs.length; i += options.batchSize) {
+      const batch = pairs.slice(i, i + options.batchSize);
+      steps.push({
+        faces: [...batch.map((p) => p.a), ...batch.map((p) => p.b)],
+        targets: tf.tensor1d(batch.map((p) => p.same)),
+        weights: null,
+        distances: (emb) => {
+          const [ea, eb] = tf.split(emb, 2, 0);
+          return pairDistance(ea, eb);
+        },
+      });
+    }
+    return steps;
+  }
+
+  /** Batch-all mode: P people x K faces per batch; every pair inside the batch counts. */
+  function batchAllSteps(): Step[] {
+    const byPerson = new Map<number, number[]>();
+    train.labels.forEach((l, i) => byPerson.set(l, [...(byPerson.get(l) ?? []), i]));
+    const k = Math.max(2, options.facesPerPerson);
+    const peoplePerBatch = Math.max(2, Math.floor(options.batchSize / k));
+    const nSteps = Math.max(1, Math.round(train.images.length / (peoplePerBatch * k)));
+    const people = [...byPerson.keys()];
+    const steps: Step[] = [];
+    for (let s = 0; s < nSteps; s++) {
+      const chosen = shuffled(people, rng).slice(0, peoplePerBatch);
+      const faces = chosen.flatMap((p) => shuffled(byPerson.get(p) as number[], rng).slice(0, k));
+      const n = faces.length;
+      const targets: number[] = [];
+      const rawWeights: number[] = [];
+      let pos = 0;
+      let neg = 0;
+      for (let i = 0; i < n; i++) {
+        for (let j = 0; j < n; j++) {
+          const upper = j > i;
+          const same = train.labels[faces[i]] === train.labels[faces[j]] ? 1 : 0;
+          targets.push(same);
+          rawWeights.push(upper ? 1 : 0);
+          if (upper) {
+            if (same) pos++;
+            else neg++;
+          }
+        }
+      }
+      // Positives and negatives each carry half the loss (negatives outnumber ~15:1).
+      const weights = rawWeights.map(
+        (wgt, idx) => (wgt === 0 ? 0 : targets[idx] ? 0.5 / pos : 0.5 / neg) * (pos + neg),
+      );
+      steps.push({
+        faces,
+        targets: tf.tensor1d(targets),
+        weights: tf.tensor1d(weights),
+        distances: (emb) => {
+          const sq = tf.sum(tf.square(emb), 1, true);
+          const d2 = tf.sub(tf.add(sq, tf.transpose(sq)), tf.mul(2, tf.matMul(emb, emb, false, true)));
+          return tf.reshape(tf.sqrt(tf.add(tf.relu(d2), 1e-9)), [-1]);
+        },
+      });
+    }
+    return steps;
   }
 
   async function epochPairs(epoch: number): Promise<Pair[]> {

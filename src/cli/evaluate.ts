@@ -1,0 +1,124 @@
+#!/usr/bin/env node
+/**
+ * `npm run evaluate -- --data <dir> [--model <dir>] [--folds K] [--json]`
+ * With --model: that model on every person in the data (people it never saw, if the data
+ * is not its training set). Without: k-fold by person, training a model per fold.
+ * Prints ONE JSON object with --json; writes roc.png and demo-grid.png into --out.
+ */
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Command, InvalidArgumentError } from 'commander';
+import { chooseBackend, parseBackendPreference } from '../model/backend.js';
+import { loadFaceDataset } from '../model/dataset.js';
+import {
+  crossValidate,
+  DEFAULT_CV_TRAIN,
+  embedDataset,
+  evaluateEmbedded,
+  writeDemoGrid,
+  writeRocPng,
+  type EvaluationOutput,
+} from '../model/evaluate-run.js';
+import { loadEmbedder } from '../model/load.js';
+import { createLogger } from '../util/log.js';
+
+function int(name: string, min: number) {
+  return (v: string): number => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    return n;
+  };
+}
+
+const list = (v: string): string[] =>
+  v
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+
+export function buildEvaluateCommand(): Command {
+  return new Command()
+    .name('evaluate')
+    .description('Evaluate face verification/identification on a folder of person folders (PGM/PNG/JPEG).')
+    .requiredOption('--data <dir>', 'dataset: <dir>/<person>/<image>')
+    .option('--model <dir>', 'a trained model folder; without it: k-fold by person')
+    .option('--people <list>', 'only these person folders (comma-separated)', list)
+    .option('--folds <k>', 'k-fold: number of folds', int('folds', 2), 5)
+    .option('--epochs <n>', 'k-fold: epochs per fold', int('epochs', 1), DEFAULT_CV_TRAIN.epochs)
+    .option('--seed <n>', 'k-fold: seed', int('seed', 0), 1)
+    .option('--out <dir>', 'where roc.png and demo-grid.png go', 'evaluation')
+    .option('--backend <name>', 'auto | node | wasm | cpu (default: FACEGATE_TF_BACKEND or auto)')
+    .option('--json', 'print only the JSON report on stdout');
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildEvaluateCommand();
+  program.parse(argv, { from: 'user' });
+  const o = program.opts<{
+    data: string;
+    model?: string;
+    people?: string[];
+    folds: number;
+    epochs: number;
+    seed: number;
+    out: string;
+    backend?: string;
+    json?: boolean;
+  }>();
+  const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn', process.stderr);
+  await chooseBackend(parseBackendPreference(o.backend ?? process.env.FACEGATE_TF_BACKEND), logger);
+  const dataset = await loadFaceDataset(o.data, { include: o.people });
+  let output: EvaluationOutput;
+  let title: string;
+  if (o.model) {
+    const embedder = await loadEmbedder(o.model, logger);
+    try {
+      const embedded = await embedDataset(embedder, dataset);
+      output = evaluateEmbedded(embedded, embedder.head);
+      title = `${embedder.modelId} on ${path.basename(path.resolve(o.data))} (${dataset.people.length} people)`;
+    } finally {
+      embedder.dispose();
+    }
+  } else {
+    output = await crossValidate(
+      dataset,
+      {
+        folds: o.folds,
+        seed: o.seed,
+        train: { ...DEFAULT_CV_TRAIN, epochs: o.epochs },
+        onFold: (k, n, r) => process.stderr.write(`fold ${k}/${n}: ${JSON.stringify(r)}\n`),
+      },
+      logger,
+    );
+    title = `${o.folds}-fold by person, ${o.epochs} epochs (${dataset.people.length} people)`;
+  }
+  const roc = path.join(o.out, 'roc.png');
+  const grid = path.join(o.out, 'demo-grid.png');
+  await writeRocPng(output.scores, title, roc);
+  await writeDemoGrid(output.demo, grid);
+  if (o.json) {
+    process.stdout.write(JSON.stringify(output.report) + '\n');
+  } else {
+    const r = output.report;
+    process.stdout.write(
+      `${title}\n` +
+        `people ${r.people}, pairs ${r.pairs}\n` +
+        `AUC ${r.auc.toFixed(4)}  EER ${(r.eer * 100).toFixed(2)}%  ` +
+        `TAR@FAR1% ${(r.tar_at_far['0.01'] * 100).toFixed(1)}%  TAR@FAR0.1% ${(r.tar_at_far['0.001'] * 100).toFixed(1)}%\n` +
+        `accuracy at 0.5 ${(r['accuracy_at_0.5'] * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%\n` +
+        `plots: ${roc}, ${grid}\n`,
+    );
+  }
+  return 0;
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: Error) => {
+      process.stderr.write(`evaluate: ${err.message}\n`);
+      process.exit(1);
+    },
+  );
+}
