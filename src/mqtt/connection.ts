@@ -56,6 +56,11 @@ export class MqttConnection {
       resolveBaseTopic(options.config.baseTopic, options.deviceId),
       options.config.fleetTopic,
     );
+    if (this.topics.base === this.topics.fleet) {
+      throw new Error(
+        `base topic "${this.topics.base}" is the fleet topic: choose another device id or mqtt.baseTopic`,
+      );
+    }
     this.clientId = options.config.clientId.trim() || `facegate-${options.deviceId}`;
     this.nextReconnectMs = Math.max(100, options.config.reconnect.minMs);
   }
@@ -83,7 +88,8 @@ export class MqttConnection {
     client.on('close', () => {
       // mqtt.js has already armed its reconnect timer with the current period; the next one backs off.
       this.nextReconnectMs = Math.min(this.config.reconnect.maxMs, this.nextReconnectMs * 2);
-      client.options.reconnectPeriod = this.nextReconnectMs;
+      // ±20 % jitter: a fleet whose broker restarts does not reconnect in lockstep.
+      client.options.reconnectPeriod = Math.round(this.nextReconnectMs * (0.8 + Math.random() * 0.4));
       if (this.isConnected) this.log.warn('mqtt connection lost; reconnecting');
       this.setConnected(false);
     });

@@ -41,6 +41,7 @@ describe('MqttConnection', () => {
     expect(connection('door-8', { baseTopic: 'site/a/door-8' }).topics.events).toBe('site/a/door-8/events');
     expect(() => connection('bad/id')).toThrow(/device id/);
     expect(() => connection('door-9', { baseTopic: 'x/#' })).toThrow(/topic prefix/);
+    expect(() => connection('all')).toThrow(/fleet topic/);
   });
 
   it('publishes retained availability online, and offline on stop', async () => {
