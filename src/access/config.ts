@@ -27,6 +27,12 @@ function positiveInt(value: unknown): void {
  * above it so a single lucky frame of a stranger is not enough.
  */
 export const accessSchema = {
+  thresholdsFrom: {
+    doc: 'model: acceptThreshold, unknownThreshold and minMargin come from the evaluation in <model.path>/metrics.json (thresholds.accept / .unknown / .margin, margin defaulting to (accept - unknown) / 2), so a retrained model brings its own; the values below are used only when that file has none. config: always use the values below.',
+    format: ['model', 'config'] as const,
+    default: 'model' as 'model' | 'config',
+    env: 'FACEGATE_ACCESS_THRESHOLDS_FROM',
+  },
   acceptThreshold: {
     doc: 'Lowest similarity (0..1, the Siamese head score) of the best person for a frame to count as a vote for them.',
     format: fraction,
@@ -42,7 +48,7 @@ export const accessSchema = {
   minMargin: {
     doc: 'How far (in similarity) the best person must lead the runner-up person for a frame to count.',
     format: fraction,
-    default: 0.1,
+    default: 0.05,
     env: 'FACEGATE_ACCESS_MIN_MARGIN',
   },
   confirmFrames: {
@@ -79,6 +85,7 @@ export const accessSchema = {
 
 /** The typed `access` slice AccessPolicy takes. */
 export interface AccessConfig {
+  readonly thresholdsFrom?: 'model' | 'config';
   readonly acceptThreshold: number;
   readonly unknownThreshold: number;
   readonly minMargin: number;
@@ -90,6 +97,7 @@ export interface AccessConfig {
 }
 
 export const DEFAULT_ACCESS_CONFIG: AccessConfig = {
+  thresholdsFrom: accessSchema.thresholdsFrom.default,
   acceptThreshold: accessSchema.acceptThreshold.default,
   unknownThreshold: accessSchema.unknownThreshold.default,
   minMargin: accessSchema.minMargin.default,
@@ -99,6 +107,34 @@ export const DEFAULT_ACCESS_CONFIG: AccessConfig = {
   cooldownSeconds: accessSchema.cooldownSeconds.default,
   noticeCooldownSeconds: accessSchema.noticeCooldownSeconds.default,
 };
+
+/** Thresholds an evaluation recorded next to the model (metrics.json `thresholds`). */
+export interface ModelThresholds {
+  readonly accept: number;
+  readonly unknown: number;
+  readonly margin: number;
+}
+
+/**
+ * Reads `thresholds` from a model's metrics.json content. Returns null when there are
+ * none; throws with a message when they are present but unusable.
+ */
+export function parseModelThresholds(metrics: unknown): ModelThresholds | null {
+  const t = (metrics as { thresholds?: unknown } | null)?.thresholds as Record<string, unknown> | undefined;
+  if (t === undefined || t === null) return null;
+  const isFraction = (x: unknown): x is number =>
+    typeof x === 'number' && Number.isFinite(x) && x > 0 && x < 1;
+  if (!isFraction(t.accept) || !isFraction(t.unknown)) {
+    throw new Error('thresholds.accept and thresholds.unknown must be numbers between 0 and 1');
+  }
+  if (t.unknown > t.accept)
+    throw new Error(`thresholds.unknown (${t.unknown}) is above thresholds.accept (${t.accept})`);
+  if (t.margin !== undefined && !(typeof t.margin === 'number' && t.margin >= 0 && t.margin < 1)) {
+    throw new Error('thresholds.margin must be a number in [0, 1)');
+  }
+  const margin = typeof t.margin === 'number' ? t.margin : (t.accept - t.unknown) / 2;
+  return { accept: t.accept, unknown: t.unknown, margin };
+}
 
 export function checkAccessConfig(c: AccessConfig): string[] {
   const errors: string[] = [];

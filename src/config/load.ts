@@ -1,6 +1,7 @@
 import convict from 'convict';
 import { existsSync, readFileSync } from 'node:fs';
-import { checkAccessConfig, checkDoorConfig } from '../access/config.js';
+import { join } from 'node:path';
+import { checkAccessConfig, checkDoorConfig, parseModelThresholds } from '../access/config.js';
 import { schema, type FacegateConfig } from './schema.js';
 
 /** Every problem with the configuration, reported together so one edit fixes them all. */
@@ -20,8 +21,10 @@ export interface LoadConfigOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Command-line overrides for keys declaring `arg` (none do today); never read from process. */
   readonly args?: readonly string[];
-  /** Reads secret files (`...File` keys); defaults to fs. */
+  /** Reads secret files (`...File` keys) and the model's metrics.json; defaults to fs. */
   readonly readFile?: (path: string) => string;
+  /** Told about fallbacks worth a log line (e.g. a model without evaluated thresholds). */
+  readonly warn?: (message: string) => void;
 }
 
 /**
@@ -56,6 +59,8 @@ export function loadConfig(options: LoadConfigOptions): FacegateConfig {
     for (const line of (err as Error).message.split('\n')) if (line.trim()) errors.push(line.trim());
   }
   const values = config.getProperties() as unknown as FacegateConfig;
+  const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
+  applyModelThresholds(values, readFile, errors, options.warn ?? (() => undefined));
   // Cross-field checks run even after format errors, so every problem shows at once.
   for (const check of [() => checkAccessConfig(values.access), () => checkDoorConfig(values.door)]) {
     try {
@@ -64,10 +69,43 @@ export function loadConfig(options: LoadConfigOptions): FacegateConfig {
       // A value of the wrong type already produced a format error above.
     }
   }
-  const readFile = options.readFile ?? ((path: string) => readFileSync(path, 'utf8'));
   resolveSecretFiles(values as unknown as Record<string, unknown>, '', readFile, errors);
   if (errors.length > 0) throw new ConfigError(errors);
   return deepFreeze(values);
+}
+
+/**
+ * access.thresholdsFrom = model: the decision thresholds come from the evaluation stored
+ * with the model (<model.path>/metrics.json), so they always match the weights in use.
+ */
+function applyModelThresholds(
+  values: FacegateConfig,
+  readFile: (path: string) => string,
+  errors: string[],
+  warn: (message: string) => void,
+): void {
+  if (values.access?.thresholdsFrom !== 'model' || typeof values.model?.path !== 'string') return;
+  const path = join(values.model.path, 'metrics.json');
+  let text: string;
+  try {
+    text = readFile(path);
+  } catch {
+    warn(`${path} not readable: using the configured access thresholds`);
+    return;
+  }
+  try {
+    const thresholds = parseModelThresholds(JSON.parse(text));
+    if (!thresholds) {
+      warn(`${path} has no thresholds: using the configured access thresholds`);
+      return;
+    }
+    const access = values.access as { acceptThreshold: number; unknownThreshold: number; minMargin: number };
+    access.acceptThreshold = thresholds.accept;
+    access.unknownThreshold = thresholds.unknown;
+    access.minMargin = thresholds.margin;
+  } catch (err) {
+    errors.push(`access.thresholdsFrom is "model" but ${path} is unusable: ${(err as Error).message}`);
+  }
 }
 
 function resolveSecretFiles(

@@ -39,7 +39,11 @@ describe('loadConfig', () => {
     const pi = loadConfig({
       files: ['config/production.example.json'],
       env: {},
-      readFile: (path) => (secrets.push(path), 'pw\n'),
+      readFile: (path) => {
+        if (path.endsWith('metrics.json')) throw new Error('ENOENT');
+        secrets.push(path);
+        return 'pw\n';
+      },
     });
     expect(secrets).toEqual(['/etc/facegate/mqtt-password']);
     expect(pi.mqtt.password).toBe('pw');
@@ -55,6 +59,7 @@ describe('loadConfig', () => {
     const c = loadConfig({
       files: [a, b],
       env: {
+        FACEGATE_ACCESS_THRESHOLDS_FROM: 'config',
         FACEGATE_ACCESS_ACCEPT_THRESHOLD: '0.9',
         FACEGATE_RELAY_ACTIVE_LOW: 'true',
         FACEGATE_DEVICE_ID: 'lab-door',
@@ -72,7 +77,7 @@ describe('loadConfig', () => {
     const bad = file(dir, 'bad.json', {
       device: { id: 'front door/1' },
       door: { pulseMs: 120_000, relay: { type: 'mqtt' } },
-      access: { acceptThreshold: 0.4, unknownThreshold: 0.6, confirmFrames: 6 },
+      access: { thresholdsFrom: 'config', acceptThreshold: 0.4, unknownThreshold: 0.6, confirmFrames: 6 },
       camra: { type: 'replay' },
     });
     const broken = file(dir, 'broken.json', '{ "device": ');
@@ -93,6 +98,33 @@ describe('loadConfig', () => {
     expect(text).toMatch(/confirmFrames \(6\) must not exceed access\.windowFrames/);
     expect(text).toMatch(/door\.relay\.commandTopic is required/);
     expect(errors.length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('takes the decision thresholds from the model evaluation unless told otherwise', () => {
+    const dir = tmp();
+    file(dir, 'metrics.json', { thresholds: { accept: 0.8, unknown: 0.6, maxFar: 0.001 } });
+    const fromModel = loadConfig({ env: { FACEGATE_MODEL_PATH: dir } });
+    expect(fromModel.access).toMatchObject({ acceptThreshold: 0.8, unknownThreshold: 0.6 });
+    expect(fromModel.access.minMargin).toBeCloseTo(0.1, 10);
+    file(dir, 'metrics.json', { thresholds: { accept: 0.8, unknown: 0.6, margin: 0.03 } });
+    expect(loadConfig({ env: { FACEGATE_MODEL_PATH: dir } }).access.minMargin).toBe(0.03);
+    const fromConfig = loadConfig({
+      env: { FACEGATE_MODEL_PATH: dir, FACEGATE_ACCESS_THRESHOLDS_FROM: 'config' },
+    });
+    expect(fromConfig.access).toMatchObject({ acceptThreshold: 0.7, unknownThreshold: 0.5, minMargin: 0.05 });
+    // No metrics.json: the configured values, with a warning.
+    const warnings: string[] = [];
+    const none = loadConfig({
+      env: { FACEGATE_MODEL_PATH: join(dir, 'none') },
+      warn: (m) => warnings.push(m),
+    });
+    expect(none.access.acceptThreshold).toBe(0.7);
+    expect(warnings.join()).toMatch(/using the configured access thresholds/);
+    // Present but nonsense: an error, not a silent fallback.
+    file(dir, 'metrics.json', { thresholds: { accept: 0.5, unknown: 0.9 } });
+    expect(errorsOf(() => loadConfig({ env: { FACEGATE_MODEL_PATH: dir } })).join()).toMatch(
+      /metrics\.json is unusable: thresholds\.unknown \(0\.9\) is above thresholds\.accept/,
+    );
   });
 
   it('refuses two inputs on the same GPIO line', () => {
