@@ -95,12 +95,15 @@ export class OwnBroker {
     this.child?.kill('SIGHUP');
   }
 
-  /** SIGTERM: Mosquitto saves its persistence file and exits; clients see the connection drop. */
-  async stop(): Promise<void> {
+  /**
+   * SIGTERM: Mosquitto saves its persistence file and exits; clients see the connection
+   * drop. SIGKILL: a crash, nothing saved.
+   */
+  async stop(signal: 'SIGTERM' | 'SIGKILL' = 'SIGTERM'): Promise<void> {
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    child.kill('SIGTERM');
+    child.kill(signal);
     await exited;
     this.child = null;
   }
