@@ -132,7 +132,7 @@ export class PhotoEnroller {
 
   /** Finds exactly one face and returns its preprocessed crop. */
   async cropFace(image: GrayImage): Promise<{ crop: GrayImage; box: Box }> {
-    const boxes = await this.deps.detector.detect(image);
+    const boxes = distinctFaces(await this.deps.detector.detect(image));
     if (boxes.length === 0) throw new EnrollmentError('no_face', 'no face found in the photo');
     if (boxes.length > 1) {
       throw new EnrollmentError(
@@ -184,4 +184,24 @@ export class PhotoEnroller {
     }
     return out;
   }
+}
+
+/**
+ * Haar sometimes reports one face twice, as two strongly overlapping boxes. Two people's
+ * faces cannot overlap like that, so a box mostly inside a larger one (over half of its
+ * own area) is the same face and is dropped; the larger box is kept.
+ */
+export function distinctFaces(boxes: readonly Box[]): Box[] {
+  const bySize = [...boxes].sort((a, b) => b.width * b.height - a.width * a.height);
+  const kept: Box[] = [];
+  for (const box of bySize) {
+    const area = box.width * box.height;
+    const duplicate = kept.some((k) => {
+      const w = Math.min(k.x + k.width, box.x + box.width) - Math.max(k.x, box.x);
+      const h = Math.min(k.y + k.height, box.y + box.height) - Math.max(k.y, box.y);
+      return w > 0 && h > 0 && (w * h) / area > 0.5;
+    });
+    if (!duplicate) kept.push(box);
+  }
+  return kept;
 }

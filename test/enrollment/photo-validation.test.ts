@@ -2,7 +2,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ENROLLMENT_CONFIG } from '../../src/enrollment/config.js';
 import { EnrollmentError } from '../../src/enrollment/errors.js';
-import { PhotoEnroller, sniffPhotoFormat } from '../../src/enrollment/photo-enroller.js';
+import { PhotoEnroller, distinctFaces, sniffPhotoFormat } from '../../src/enrollment/photo-enroller.js';
 import type { Embedder } from '../../src/model/embedder.js';
 import { silentLogger } from '../../src/util/log.js';
 import type { FaceDetector } from '../../src/vision/detector.js';
@@ -110,5 +110,16 @@ describe('PhotoEnroller photo validation', () => {
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EnrollmentError);
     expect((err as EnrollmentError).message).toMatch(/photo 2 of 2/);
+  });
+});
+
+describe('distinctFaces', () => {
+  it('merges a duplicate Haar box of one face (as on ORL s12/1) but keeps two side-by-side faces', () => {
+    const face = { x: 80, y: 140, width: 291, height: 290 };
+    const duplicate = { x: 0, y: 148, width: 266, height: 285 };
+    expect(distinctFaces([duplicate, face])).toEqual([face]);
+    const neighbour = { x: 400, y: 150, width: 280, height: 280 };
+    expect(distinctFaces([face, neighbour])).toHaveLength(2);
+    expect(distinctFaces([])).toEqual([]);
   });
 });

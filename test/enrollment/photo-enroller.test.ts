@@ -1,0 +1,97 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_ENROLLMENT_CONFIG } from '../../src/enrollment/config.js';
+import { EnrollmentError } from '../../src/enrollment/errors.js';
+import { PhotoEnroller } from '../../src/enrollment/photo-enroller.js';
+import type { Embedder } from '../../src/model/embedder.js';
+import { loadEmbedder } from '../../src/model/load.js';
+import { silentLogger } from '../../src/util/log.js';
+import { DEFAULT_DETECTOR_CONFIG } from '../../src/vision/config.js';
+import { createFaceDetector, type StoppableFaceDetector } from '../../src/vision/detector.js';
+import { DEFAULT_PREPROCESS } from '../../src/vision/preprocess.js';
+import { noisePhoto, orlPhoto, twoFacesPhoto } from './images.js';
+
+// The real Haar detector (native OpenCV or its wasm build) and the committed model.
+let detector: StoppableFaceDetector;
+let embedder: Embedder;
+let enroller: PhotoEnroller;
+
+beforeAll(async () => {
+  detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
+  embedder = await loadEmbedder('models/siamese', silentLogger());
+  enroller = new PhotoEnroller({
+    detector,
+    embedder,
+    preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize },
+    limits: DEFAULT_ENROLLMENT_CONFIG,
+    logger: silentLogger(),
+  });
+});
+
+afterAll(async () => {
+  embedder?.dispose();
+  await detector?.stop();
+});
+
+async function codeOf(promise: Promise<unknown>): Promise<string> {
+  try {
+    await promise;
+    return 'accepted';
+  } catch (err) {
+    if (err instanceof EnrollmentError) return err.code;
+    throw err;
+  }
+}
+
+function distance(a: Float32Array, b: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < a.length; i++) sum += (a[i] - b[i]) ** 2;
+  return Math.sqrt(sum);
+}
+
+describe('PhotoEnroller on real photos', () => {
+  it('enrolls one ORL face from PNG and JPEG: a model-size crop and a finite embedding', async () => {
+    for (const format of ['png', 'jpeg'] as const) {
+      const face = await enroller.enrollPhoto(await orlPhoto(3, 1, format));
+      expect(face.crop.width).toBe(embedder.inputSize);
+      expect(face.crop.height).toBe(embedder.inputSize);
+      expect(face.embedding.length).toBe(embedder.dimension);
+      expect(face.embedding.every(Number.isFinite)).toBe(true);
+      // The face is in the middle of the padded photo (30 px border at scale 3 = 90 px).
+      expect(face.box.x).toBeGreaterThan(60);
+      expect(face.box.y).toBeGreaterThan(60);
+    }
+  });
+
+  it('embeds two photos of one person closer than photos of two people (on average)', async () => {
+    const [a1, a2, b1] = await enroller.enrollPhotos([
+      await orlPhoto(5, 1),
+      await orlPhoto(5, 2),
+      await orlPhoto(9, 1),
+    ]);
+    const [c1, c2, d1] = await enroller.enrollPhotos([
+      await orlPhoto(12, 1),
+      await orlPhoto(12, 3),
+      await orlPhoto(20, 1),
+    ]);
+    const same = (distance(a1.embedding, a2.embedding) + distance(c1.embedding, c2.embedding)) / 2;
+    const different = (distance(a1.embedding, b1.embedding) + distance(c1.embedding, d1.embedding)) / 2;
+    expect(same).toBeLessThan(different);
+  });
+
+  it('refuses a photo without a face as no_face', async () => {
+    expect(await codeOf(enroller.enrollPhoto(await noisePhoto()))).toBe('no_face');
+  });
+
+  it('refuses a photo with two people as several_faces', async () => {
+    expect(await codeOf(enroller.enrollPhoto(await twoFacesPhoto([1, 1], [2, 1])))).toBe('several_faces');
+  });
+
+  it('refuses the whole batch when one photo has no face', async () => {
+    const err = await enroller
+      .enrollPhotos([await orlPhoto(4, 1), await noisePhoto()])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(EnrollmentError);
+    expect((err as EnrollmentError).code).toBe('no_face');
+    expect((err as EnrollmentError).message).toMatch(/photo 2 of 2/);
+  });
+});
