@@ -9,7 +9,15 @@ import { MqttConnection } from '../../src/mqtt/connection.js';
 import { EventPublisher, MemoryEventOutbox, type EventOutbox } from '../../src/mqtt/event-publisher.js';
 import type { Clock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { Observer, OwnBroker, SHARED_BROKER, freePort, uniqueId, waitUntil } from './helpers.js';
+import {
+  Observer,
+  OwnBroker,
+  SHARED_BROKER,
+  clearRetained,
+  freePort,
+  uniqueId,
+  waitUntil,
+} from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -33,7 +41,10 @@ function setup<O extends EventOutbox>(url: string, outbox: O, retryMs = 5000) {
     logger: silentLogger(),
     retryMs,
   });
-  cleanups.push(() => connection.stop());
+  cleanups.push(async () => {
+    await connection.stop();
+    if (url === SHARED_BROKER) await clearRetained(url, [connection.topics.availability]);
+  });
   cleanups.push(() => publisher.stop());
   return { deviceId, connection, publisher, outbox };
 }

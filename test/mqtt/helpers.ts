@@ -187,3 +187,13 @@ export class Observer {
     await this.client.endAsync(true);
   }
 }
+
+/** Deletes retained messages a test left (e.g. `offline` availability) from a broker. */
+export async function clearRetained(url: string, topics: string[]): Promise<void> {
+  const client = await mqtt.connectAsync(url, { clientId: uniqueId('cleaner'), reconnectPeriod: 0 });
+  try {
+    for (const topic of new Set(topics)) await client.publishAsync(topic, '', { qos: 1, retain: true });
+  } finally {
+    await client.endAsync(true);
+  }
+}
