@@ -25,6 +25,8 @@ export interface FfmpegSourceOptions extends FfmpegOptions {
 export type InputKind = 'v4l2' | 'rtsp' | 'http' | 'file';
 
 const STDERR_LINES_KEPT = 20;
+/** Extra time a fresh ffmpeg gets for its first frame (opening a device, RTSP handshake, probing). */
+export const STARTUP_GRACE_MS = 10_000;
 const WATCHDOG_PERIOD_MS = 250;
 
 export function inputKind(input: string): InputKind {
@@ -50,6 +52,8 @@ export function ffmpegArgs(o: FfmpegSourceOptions): string[] {
   if (kind === 'v4l2') args.push('-f', o.inputFormat || 'v4l2', '-video_size', `${o.width}x${o.height}`);
   else if (o.inputFormat) args.push('-f', o.inputFormat);
   if (kind === 'rtsp') args.push('-rtsp_transport', o.rtspTransport, '-timeout', String(o.stallTimeoutSec * 1_000_000));
+  // Network cameras: no input buffering (the door wants the newest frame) and a short probe.
+  if (kind === 'rtsp' || kind === 'http') args.push('-fflags', 'nobuffer', '-probesize', '500000', '-analyzeduration', '1000000');
   if (kind === 'file') {
     if (o.realtime !== false) args.push('-re');
     if (o.loop) args.push('-stream_loop', '-1');
@@ -77,6 +81,7 @@ export class FfmpegSource implements FrameSource {
   private pending: Buffer | undefined;
   private pendingFill = 0;
   private lastProgressMs = 0;
+  private framesThisProcess = 0;
   private failures = 0;
   private restartTimer: NodeJS.Timeout | undefined;
   private watchdog: NodeJS.Timeout | undefined;
@@ -122,6 +127,7 @@ export class FfmpegSource implements FrameSource {
     this.pendingFill = 0;
     this.stderrTail = [];
     this.lastProgressMs = this.clock.monotonicMs();
+    this.framesThisProcess = 0;
     this.log.info({ input: redact(this.options.input), start: this.starts }, 'starting ffmpeg');
     this.log.debug({ args: args.map(redact) }, 'ffmpeg command line');
     const child = spawn(this.options.binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -165,6 +171,7 @@ export class FfmpegSource implements FrameSource {
         this.pending = undefined;
         this.lastProgressMs = this.clock.monotonicMs();
         this.failures = 0;
+        this.framesThisProcess += 1;
         if (this.running) this.slot.put(createGrayImage(this.options.width, this.options.height, data), this.lastProgressMs);
       }
     }
@@ -172,6 +179,13 @@ export class FfmpegSource implements FrameSource {
 
   private onExit(code: number | null, signal: NodeJS.Signals | null): void {
     if (!this.running) return;
+    if (code === 0 && inputKind(this.options.input) === 'file' && !this.options.loop) {
+      this.log.info('video file ended');
+      this.running = false;
+      if (this.watchdog) clearInterval(this.watchdog);
+      this.slot.close(new Error('video ended'));
+      return;
+    }
     const delay = Math.min(this.options.restartMaxMs, this.options.restartMinMs * 2 ** this.failures);
     this.failures += 1;
     this.log.warn(
@@ -184,7 +198,8 @@ export class FfmpegSource implements FrameSource {
   private checkStall(): void {
     if (!this.running || !this.child) return;
     const idleMs = this.clock.monotonicMs() - this.lastProgressMs;
-    if (idleMs > this.options.stallTimeoutSec * 1000) {
+    const limitMs = this.options.stallTimeoutSec * 1000 + (this.framesThisProcess === 0 ? STARTUP_GRACE_MS : 0);
+    if (idleMs > limitMs) {
       this.log.warn({ idleMs: Math.round(idleMs) }, 'no frame from ffmpeg; killing it');
       this.lastProgressMs = this.clock.monotonicMs(); // one kill per stall
       this.child.kill('SIGKILL');

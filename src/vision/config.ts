@@ -51,6 +51,12 @@ export const visionSchema = {
       default: 0.08,
       env: 'FACEGATE_DETECTOR_MIN_FACE_FRACTION',
     },
+    padFraction: {
+      doc: 'Replicated border added around the downscaled copy, as a fraction of its shorter side, so faces that fill or touch the edge of the picture (portrait enrollment photos) are still found. 0 disables.',
+      format: fraction('vision.detector.padFraction'),
+      default: 0.1,
+      env: 'FACEGATE_DETECTOR_PAD_FRACTION',
+    },
     threads: {
       doc: 'OpenCV worker threads for the native detector (0 = OpenCV default). The WebAssembly build is single-threaded and runs in its own worker thread.',
       format: 'nat',
@@ -122,6 +128,7 @@ export interface DetectorConfig {
   readonly scaleFactor: number;
   readonly minNeighbors: number;
   readonly minFaceFraction: number;
+  readonly padFraction: number;
   readonly threads: number;
 }
 
@@ -154,6 +161,7 @@ export const DEFAULT_DETECTOR_CONFIG: DetectorConfig = {
   scaleFactor: 1.1,
   minNeighbors: 5,
   minFaceFraction: 0.08,
+  padFraction: 0.1,
   threads: 2,
 };
 

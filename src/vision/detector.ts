@@ -47,6 +47,7 @@ function validate(config: DetectorConfig): void {
   if (!(config.scaleFactor > 1 && config.scaleFactor <= 2)) throw new RangeError('scaleFactor must be in (1, 2]');
   if (!Number.isInteger(config.minNeighbors) || config.minNeighbors < 0) throw new RangeError('minNeighbors must be a natural number');
   if (!(config.minFaceFraction >= 0 && config.minFaceFraction <= 1)) throw new RangeError('minFaceFraction must be in 0..1');
+  if (!(config.padFraction >= 0 && config.padFraction <= 0.5)) throw new RangeError('padFraction must be in 0..0.5');
 }
 
 /**

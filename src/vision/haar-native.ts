@@ -16,6 +16,7 @@ interface NativeRect {
 }
 interface NativeMat {
   resizeAsync(dsize: NativeSize, fx?: number, fy?: number, interpolation?: number): Promise<NativeMat>;
+  copyMakeBorderAsync(top: number, bottom: number, left: number, right: number, borderType?: number): Promise<NativeMat>;
   release(): void;
 }
 interface NativeClassifier {
@@ -34,6 +35,7 @@ interface NativeCv {
   CascadeClassifier: new (xmlFilePath: string) => NativeClassifier;
   CV_8UC1: number;
   INTER_AREA: number;
+  BORDER_REPLICATE: number;
   setNumThreads(n: number): void;
   version?: { major: number; minor: number; revision: number };
 }
@@ -91,12 +93,14 @@ export function createNativeHaarEngine(cascadePath: string, threads: number): Ha
     const buffer = Buffer.from(image.data.buffer, image.data.byteOffset, image.data.byteLength);
     let full: NativeMat | undefined;
     let small: NativeMat | undefined;
+    let padded: NativeMat | undefined;
     try {
       full = new cv.Mat(buffer, image.height, image.width, cv.CV_8UC1);
       const needResize = req.scaledWidth !== image.width || req.scaledHeight !== image.height;
       small = needResize ? await full.resizeAsync(new cv.Size(req.scaledWidth, req.scaledHeight), 0, 0, cv.INTER_AREA) : full;
+      padded = req.pad > 0 ? await small.copyMakeBorderAsync(req.pad, req.pad, req.pad, req.pad, cv.BORDER_REPLICATE) : small;
       const { objects } = await classifier.detectMultiScaleAsync(
-        small,
+        padded,
         req.scaleFactor,
         req.minNeighbors,
         0,
@@ -109,6 +113,7 @@ export function createNativeHaarEngine(cascadePath: string, threads: number): Ha
     } catch (err) {
       throw asError(err, 'native Haar detection failed');
     } finally {
+      if (padded && padded !== small) padded.release();
       if (small && small !== full) small.release();
       full?.release();
     }

@@ -11,6 +11,8 @@ export interface ScaledDetectRequest {
   readonly minSize: number;
   readonly scaleFactor: number;
   readonly minNeighbors: number;
+  /** Replicated-border pixels added on each side after downscaling (faces touching the edge). */
+  readonly pad: number;
 }
 
 /** How a frame of `width` x `height` is downscaled for detection (never upscaled). */
@@ -24,11 +26,12 @@ export function scaledRequest(width: number, height: number, config: DetectorCon
     minSize: Math.max(HAAR_WINDOW, Math.round(config.minFaceFraction * scaledWidth)),
     scaleFactor: config.scaleFactor,
     minNeighbors: config.minNeighbors,
+    pad: Math.round(config.padFraction * Math.min(scaledWidth, scaledHeight)),
   };
 }
 
 /**
- * Maps boxes found on the downscaled copy back to the full frame, clipped to it, largest
+ * Maps boxes found on the downscaled (and padded) copy back to the full frame, clipped to it, largest
  * first (the order the quality gate and the enrollment "exactly one face" check rely on).
  */
 export function scaleBoxesBack(flat: ArrayLike<number>, fullWidth: number, fullHeight: number, req: ScaledDetectRequest): Box[] {
@@ -36,10 +39,12 @@ export function scaleBoxesBack(flat: ArrayLike<number>, fullWidth: number, fullH
   const sy = fullHeight / req.scaledHeight;
   const boxes: Box[] = [];
   for (let i = 0; i + 3 < flat.length; i += 4) {
-    const x0 = Math.max(0, Math.round(flat[i] * sx));
-    const y0 = Math.max(0, Math.round(flat[i + 1] * sy));
-    const x1 = Math.min(fullWidth, Math.round((flat[i] + flat[i + 2]) * sx));
-    const y1 = Math.min(fullHeight, Math.round((flat[i + 1] + flat[i + 3]) * sy));
+    const x = flat[i] - req.pad;
+    const y = flat[i + 1] - req.pad;
+    const x0 = Math.max(0, Math.round(x * sx));
+    const y0 = Math.max(0, Math.round(y * sy));
+    const x1 = Math.min(fullWidth, Math.round((x + flat[i + 2]) * sx));
+    const y1 = Math.min(fullHeight, Math.round((y + flat[i + 3]) * sy));
     if (x1 > x0 && y1 > y0) boxes.push({ x: x0, y: y0, width: x1 - x0, height: y1 - y0 });
   }
   return boxes.sort((a, b) => b.width * b.height - a.width * a.height);

@@ -51,7 +51,7 @@ parentPort.on('message', async (msg) => {
     parentPort.postMessage({ id: msg.id, error: toMessage(err) });
     return;
   }
-  let src, small, rects, minSize, maxSize;
+  let src, small, padded, rects, minSize, maxSize;
   try {
     src = new cv.Mat(msg.height, msg.width, cv.CV_8UC1);
     src.data.set(new Uint8Array(msg.buffer));
@@ -59,10 +59,17 @@ parentPort.on('message', async (msg) => {
       small = new cv.Mat();
       cv.resize(src, small, new cv.Size(msg.req.scaledWidth, msg.req.scaledHeight), 0, 0, cv.INTER_AREA);
     }
+    let input = small || src;
+    if (msg.req.pad > 0) {
+      padded = new cv.Mat();
+      const p = msg.req.pad;
+      cv.copyMakeBorder(input, padded, p, p, p, p, cv.BORDER_REPLICATE);
+      input = padded;
+    }
     rects = new cv.RectVector();
     minSize = new cv.Size(msg.req.minSize, msg.req.minSize);
     maxSize = new cv.Size(0, 0);
-    classifier.detectMultiScale(small || src, rects, msg.req.scaleFactor, msg.req.minNeighbors, 0, minSize, maxSize);
+    classifier.detectMultiScale(input, rects, msg.req.scaleFactor, msg.req.minNeighbors, 0, minSize, maxSize);
     const flat = new Int32Array(rects.size() * 4);
     for (let i = 0; i < rects.size(); i++) {
       const r = rects.get(i);
@@ -74,6 +81,7 @@ parentPort.on('message', async (msg) => {
   } finally {
     if (src) src.delete();
     if (small) small.delete();
+    if (padded) padded.delete();
     if (rects) rects.delete();
   }
 });
