@@ -79,6 +79,7 @@ export async function main(argv: string[]): Promise<number> {
       'fraction of negatives mined as the closest of 8 candidates (0 = off)',
       '0.5',
     )
+    .option('--max-minutes <m>', 'stop after the epoch that crosses this wall-clock budget (shared CPUs)')
     .option('--backend <name>', 'auto | node | wasm | cpu (default: FACEGATE_TF_BACKEND or auto)')
     .option('--quiet', 'no progress bar');
   program.parse(argv, { from: 'user' });
@@ -98,6 +99,7 @@ export async function main(argv: string[]): Promise<number> {
     facesPerPerson: number;
     hardNegatives: string;
     backend?: string;
+    maxMinutes?: string;
     quiet?: boolean;
   }>();
   const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
@@ -110,6 +112,9 @@ export async function main(argv: string[]): Promise<number> {
     throw new InvalidArgumentError('--hard-negatives must be in 0..1');
   if (o.pairs !== 'writeup' && o.pairs !== 'batch-all')
     throw new InvalidArgumentError('--pairs must be writeup or batch-all');
+  const maxMinutes = o.maxMinutes === undefined ? null : Number(o.maxMinutes);
+  if (maxMinutes !== null && !(maxMinutes > 0))
+    throw new InvalidArgumentError('--max-minutes must be positive');
   const learningRate = Number(o.learningRate);
   if (!(learningRate > 0)) throw new InvalidArgumentError('--learning-rate must be positive');
 
@@ -142,6 +147,7 @@ export async function main(argv: string[]): Promise<number> {
     pairMode: o.pairs,
     facesPerPerson: o.facesPerPerson,
     hardNegativeFraction: hardFraction,
+    maxMinutes,
     backend,
     gitCommit: gitCommit(),
     machine:

@@ -31,12 +31,22 @@ export function trainingPlotSpec(history: readonly EpochStats[], title: string):
     ...(h.valAccuracy === null
       ? []
       : [{ epoch: h.epoch, metric: 'accuracy', split: 'validation', value: h.valAccuracy }]),
+    ...(h.valEer === null || h.valEer === undefined || !Number.isFinite(h.valEer)
+      ? []
+      : [{ epoch: h.epoch, metric: 'equal error rate', split: 'validation', value: h.valEer }]),
   ]);
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title,
     data: { values: rows },
-    facet: { column: { field: 'metric', type: 'nominal', sort: ['loss', 'accuracy'], title: null } },
+    facet: {
+      column: {
+        field: 'metric',
+        type: 'nominal',
+        sort: ['loss', 'accuracy', 'equal error rate'],
+        title: null,
+      },
+    },
     spec: {
       width: 320,
       height: 220,

@@ -29,6 +29,8 @@ export interface TrainCommandOptions {
   readonly pairMode: 'writeup' | 'batch-all';
   readonly facesPerPerson: number;
   readonly hardNegativeFraction: number;
+  /** Wall-clock budget: training stops after the epoch that crosses it (null = none). */
+  readonly maxMinutes?: number | null;
   readonly backend: BackendName;
   readonly gitCommit: string | null;
   readonly machine: string;
@@ -48,6 +50,10 @@ export interface TrainingMetrics {
   startedAt: string;
   timeSeconds: number;
   secondsPerEpoch: number;
+  /** Epochs actually run (fewer than options.epochs when the time budget ran out). */
+  epochsRun: number;
+  /** The saved weights are this epoch's: the lowest validation EER. */
+  bestEpoch: number;
   options: Record<string, unknown>;
   history: EpochStats[];
   head: { weight: number; bias: number };
@@ -111,6 +117,7 @@ export async function runTraining(
       callbacks.onBatch?.(epoch, b, n);
     },
     onEpoch: callbacks.onEpoch,
+    shouldStop: () => o.maxMinutes != null && Date.now() - started.getTime() > o.maxMinutes * 60_000,
   });
   try {
     let validation: EvaluationReport | null = null;
@@ -150,6 +157,8 @@ export async function runTraining(
       startedAt: started.toISOString(),
       timeSeconds,
       secondsPerEpoch: result.history.reduce((s, h) => s + h.seconds, 0) / result.history.length,
+      epochsRun: result.history.length,
+      bestEpoch: result.bestEpoch,
       options: {
         epochs: o.epochs,
         batchSize: o.batchSize,
@@ -160,6 +169,7 @@ export async function runTraining(
         pairMode: o.pairMode,
         facesPerPerson: o.facesPerPerson,
         hardNegativeFraction: o.hardNegativeFraction,
+        maxMinutes: o.maxMinutes ?? null,
       },
       history: result.history,
       head: result.head,

@@ -4,6 +4,7 @@ import { augmentFace, type AugmentOptions } from './augment.js';
 import { embedFaces, euclidean } from './embed.js';
 import type { SimilarityHead } from './embedder.js';
 import { buildSister, DEFAULT_SISTER, forwardTraining, pairDistance, type SisterConfig } from './network.js';
+import { equalErrorRate } from './metrics.js';
 import { facesToTensor } from './normalize.js';
 import { hardNegativePicker, makeWriteupPairs, type Pair } from './pairs.js';
 import { createRng, shuffled, type Rng } from './rng.js';
@@ -38,6 +39,8 @@ export interface TrainOptions {
   readonly hardNegatives: HardNegativeOptions | null;
   readonly onBatch?: (batch: number, batches: number) => void;
   readonly onEpoch?: (stats: EpochStats) => void;
+  /** Asked after each epoch; true ends training early (e.g. a wall-clock budget). */
+  readonly shouldStop?: (stats: EpochStats) => boolean;
 }
 
 export const DEFAULT_TRAIN: Omit<TrainOptions, 'augment' | 'hardNegatives'> = {
@@ -58,6 +61,8 @@ export interface EpochStats {
   /** On the validation people's fixed pairs (null without validation people). */
   readonly valLoss: number | null;
   readonly valAccuracy: number | null;
+  /** Equal error rate over all pairs of the validation people (null without them). */
+  readonly valEer: number | null;
   readonly seconds: number;
 }
 
@@ -73,6 +78,8 @@ export interface TrainResult {
   readonly sister: tf.Sequential;
   readonly head: SimilarityHead;
   readonly history: EpochStats[];
+  /** The epoch whose weights are returned (lowest validation EER; the last without validation). */
+  readonly bestEpoch: number;
 }
 
 export interface TrainingFaces {
@@ -104,6 +111,9 @@ export async function trainSiamese(
   const valPairs = val ? makeWriteupPairs(val.labels, createRng(options.seed + 1)) : null;
   let fixedPairs: Pair[] | null = null;
   const history: EpochStats[] = [];
+  // The weights of the epoch with the lowest validation EER (model selection on people
+  // not trained on; also a guard against a late divergence).
+  let best: { eer: number; epoch: number; weights: tf.Tensor[]; head: SimilarityHead } | null = null;
 
   try {
     for (let epoch = 1; epoch <= options.epochs; epoch++) {
@@ -167,16 +177,31 @@ export async function trainSiamese(
         accuracy: correctSum / weightSum,
         valLoss: valStats?.loss ?? null,
         valAccuracy: valStats?.accuracy ?? null,
+        valEer: valStats?.eer ?? null,
         seconds: (Date.now() - started) / 1000,
       };
       history.push(stats);
+      if (
+        stats.valEer !== null &&
+        Number.isFinite(stats.valEer) &&
+        (best === null || stats.valEer <= best.eer)
+      ) {
+        if (best) tf.dispose(best.weights);
+        best = { eer: stats.valEer, epoch, weights: sister.getWeights().map((t) => t.clone()), head };
+      }
       options.onEpoch?.(stats);
+      if (options.shouldStop?.(stats)) break;
     }
-    return { sister, head: await readHead(w, b), history };
+    if (best) {
+      sister.setWeights(best.weights);
+      return { sister, head: best.head, history, bestEpoch: best.epoch };
+    }
+    return { sister, head: await readHead(w, b), history, bestEpoch: history.length };
   } catch (err) {
     sister.dispose();
     throw err;
   } finally {
+    if (best) tf.dispose(best.weights);
     tf.dispose([w, b]);
     optimizer.dispose();
   }
@@ -300,8 +325,15 @@ export async function pairStats(
   pairs: readonly Pair[],
   head: SimilarityHead,
   size: number,
-): Promise<{ loss: number; accuracy: number }> {
+): Promise<{ loss: number; accuracy: number; eer: number }> {
   const emb = await embedFaces(sister, faces.images, size);
+  const genuine: number[] = [];
+  const impostor: number[] = [];
+  for (let i = 0; i < emb.length; i++) {
+    for (let j = i + 1; j < emb.length; j++) {
+      (faces.labels[i] === faces.labels[j] ? genuine : impostor).push(-euclidean(emb[i], emb[j]));
+    }
+  }
   let loss = 0;
   let correct = 0;
   for (const p of pairs) {
@@ -310,5 +342,6 @@ export async function pairStats(
     loss += Math.max(z, 0) - z * p.same + Math.log1p(Math.exp(-Math.abs(z)));
     if ((z >= 0 ? 1 : 0) === p.same) correct++;
   }
-  return { loss: loss / pairs.length, accuracy: correct / pairs.length };
+  const eer = genuine.length > 0 && impostor.length > 0 ? equalErrorRate(genuine, impostor).eer : NaN;
+  return { loss: loss / pairs.length, accuracy: correct / pairs.length, eer };
 }
