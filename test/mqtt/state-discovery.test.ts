@@ -174,6 +174,27 @@ describe('HomeAssistantDiscovery', () => {
     await clearRetained(observer, [...d.messages().map((m) => m.topic), conn.topics.availability]);
   });
 
+  it('after allowUnlock is turned off, the old session subscription on the broker does not reach onCommand', async () => {
+    const prefix = uniqueId('ha');
+    const deviceId = uniqueId('disc');
+    const before = await connected(deviceId);
+    const first = discovery(before, prefix, true, () => undefined);
+    first.start();
+    await new Promise((r) => setTimeout(r, 200)); // the broker session now holds the command subscription
+    first.stop();
+    await before.stop();
+
+    const conn = await connected(deviceId); // same client id: the broker resumes the session
+    const commands: HomeAssistantCommand[] = [];
+    const d = discovery(conn, prefix, false, (c) => commands.push(c));
+    d.start();
+    const observer = await observe([]);
+    await observer.publish(d.commandTopic, 'UNLOCK');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(commands).toEqual([]);
+    await clearRetained(observer, [...d.messages().map((m) => m.topic), conn.topics.availability]);
+  });
+
   it('without allowUnlock nothing listens on the command topic', async () => {
     const prefix = uniqueId('ha');
     const conn = await connected(uniqueId('disc'));
