@@ -120,7 +120,20 @@ export interface AuditEntry {
 
 export interface GalleryStoreOptions {
   readonly clock?: Clock;
+  /** How long records are kept; pruned at open and every 1000 outbox appends. */
+  readonly retention?: Partial<RetentionDays>;
 }
+
+export interface RetentionDays {
+  /** Events already delivered to the broker (unsent ones are never pruned). */
+  readonly sentEvents: number;
+  /** Stored responses of processed requests (a retry after this is processed again). */
+  readonly transactions: number;
+  /** The local audit log. */
+  readonly audit: number;
+}
+
+export const DEFAULT_RETENTION_DAYS: RetentionDays = { sentEvents: 7, transactions: 30, audit: 365 };
 
 export const MAX_FACES_PER_PERSON = 32;
 
@@ -129,12 +142,15 @@ export class GalleryStore {
   private readonly log: Logger;
   private readonly clock: Clock;
   private nonceInsertsSincePrune = 0;
+  private outboxAppendsSincePrune = 0;
+  private readonly retention: RetentionDays;
   private readonly statements = new Map<string, Database.Statement>();
 
   /** Opens (creating if needed) the database at `path` (':memory:' for throwaway use) and migrates it. */
   constructor(path: string, logger: Logger, options: GalleryStoreOptions = {}) {
     this.log = logger.child({ module: 'gallery' });
     this.clock = options.clock ?? systemClock;
+    this.retention = { ...DEFAULT_RETENTION_DAYS, ...options.retention };
     if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
     this.db = new Database(path);
     try {
@@ -144,6 +160,7 @@ export class GalleryStore {
       this.db.pragma('foreign_keys = ON');
       this.db.pragma('busy_timeout = 5000');
       this.migrate();
+      this.pruneExpired();
     } catch (err) {
       this.db.close();
       throw err;
@@ -457,6 +474,10 @@ export class GalleryStore {
       throw new GalleryInputError('an outbox event needs a string id and type');
     }
     const payload = JSON.stringify(event);
+    if (++this.outboxAppendsSincePrune >= 1000) {
+      this.outboxAppendsSincePrune = 0;
+      this.pruneExpired();
+    }
     const info = this.sql(`INSERT OR IGNORE INTO outbox(event_id, payload, created_ms) VALUES (?, ?, ?)`).run(
       event.id,
       payload,
@@ -526,6 +547,24 @@ export class GalleryStore {
   }
 
   // ---------------------------------------------------------------- maintenance
+
+  /** Deletes expired nonces and records older than their retention; returns the counts. */
+  pruneExpired(nowMs: number = this.clock.nowMs()): {
+    nonces: number;
+    sentEvents: number;
+    transactions: number;
+    audit: number;
+  } {
+    const day = 86_400_000;
+    const counts = {
+      nonces: this.pruneNonces(nowMs),
+      sentEvents: this.pruneOutbox(nowMs - this.retention.sentEvents * day),
+      transactions: this.pruneTransactions(nowMs - this.retention.transactions * day),
+      audit: this.pruneAudit(nowMs - this.retention.audit * day),
+    };
+    if (Object.values(counts).some((n) => n > 0)) this.log.info(counts, 'pruned old gallery records');
+    return counts;
+  }
 
   /** `PRAGMA integrity_check` + foreign keys: an empty list means the database is sound. */
   integrityCheck(): string[] {

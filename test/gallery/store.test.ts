@@ -224,6 +224,31 @@ describe('GalleryStore', () => {
     expect(t.outboxPendingCount()).toBe(3);
   });
 
+  it('prunes delivered events, old transactions and old audit entries by retention, never unsent events', () => {
+    const path = dbPath();
+    const time = new ManualTime();
+    const s = open(path, time);
+    const sent = s.appendOutbox(event(1));
+    s.appendOutbox(event(2));
+    s.markSent(sent);
+    s.putTransaction('tx-old', { ok: true });
+    s.appendAudit('note', {});
+    s.rememberNonce('n', time.nowMs() + 1000);
+    s.close();
+    time.advance(8 * 86_400_000);
+    const t = open(path, time);
+    // Opening pruned the delivered event (7 days) and the nonce, kept the rest.
+    expect(t.pendingOutbox(10).map((p) => p.event.id)).toEqual(['ev-2']);
+    expect(t.getTransaction('tx-old')).toEqual({ ok: true });
+    expect(t.listAudit(10)).toHaveLength(1);
+    time.advance(30 * 86_400_000);
+    expect(t.pruneExpired()).toEqual({ nonces: 0, sentEvents: 0, transactions: 1, audit: 0 });
+    expect(t.pendingOutbox(10).map((p) => p.event.id)).toEqual(['ev-2']);
+    const u = new GalleryStore(path, silentLogger(), { clock: time, retention: { audit: 30 } });
+    stores.push(u);
+    expect(u.listAudit(10)).toEqual([]);
+  });
+
   it('audit log records enrollments and appended entries, newest first', () => {
     const s = open(dbPath());
     s.enroll({ id: 'alice', modelId: 'm1', faces: [face(1)] });
