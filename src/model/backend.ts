@@ -75,7 +75,7 @@ export async function chooseBackend(preference: BackendPreference, logger: Logge
       : [preference === 'node' ? 'tensorflow' : preference];
   const failures: string[] = [];
   for (const name of order) {
-    if (tf.getBackend() === name && (name !== 'wasm' || wasmPathsSet)) {
+    if (tf.engine().backendName === name && (name !== 'wasm' || wasmPathsSet)) {
       if (name === 'wasm') registerWasmTrainingKernels();
       logger.info({ backend: name, preference }, 'tensorflow backend already active');
       return name;

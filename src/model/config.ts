@@ -13,3 +13,9 @@ export const modelSchema = {
     env: 'FACEGATE_TF_BACKEND',
   },
 } as const;
+
+/** The typed `model` slice the daemon hands to the model loader. */
+export interface ModelConfig {
+  readonly path: string;
+  readonly tfBackend: 'auto' | 'node' | 'wasm' | 'cpu';
+}
