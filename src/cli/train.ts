@@ -76,7 +76,7 @@ export async function main(argv: string[]): Promise<number> {
     .option('--no-fresh-pairs', "one fixed set of pairs for all epochs (the write-up's)")
     .option(
       '--hard-negatives <fraction>',
-      'fraction of negatives mined as the closest of 8 candidates (0 = off)',
+      'writeup pairs: fraction of negatives mined as the closest of 8 candidates (0 = off)',
       '0.5',
     )
     .option('--max-minutes <m>', 'stop after the epoch that crosses this wall-clock budget (shared CPUs)')
