@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync, writeFileSync, type WriteStream } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import sharp from 'sharp';
@@ -20,6 +20,14 @@ export interface DaemonOptions {
   readonly replayDir: string;
   readonly fps?: number;
   readonly metricsPort?: number;
+  /** How the test's own readiness watcher connects (TLS files and credentials), when the broker needs it. */
+  readonly watcherOptions?: {
+    ca?: string;
+    cert?: string;
+    key?: string;
+    username?: string;
+    password?: string;
+  };
   /** Extra config merged over the generated one (shallow per top-level section). */
   readonly extra?: Record<string, Record<string, unknown>>;
 }
@@ -77,7 +85,16 @@ export class Daemon {
   /** Spawns the daemon and waits until it announces itself online (after its request subscriptions). */
   async start(timeoutMs = 60_000): Promise<void> {
     if (this.child) throw new Error(`${this.opts.id} already running`);
-    const watcher = await mqtt.connectAsync(this.opts.brokerUrl, { protocolVersion: 5, reconnectPeriod: 0 });
+    const w = this.opts.watcherOptions ?? {};
+    const watcher = await mqtt.connectAsync(this.opts.brokerUrl, {
+      protocolVersion: 5,
+      reconnectPeriod: 0,
+      ca: w.ca ? readFileSync(w.ca) : undefined,
+      cert: w.cert ? readFileSync(w.cert) : undefined,
+      key: w.key ? readFileSync(w.key) : undefined,
+      username: w.username,
+      password: w.password,
+    });
     const online = waitForLive(
       watcher,
       `${this.baseTopic}/availability`,
