@@ -44,6 +44,9 @@ export class MqttConnection {
   private readonly connectListeners = new Set<() => void>();
   private readonly statusListeners = new Set<(connected: boolean) => void>();
   private isConnected = false;
+  private subscribesInFlight = 0;
+  /** Bumped on every connection loss, so late SUBACK callbacks of an old connection are ignored. */
+  private generation = 0;
   private nextReconnectMs: number;
 
   constructor(options: MqttConnectionOptions) {
@@ -69,6 +72,11 @@ export class MqttConnection {
     return this.isConnected;
   }
 
+  /** Connected, and the broker has acknowledged every subscription (tests and tools wait for this). */
+  get ready(): boolean {
+    return this.isConnected && this.subscribesInFlight === 0;
+  }
+
   /** Starts connecting in the background. Throws only on bad local settings (unreadable TLS/password files). */
   start(): void {
     if (this.client) return;
@@ -86,6 +94,8 @@ export class MqttConnection {
       for (const listener of this.connectListeners) this.safely(listener, 'connect listener');
     });
     client.on('close', () => {
+      this.subscribesInFlight = 0; // unanswered SUBSCRIBEs are sent again on the next connect
+      this.generation++;
       // mqtt.js has already armed its reconnect timer with the current period; the next one backs off.
       this.nextReconnectMs = Math.min(this.config.reconnect.maxMs, this.nextReconnectMs * 2);
       // ±20 % jitter: a fleet whose broker restarts does not reconnect in lockstep.
@@ -218,7 +228,10 @@ export class MqttConnection {
     const map: Record<string, { qos: 0 | 1 }> = {};
     for (const s of subs) map[s.filter] = { qos: Math.max(map[s.filter]?.qos ?? 0, s.qos) as 0 | 1 };
     if (Object.keys(map).length === 0) return;
+    this.subscribesInFlight++;
+    const generation = this.generation;
     client.subscribe(map, (err, granted) => {
+      if (generation === this.generation) this.subscribesInFlight--;
       if (err) {
         this.log.warn({ err: err.message }, 'subscribe failed');
         return;

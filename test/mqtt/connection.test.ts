@@ -133,8 +133,7 @@ describe('MqttConnection', () => {
     const topic = `${first.topics.base}/request/list`;
     first.subscribe(first.topics.requestFilter, () => undefined);
     first.start();
-    await waitUntil('connected', () => first.connected);
-    await new Promise((r) => setTimeout(r, 200)); // let SUBACK arrive
+    await waitUntil('connected and subscribed', () => first.ready);
     await first.stop();
 
     const sender = await observe(SHARED_BROKER, []);

@@ -73,7 +73,7 @@ beforeAll(async () => {
   router.start();
   await waitUntil('connected', () => connection.connected);
   admin = await Observer.connect(SHARED_BROKER, [`${connection.topics.base}/response/+`]);
-  await new Promise((r) => setTimeout(r, 200)); // the router's SUBACK
+  await waitUntil('the router subscribed', () => connection.ready);
 });
 
 afterAll(async () => {

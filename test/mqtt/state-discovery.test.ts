@@ -32,6 +32,24 @@ async function observe(filters: string[]): Promise<Observer> {
   return observer;
 }
 
+/**
+ * Returns once a probe published after the messages before it has reached the device:
+ * Mosquitto forwards one publisher's QoS 1 messages to a subscriber in order, so anything
+ * the device was going to receive has arrived by then.
+ */
+async function barrier(conn: MqttConnection, observer: Observer): Promise<void> {
+  const topic = `${conn.topics.base}/probe/${uniqueId('p')}`;
+  let arrived = false;
+  const off = conn.subscribe(topic, () => (arrived = true));
+  try {
+    await waitUntil('probe subscribed', () => conn.ready);
+    await observer.publish(topic, 'probe');
+    await waitUntil('probe arrived', () => arrived);
+  } finally {
+    off();
+  }
+}
+
 /** Removes the retained messages a test left on the shared broker. */
 async function clearRetained(observer: Observer, topics: string[]): Promise<void> {
   for (const topic of new Set(topics)) await observer.publish(topic, '', true);
@@ -167,7 +185,7 @@ describe('HomeAssistantDiscovery', () => {
     const lock = JSON.parse((await observer.waitFor(`${prefix}/lock/${node}/lock/config`)).text);
     expect(lock.command_topic).toBe(d.commandTopic);
     expect(lock.state_topic).toBe(conn.topics.state);
-    await new Promise((r) => setTimeout(r, 200)); // command topic SUBACK
+    await waitUntil('command topic subscribed', () => conn.ready);
     for (const payload of ['UNLOCK', 'garbage', 'LOCK']) await observer.publish(d.commandTopic, payload);
     await waitUntil('two commands', () => commands.length >= 2);
     expect(commands).toEqual(['unlock', 'lock']);
@@ -180,7 +198,7 @@ describe('HomeAssistantDiscovery', () => {
     const before = await connected(deviceId);
     const first = discovery(before, prefix, true, () => undefined);
     first.start();
-    await new Promise((r) => setTimeout(r, 200)); // the broker session now holds the command subscription
+    await waitUntil('the broker session holds the command subscription', () => before.ready);
     first.stop();
     await before.stop();
 
@@ -189,8 +207,9 @@ describe('HomeAssistantDiscovery', () => {
     const d = discovery(conn, prefix, false, (c) => commands.push(c));
     d.start();
     const observer = await observe([]);
+    await waitUntil('subscribed', () => conn.ready);
     await observer.publish(d.commandTopic, 'UNLOCK');
-    await new Promise((r) => setTimeout(r, 300));
+    await barrier(conn, observer);
     expect(commands).toEqual([]);
     await clearRetained(observer, [...d.messages().map((m) => m.topic), conn.topics.availability]);
   });
@@ -202,9 +221,9 @@ describe('HomeAssistantDiscovery', () => {
     const d = discovery(conn, prefix, false, (c) => commands.push(c));
     const observer = await observe([]);
     d.start();
-    await new Promise((r) => setTimeout(r, 200));
+    await waitUntil('subscribed', () => conn.ready);
     await observer.publish(d.commandTopic, 'UNLOCK');
-    await new Promise((r) => setTimeout(r, 300));
+    await barrier(conn, observer);
     expect(commands).toEqual([]);
     await clearRetained(observer, [...d.messages().map((m) => m.topic), conn.topics.availability]);
   });
