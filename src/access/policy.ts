@@ -15,7 +15,8 @@ import type { AccessConfig } from './config.js';
  * `confirmFrames` votes there (and not in their cooldown) is granted; the window is then
  * cleared. `confirmFrames` unknown votes in the window give `unknown_face`; a full window
  * (windowFrames votes) in which nobody is being confirmed gives `access_denied` with the
- * most common reason. Both notices are rate-limited by `noticeCooldownSeconds`.
+ * most common reason. Both notices are rate-limited by `noticeCooldownSeconds`
+ * (access_denied per closest person, so one refusal does not mute the next visitor's).
  */
 
 export interface FrameObservation {
@@ -74,7 +75,8 @@ export class AccessPolicy {
   private votes: Vote[] = [];
   private readonly cooldownUntil = new Map<string, number>();
   private unknownNoticeAt = -Infinity;
-  private deniedNoticeAt = -Infinity;
+  /** Last access_denied per closest person: one person's refusal does not mute the next one's. */
+  private readonly deniedNoticeAt = new Map<string, number>();
 
   constructor(
     private readonly config: AccessConfig,
@@ -126,8 +128,6 @@ export class AccessPolicy {
     // A full window and nobody confirmed.
     if (this.votes.length < this.config.windowFrames) return null;
     if (this.votes.some((v) => v.kind === 'person')) return null; // someone is still being confirmed
-    if (now - this.deniedNoticeAt < this.config.noticeCooldownSeconds * 1000) return null;
-    this.deniedNoticeAt = now;
     const inconclusive = this.votes.filter(
       (v): v is Extract<Vote, { kind: 'inconclusive' }> => v.kind === 'inconclusive',
     );
@@ -136,6 +136,13 @@ export class AccessPolicy {
       (a, v) => (a === null || v.score > a.score ? v : a),
       null,
     );
+    const key = best?.closest?.id ?? '';
+    if (now - (this.deniedNoticeAt.get(key) ?? -Infinity) < this.config.noticeCooldownSeconds * 1000)
+      return null;
+    this.deniedNoticeAt.set(key, now);
+    for (const [id, at] of this.deniedNoticeAt) {
+      if (now - at >= this.config.noticeCooldownSeconds * 1000) this.deniedNoticeAt.delete(id);
+    }
     this.votes = [];
     return { type: 'access_denied', score, closest: best?.closest ?? null, reason, frames };
   }

@@ -129,6 +129,16 @@ describe('AccessPolicy', () => {
     ]);
   });
 
+  it('access_denied is rate-limited per closest person', () => {
+    const { frames } = setup();
+    expect(frames(match('alice', 0.6), 5).map((d) => d.type)).toEqual(['access_denied']);
+    expect(frames(match('alice', 0.6), 20)).toEqual([]);
+    // Someone else resembling bob right after: reported.
+    expect(
+      frames(match('bob', 0.6), 5).map((d) => [d.type, (d as { closest?: { id: string } }).closest?.id]),
+    ).toEqual([['access_denied', 'bob']]);
+  });
+
   it('poor quality frames never vote for a person', () => {
     const { frames } = setup();
     const out = frames(match('alice', 0.95), 5, 100, ['too_small']);
