@@ -122,13 +122,21 @@ export class FacegateApp {
 
     // Ops endpoint first, so a slow start-up (re-embedding) can be watched.
     if (config.metrics.port > 0) {
-      const http = new OpsHttpServer({ host: config.metrics.host, port: config.metrics.port }, this.metrics, this.health, logger);
+      const http = new OpsHttpServer(
+        { host: config.metrics.host, port: config.metrics.port },
+        this.metrics,
+        this.health,
+        logger,
+      );
       try {
         await http.start();
         this.http = http;
       } catch (err) {
         // The door matters more than its metrics: run without the endpoint.
-        log.error({ err, port: config.metrics.port }, 'metrics/health endpoint could not listen; running without it');
+        log.error(
+          { err, port: config.metrics.port },
+          'metrics/health endpoint could not listen; running without it',
+        );
       }
     }
 
@@ -139,11 +147,18 @@ export class FacegateApp {
     const gpioDeps = {
       logger,
       clock,
-      publisher: { publish: (topic: string, payload: string, o?: { qos?: 0 | 1 | 2; retain?: boolean }) => mqtt.publish(topic, payload, { qos: o?.qos === 0 ? 0 : 1, retain: o?.retain }) },
+      publisher: {
+        publish: (topic: string, payload: string, o?: { qos?: 0 | 1 | 2; retain?: boolean }) =>
+          mqtt.publish(topic, payload, { qos: o?.qos === 0 ? 0 : 1, retain: o?.retain }),
+      },
     };
     this.relay = await createRelay(config.door.relay, gpioDeps);
     this.door = new Door(
-      { pulseMs: config.door.pulseMs, heldOpenSeconds: config.door.heldOpenSeconds, openGraceMs: config.door.openGraceMs },
+      {
+        pulseMs: config.door.pulseMs,
+        heldOpenSeconds: config.door.heldOpenSeconds,
+        openGraceMs: config.door.openGraceMs,
+      },
       {
         relay: this.relay,
         contact: await createInput('door contact', config.door.contact, gpioDeps),
@@ -243,7 +258,10 @@ export class FacegateApp {
       data: this.health.report(),
     }));
     this.unsubscribers.push(mqtt.onStatus((connected) => this.metrics.mqttConnected.set(connected ? 1 : 0)));
-    const fps = new FpsMeter(() => this.loop?.counters.processed ?? 0, () => this.clock.monotonicMs());
+    const fps = new FpsMeter(
+      () => this.loop?.counters.processed ?? 0,
+      () => this.clock.monotonicMs(),
+    );
     this.state = new StatePublisher({
       transport: mqtt,
       provider: () => {
@@ -401,13 +419,20 @@ export class FacegateApp {
         detail: { idleSeconds: Math.round(this.feeder.idleSeconds * 10) / 10, ...loop?.counters },
       }),
     });
-    this.health.add({ name: 'model', critical: true, check: () => ({ ok: embedder !== null, detail: { modelId: embedder?.modelId } }) });
+    this.health.add({
+      name: 'model',
+      critical: true,
+      check: () => ({ ok: embedder !== null, detail: { modelId: embedder?.modelId } }),
+    });
     this.health.add({
       name: 'gallery',
       critical: true,
       check: () => {
         const stats = gallery?.stats();
-        return { ok: stats !== undefined, detail: { ...stats, outboxPending: gallery?.outboxPendingCount() } };
+        return {
+          ok: stats !== undefined,
+          detail: { ...stats, outboxPending: gallery?.outboxPendingCount() },
+        };
       },
     });
     this.health.add({ name: 'mqtt', critical: false, check: () => ({ ok: mqtt?.connected ?? false }) });
@@ -444,7 +469,12 @@ export class FacegateApp {
         }
         return event;
       }
-      const event: FacegateEvent = { ...body, id: 'unstored', ts: new Date(this.clock.nowMs()).toISOString(), device: this.config.device.id };
+      const event: FacegateEvent = {
+        ...body,
+        id: 'unstored',
+        ts: new Date(this.clock.nowMs()).toISOString(),
+        device: this.config.device.id,
+      };
       this.logger.warn({ event }, 'event before the gallery opened: logged only');
       return event;
     },

@@ -134,7 +134,10 @@ async function runDaemon(options: GlobalOptions): Promise<void> {
 
 /** Tools log to stderr, so stdout carries only their result (JSON). */
 function toolLogger(config: FacegateConfig): Logger {
-  return createLogger(config.log.level === 'info' ? 'warn' : config.log.level, pino.destination({ dest: 2, sync: true }));
+  return createLogger(
+    config.log.level === 'info' ? 'warn' : config.log.level,
+    pino.destination({ dest: 2, sync: true }),
+  );
 }
 
 function printJson(value: unknown): void {
@@ -146,13 +149,18 @@ function buildProgram(): Command {
   program
     .name('facegate')
     .description('Face-recognition door controller daemon and its local gallery tools.')
-    .option('-c, --config <file...>', 'JSON config file(s), applied in order over the defaults and under FACEGATE_* env')
+    .option(
+      '-c, --config <file...>',
+      'JSON config file(s), applied in order over the defaults and under FACEGATE_* env',
+    )
     .version(packageVersion())
     .showHelpAfterError()
     .exitOverride()
     .action(async (options: GlobalOptions) => runDaemon(options));
 
-  const gallery = program.command('gallery').description('Manage the local gallery database (works while the daemon runs).');
+  const gallery = program
+    .command('gallery')
+    .description('Manage the local gallery database (works while the daemon runs).');
   gallery
     .command('import')
     .description('Enroll every <dir>/<personId>/ folder of .png/.jpg photos (folder name = person id).')

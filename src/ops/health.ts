@@ -32,7 +32,8 @@ export class HealthMonitor {
   }
 
   add(check: HealthCheck): void {
-    if (this.checks.some((c) => c.name === check.name)) throw new Error(`health check "${check.name}" registered twice`);
+    if (this.checks.some((c) => c.name === check.name))
+      throw new Error(`health check "${check.name}" registered twice`);
     this.checks.push(check);
   }
 

@@ -44,7 +44,9 @@ export class OpsHttpServer {
         );
       } else if (path === '/health') {
         const report = this.health.report();
-        res.writeHead(httpStatusFor(report.status), { 'content-type': 'application/json' }).end(JSON.stringify(report));
+        res
+          .writeHead(httpStatusFor(report.status), { 'content-type': 'application/json' })
+          .end(JSON.stringify(report));
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /health\n');
       }

@@ -63,7 +63,10 @@ export class SystemdNotifier implements ServiceNotifier {
     this.timeoutMs = options.timeoutMs ?? 5000;
     this.watchdogIntervalMs = watchdogInterval(options.env, options.pid);
     if (this.enabled) {
-      this.logger.info({ socket: this.socket, watchdogIntervalMs: this.watchdogIntervalMs }, 'systemd notify enabled');
+      this.logger.info(
+        { socket: this.socket, watchdogIntervalMs: this.watchdogIntervalMs },
+        'systemd notify enabled',
+      );
     }
   }
 
@@ -108,7 +111,10 @@ export class SystemdNotifier implements ServiceNotifier {
           this.failures++;
           // Log the first failures loudly, then sparsely: the watchdog sends every few seconds.
           if (this.failures <= 3 || this.failures % 100 === 0) {
-            this.logger.warn({ message: assignments.join(' '), problem, failures: this.failures }, 'systemd notify failed');
+            this.logger.warn(
+              { message: assignments.join(' '), problem, failures: this.failures },
+              'systemd notify failed',
+            );
           }
         }
         resolve();
@@ -183,7 +189,10 @@ export class WatchdogFeeder {
         void this.notifier.watchdog();
       } else if (!warned) {
         warned = true;
-        this.logger.error({ idleSeconds: this.idleSeconds }, 'frame loop stalled: not feeding the systemd watchdog');
+        this.logger.error(
+          { idleSeconds: this.idleSeconds },
+          'frame loop stalled: not feeding the systemd watchdog',
+        );
       }
     }, interval);
     this.timer.unref();

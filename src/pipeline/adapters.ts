@@ -29,7 +29,10 @@ export function gateAdapter(gate: Pick<QualityGate, 'assess'>): LoopQualityGate 
   return {
     assess(image: GrayImage, boxes: readonly Box[]): QualityVerdict {
       const result = gate.assess(image, boxes);
-      const accepted = result.accepted.map((f) => ({ region: { box: f.box }, qualityReasons: [] as string[] }));
+      const accepted = result.accepted.map((f) => ({
+        region: { box: f.box },
+        qualityReasons: [] as string[],
+      }));
       const rejected: RejectedFace[] = [];
       for (const r of result.rejected) {
         // A blurry face at the door is still the person at the door: recognise it, but its
@@ -112,7 +115,9 @@ export class DecisionActuator implements LoopActuator {
         unlockError = err as Error;
       }
     }
-    const event = this.events.emit(unlockError ? { ...decision.event, unlockFailed: unlockError.message } : decision.event);
+    const event = this.events.emit(
+      unlockError ? { ...decision.event, unlockFailed: unlockError.message } : decision.event,
+    );
     this.logger.info({ event }, decision.event.type);
     if (unlockError) {
       this.events.emit({ type: 'error', component: 'door', reason: `unlock failed: ${unlockError.message}` });

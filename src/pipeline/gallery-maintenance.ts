@@ -45,7 +45,10 @@ export async function reembedGallery(
   const missing = store.cropsMissingEmbedding(embedder.modelId);
   let embedded = 0;
   if (missing.length > 0) {
-    logger.info({ modelId: embedder.modelId, faces: missing.length }, 're-embedding the gallery for the current model');
+    logger.info(
+      { modelId: embedder.modelId, faces: missing.length },
+      're-embedding the gallery for the current model',
+    );
     let lastLogged = 0;
     for (let i = 0; i < missing.length; i += batchSize) {
       const batch = missing.slice(i, i + batchSize);
@@ -65,7 +68,8 @@ export async function reembedGallery(
   }
   // Only when every face has a current embedding are the old ones dropped (a crash midway
   // leaves both, and the next start continues where this one stopped).
-  const dropped = store.cropsMissingEmbedding(embedder.modelId).length === 0 ? store.dropOtherModels(embedder.modelId) : 0;
+  const dropped =
+    store.cropsMissingEmbedding(embedder.modelId).length === 0 ? store.dropOtherModels(embedder.modelId) : 0;
   if (dropped > 0) logger.info({ dropped }, 'dropped embeddings of other models');
   return { embedded, dropped };
 }
@@ -80,7 +84,9 @@ function fitToModel(crop: GrayImage, size: number): GrayImage {
 export class GallerySync {
   private loadedVersion = -1;
   private timer: NodeJS.Timeout | null = null;
-  private readonly listeners = new Set<(change: { version: number; people: number; faces: number; removed: string[] }) => void>();
+  private readonly listeners = new Set<
+    (change: { version: number; people: number; faces: number; removed: string[] }) => void
+  >();
   private knownPeople = new Set<string>();
 
   constructor(
@@ -107,7 +113,8 @@ export class GallerySync {
       );
     }
     this.logger.info({ version, people: this.matcher.people, faces: this.matcher.size }, 'matcher loaded');
-    for (const l of this.listeners) l({ version, people: this.matcher.people, faces: this.matcher.size, removed });
+    for (const l of this.listeners)
+      l({ version, people: this.matcher.people, faces: this.matcher.size, removed });
   }
 
   /** Reloads when the gallery version moved (cheap to call often). */
@@ -117,7 +124,9 @@ export class GallerySync {
     return true;
   }
 
-  onChange(listener: (change: { version: number; people: number; faces: number; removed: string[] }) => void): void {
+  onChange(
+    listener: (change: { version: number; people: number; faces: number; removed: string[] }) => void,
+  ): void {
     this.listeners.add(listener);
   }
 
@@ -177,7 +186,9 @@ export async function importPersonFolders(
   try {
     entries = (await readdir(dir)).sort();
   } catch (err) {
-    throw new Error(`cannot read import folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new Error(
+      `cannot read import folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const imported: { personId: string; faces: number }[] = [];
   const failed: { personId: string; error: string }[] = [];
@@ -191,7 +202,9 @@ export async function importPersonFolders(
         .slice(0, MAX_PHOTOS_PER_PERSON);
       if (files.length === 0) throw new Error('no .png/.jpg photos in the folder');
       const photos = await Promise.all(files.map((f) => readFile(join(folder, f))));
-      const faces = await deps.enroller.enrollPhotos(photos.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)));
+      const faces = await deps.enroller.enrollPhotos(
+        photos.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)),
+      );
       const result = deps.store.enroll({ id: personId, name: personId, modelId: deps.modelId, faces });
       imported.push({ personId: result.personId, faces: result.faces });
       deps.logger.info({ personId, faces: result.faces, version: result.version }, 'person imported');

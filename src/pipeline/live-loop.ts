@@ -99,7 +99,10 @@ export class LiveLoop {
   }
 
   private async run(): Promise<void> {
-    this.logger.info({ source: this.deps.source.name, detector: this.deps.detector.name }, 'live loop started');
+    this.logger.info(
+      { source: this.deps.source.name, detector: this.deps.detector.name },
+      'live loop started',
+    );
     while (!this.stopping) {
       let frame: Frame;
       try {
@@ -137,10 +140,15 @@ export class LiveLoop {
 
     let observations: FaceObservation[] = [];
     if (verdict.accepted.length > 0) {
-      const crops = await this.timed('preprocess', () => verdict.accepted.map((face) => preprocess(frame.image, face.region)));
+      const crops = await this.timed('preprocess', () =>
+        verdict.accepted.map((face) => preprocess(frame.image, face.region)),
+      );
       const embeddings = await this.timed('embed', () => embedder.embed(crops));
       if (embeddings.length !== crops.length) {
-        throw new StageError('embed', new Error(`embedder returned ${embeddings.length} embeddings for ${crops.length} faces`));
+        throw new StageError(
+          'embed',
+          new Error(`embedder returned ${embeddings.length} embeddings for ${crops.length} faces`),
+        );
       }
       observations = await this.timed('match', () =>
         embeddings.map((embedding, i) => ({
@@ -150,7 +158,9 @@ export class LiveLoop {
         })),
       );
     }
-    const decisions = await this.timed('decide', () => policy.observe(frame.timestampMs, observations, verdict.rejected));
+    const decisions = await this.timed('decide', () =>
+      policy.observe(frame.timestampMs, observations, verdict.rejected),
+    );
     for (const decision of decisions) {
       metrics.decisions.inc({ type: decision.event.type });
       await this.timedStage('decide', () => actuator.act(decision));

@@ -106,7 +106,9 @@ export class DaemonProcess {
       });
     });
     createInterface({ input: this.child.stderr! }).on('line', (text) => this.stderr.push(text));
-    this.exited = new Promise((resolve) => this.child.once('exit', (code, signal) => resolve({ code, signal })));
+    this.exited = new Promise((resolve) =>
+      this.child.once('exit', (code, signal) => resolve({ code, signal })),
+    );
   }
 
   /** Resolves with the first log line (already seen or future) matching `pred`. */
@@ -115,7 +117,9 @@ export class DaemonProcess {
     if (seen) return Promise.resolve(seen);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last log lines:\n${this.tail()}`));
+        reject(
+          new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last log lines:\n${this.tail()}`),
+        );
       }, timeoutMs);
       this.waiters.push({
         pred,
@@ -173,12 +177,17 @@ export class TopicRecorder {
     return this.messages.filter((m) => m.type === type);
   }
 
-  async waitFor(pred: (m: Record<string, unknown>) => boolean, timeoutMs: number, what: string): Promise<Record<string, unknown>> {
+  async waitFor(
+    pred: (m: Record<string, unknown>) => boolean,
+    timeoutMs: number,
+    what: string,
+  ): Promise<Record<string, unknown>> {
     const end = Date.now() + timeoutMs;
     for (;;) {
       const found = this.messages.find(pred);
       if (found) return found;
-      if (Date.now() > end) throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages)}`);
+      if (Date.now() > end)
+        throw new Error(`timed out waiting for ${what}; got ${JSON.stringify(this.messages)}`);
       await new Promise((r) => setTimeout(r, 50));
     }
   }

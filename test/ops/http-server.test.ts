@@ -16,7 +16,11 @@ async function setup() {
   let mqttUp = false;
   let loopStalled = false;
   health.add({ name: 'mqtt', critical: false, check: () => ({ ok: mqttUp }) });
-  health.add({ name: 'loop', critical: true, check: () => ({ ok: !loopStalled, detail: { stalled: loopStalled } }) });
+  health.add({
+    name: 'loop',
+    critical: true,
+    check: () => ({ ok: !loopStalled, detail: { stalled: loopStalled } }),
+  });
   server = new OpsHttpServer({ host: '127.0.0.1', port: 0 }, metrics, health, silentLogger());
   await server.start();
   const base = `http://127.0.0.1:${server.port}`;
@@ -59,7 +63,10 @@ describe('OpsHttpServer', () => {
     setMqtt(true);
     res = await fetch(`${base}/health`);
     expect(res.status).toBe(200);
-    expect(await res.json()).toMatchObject({ status: 'ok', checks: { mqtt: { ok: true }, loop: { ok: true } } });
+    expect(await res.json()).toMatchObject({
+      status: 'ok',
+      checks: { mqtt: { ok: true }, loop: { ok: true } },
+    });
 
     setMqtt(false);
     res = await fetch(`${base}/health`);
@@ -69,7 +76,10 @@ describe('OpsHttpServer', () => {
     setStalled(true);
     res = await fetch(`${base}/health`);
     expect(res.status).toBe(503);
-    expect(await res.json()).toMatchObject({ status: 'failed', checks: { loop: { ok: false, critical: true } } });
+    expect(await res.json()).toMatchObject({
+      status: 'failed',
+      checks: { loop: { ok: false, critical: true } },
+    });
 
     expect((await fetch(`${base}/nope`)).status).toBe(404);
     expect((await fetch(`${base}/health`, { method: 'POST' })).status).toBe(405);

@@ -10,7 +10,9 @@ import { silentLogger } from '../../src/util/log.js';
 /** A fake systemd notify socket (python3: Node has no unix datagram sockets). */
 async function listen(): Promise<{ socket: string; messages: string[]; child: ChildProcess }> {
   const socket = join(mkdtempSync(join(tmpdir(), 'facegate-notify-')), 'notify.sock');
-  const child = spawn('python3', ['test/ops/fixtures/notify-listener.py', socket], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn('python3', ['test/ops/fixtures/notify-listener.py', socket], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   const messages: string[] = [];
   await new Promise<void>((resolve) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
@@ -32,7 +34,10 @@ describe('SystemdNotifier (spawning systemd-notify)', () => {
   it('sends READY, WATCHDOG and STOPPING in order to NOTIFY_SOCKET', async () => {
     const { socket, messages, child } = await listen();
     listener = child;
-    const notifier = new SystemdNotifier({ env: { NOTIFY_SOCKET: socket, PATH: '/usr/bin:/bin' }, pid: 1234 }, silentLogger());
+    const notifier = new SystemdNotifier(
+      { env: { NOTIFY_SOCKET: socket, PATH: '/usr/bin:/bin' }, pid: 1234 },
+      silentLogger(),
+    );
     expect(notifier.enabled).toBe(true);
     // not awaited one by one: the notifier itself must keep the order
     const sends = [notifier.ready('recognising'), notifier.watchdog(), notifier.stopping('bye')];
@@ -45,7 +50,10 @@ describe('SystemdNotifier (spawning systemd-notify)', () => {
     const off = new SystemdNotifier({ env: {}, pid: 1 }, silentLogger());
     expect(off.enabled).toBe(false);
     await off.ready();
-    const broken = new SystemdNotifier({ env: { NOTIFY_SOCKET: '/nonexistent/notify.sock', PATH: '/usr/bin:/bin' }, pid: 1 }, silentLogger());
+    const broken = new SystemdNotifier(
+      { env: { NOTIFY_SOCKET: '/nonexistent/notify.sock', PATH: '/usr/bin:/bin' }, pid: 1 },
+      silentLogger(),
+    );
     await expect(broken.ready()).resolves.toBeUndefined();
     const missingBinary = new SystemdNotifier(
       { env: { NOTIFY_SOCKET: '/nonexistent/notify.sock' }, pid: 1, command: '/nonexistent/systemd-notify' },

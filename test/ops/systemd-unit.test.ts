@@ -62,8 +62,12 @@ describe('systemd/facegate.service', () => {
     execFileSync('mkdir', ['-p', join(root, 'etc')]);
     writeFileSync(join(root, 'etc/passwd'), 'root:x:0:0:root:/root:/bin/sh\n');
     writeFileSync(join(root, 'etc/group'), 'root:x:0:\nvideo:x:44:\n');
-    execFileSync('systemd-sysusers', [`--root=${root}`, resolve('systemd/facegate.sysusers.conf')], { stdio: 'pipe' });
-    expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toMatch(/^facegate:x:\d+:\d+:.*:\/var\/lib\/facegate:/m);
+    execFileSync('systemd-sysusers', [`--root=${root}`, resolve('systemd/facegate.sysusers.conf')], {
+      stdio: 'pipe',
+    });
+    expect(readFileSync(join(root, 'etc/passwd'), 'utf8')).toMatch(
+      /^facegate:x:\d+:\d+:.*:\/var\/lib\/facegate:/m,
+    );
     const groups = readFileSync(join(root, 'etc/group'), 'utf8');
     expect(groups).toMatch(/^video:x:44:facegate$/m);
     expect(groups).toMatch(/^gpio:x:\d+:facegate$/m);

@@ -96,7 +96,12 @@ export class RecordingSink implements EventSink {
   readonly events: FacegateEvent[] = [];
   private n = 0;
   emit(body: EventBody): FacegateEvent {
-    const event = { ...body, id: `e${++this.n}`, ts: new Date().toISOString(), device: 'test' } as FacegateEvent;
+    const event = {
+      ...body,
+      id: `e${++this.n}`,
+      ts: new Date().toISOString(),
+      device: 'test',
+    } as FacegateEvent;
     this.events.push(event);
     return event;
   }

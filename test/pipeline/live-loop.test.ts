@@ -10,11 +10,13 @@ import { RecordingSink, SceneDetector, SceneEmbedder, TimerFrameSource } from '.
 
 const grantKnown: LoopPolicy = {
   observe(_t, faces) {
-    return faces.map(
-      (f): LoopDecision =>
-        f.match.personId
-          ? { event: { type: 'access_granted', person: { id: f.match.personId } }, unlockFor: { personId: f.match.personId } }
-          : { event: { type: 'unknown_face', score: f.match.score } },
+    return faces.map((f): LoopDecision =>
+      f.match.personId
+        ? {
+            event: { type: 'access_granted', person: { id: f.match.personId } },
+            unlockFor: { personId: f.match.personId },
+          }
+        : { event: { type: 'unknown_face', score: f.match.score } },
     );
   },
 };
@@ -29,7 +31,12 @@ function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
   const deps: LiveLoopDeps = {
     source,
     detector: new SceneDetector(),
-    gate: { assess: (_img, boxes) => ({ accepted: boxes.map((box) => ({ region: { box }, qualityReasons: [] })), rejected: [] }) },
+    gate: {
+      assess: (_img, boxes) => ({
+        accepted: boxes.map((box) => ({ region: { box }, qualityReasons: [] })),
+        rejected: [],
+      }),
+    },
     preprocess: (image, _face) => {
       preprocessed.push(image);
       const crop = new Uint8Array(64);
@@ -37,7 +44,9 @@ function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
       return createGrayImage(8, 8, crop);
     },
     embedder,
-    matcher: { match: (e) => ({ personId: e[0] === 1 ? 'alice' : null, score: e[0] === 1 ? 0.9 : 0.1, margin: 0.5 }) },
+    matcher: {
+      match: (e) => ({ personId: e[0] === 1 ? 'alice' : null, score: e[0] === 1 ? 0.9 : 0.1, margin: 0.5 }),
+    },
     policy: grantKnown,
     actuator: { act: async (d) => void acted.push(d) },
     events,
@@ -59,7 +68,11 @@ async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
   }
 }
 
-async function counter(metrics: FacegateMetrics, name: string, labels: Record<string, string>): Promise<number> {
+async function counter(
+  metrics: FacegateMetrics,
+  name: string,
+  labels: Record<string, string>,
+): Promise<number> {
   const metric = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === name);
   const value = metric?.values.find((v) => Object.entries(labels).every(([k, l]) => v.labels[k] === l));
   return value?.value ?? 0;
@@ -84,14 +97,18 @@ describe('LiveLoop', () => {
     // the crop is cut from the full-resolution frame
     expect(preprocessed.every((img) => img.width === 32 && img.height === 24)).toBe(true);
     expect(progress()).toBeGreaterThanOrEqual(loop.counters.processed);
-    expect(await counter(metrics, 'facegate_frames_total', { outcome: 'processed' })).toBe(loop.counters.processed);
+    expect(await counter(metrics, 'facegate_frames_total', { outcome: 'processed' })).toBe(
+      loop.counters.processed,
+    );
     expect(await counter(metrics, 'facegate_decisions_total', { type: 'access_granted' })).toBe(
       types.filter((t) => t === 'access_granted').length,
     );
-    const detect = (await metrics.registry.getMetricsAsJSON()).find((m) => m.name === 'facegate_stage_duration_seconds');
-    const detectCount = (detect?.values as { labels: Record<string, string>; value: number; metricName?: string }[]).find(
-      (v) => v.labels.stage === 'detect' && v.metricName?.endsWith('_count'),
+    const detect = (await metrics.registry.getMetricsAsJSON()).find(
+      (m) => m.name === 'facegate_stage_duration_seconds',
     );
+    const detectCount = (
+      detect?.values as { labels: Record<string, string>; value: number; metricName?: string }[]
+    ).find((v) => v.labels.stage === 'detect' && v.metricName?.endsWith('_count'));
     expect(detectCount?.value).toBe(loop.counters.processed);
   });
 

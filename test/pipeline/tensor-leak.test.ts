@@ -26,14 +26,21 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 describe('live loop tensor hygiene', () => {
   it('keeps tf.memory().numTensors flat over hundreds of faces', async () => {
     await tf.setBackend('cpu');
-    const sister = buildSister({ inputSize: 32, filters: [4, 8, 8], kernelSize: 3, dropout: 0.2, embeddingSize: 16 }, createRng(7));
+    const sister = buildSister(
+      { inputSize: 32, filters: [4, 8, 8], kernelSize: 3, dropout: 0.2, embeddingSize: 16 },
+      createRng(7),
+    );
     await sister.save(
-      fileSaveHandler(dir, { facegate: { name: 'leak-test', head: { weight: -2, bias: 4 }, inputSize: 32, normalization: 'unit' } }),
+      fileSaveHandler(dir, {
+        facegate: { name: 'leak-test', head: { weight: -2, bias: 4 }, inputSize: 32, normalization: 'unit' },
+      }),
     );
     sister.dispose();
     const embedder = await loadEmbedder(dir, silentLogger());
     const matcher = new Matcher(embedder.head, embedder.dimension);
-    matcher.rebuild([{ personId: 'p1', personName: 'P', vector: new Float32Array(embedder.dimension).fill(0.1) }]);
+    matcher.rebuild([
+      { personId: 'p1', personName: 'P', vector: new Float32Array(embedder.dimension).fill(0.1) },
+    ]);
     const metrics = new FacegateMetrics({ defaultMetrics: false });
     // Two faces in every frame: a batch of two per embed call.
     const source = new TimerFrameSource(2, (seq) => 1 + (seq % 200));
@@ -46,8 +53,14 @@ describe('live loop tensor hygiene', () => {
           { x: 14, y: 6, width: 12, height: 12 },
         ],
       },
-      gate: { assess: (_i, boxes) => ({ accepted: boxes.map((box) => ({ region: { box }, qualityReasons: [] })), rejected: [] }) },
-      preprocess: (image, face) => preprocessFace(image, face, { ...DEFAULT_PREPROCESS, size: embedder.inputSize }),
+      gate: {
+        assess: (_i, boxes) => ({
+          accepted: boxes.map((box) => ({ region: { box }, qualityReasons: [] })),
+          rejected: [],
+        }),
+      },
+      preprocess: (image, face) =>
+        preprocessFace(image, face, { ...DEFAULT_PREPROCESS, size: embedder.inputSize }),
       embedder,
       matcher: matcherAdapter(matcher),
       policy: { observe: () => [] },
