@@ -15,6 +15,13 @@ import { MqttConnection } from '../../src/mqtt/connection.js';
 import { RequestRouter } from '../../src/mqtt/request-router.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
+import { PhotoEnroller } from '../../src/enrollment/photo-enroller.js';
+import type { Embedder } from '../../src/model/embedder.js';
+import { loadEmbedder } from '../../src/model/load.js';
+import { DEFAULT_DETECTOR_CONFIG } from '../../src/vision/config.js';
+import { createFaceDetector, type StoppableFaceDetector } from '../../src/vision/detector.js';
+import { DEFAULT_PREPROCESS } from '../../src/vision/preprocess.js';
+import { orlPhoto, twoFacesPhoto } from './images.js';
 import { makeAdmin, type TestAdmin } from './keys-helper.js';
 
 // The enrollment commands behind the real RequestRouter on the real Mosquitto, with a real
@@ -31,10 +38,11 @@ class RecordingSink implements EventSink {
   }
 }
 
-// Commands that do not enroll never reach the photo pipeline; this one proves it.
-const unreachableEnroller: FaceEnroller = {
-  enrollPhotos: () => Promise.reject(new Error('photo pipeline reached')),
-};
+// The real photo pipeline (Haar detector + committed model), counting how often it runs.
+let photoRuns = 0;
+let detector: StoppableFaceDetector;
+let embedder: Embedder;
+let enroller: FaceEnroller;
 
 let dir: string;
 let store: GalleryStore;
@@ -48,6 +56,16 @@ let reloads = 0;
 const unlocks: string[] = [];
 
 beforeAll(async () => {
+  detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
+  embedder = await loadEmbedder('models/siamese', silentLogger());
+  const photoEnroller = new PhotoEnroller({
+    detector,
+    embedder,
+    preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize },
+    limits: DEFAULT_ENROLLMENT_CONFIG,
+    logger: silentLogger(),
+  });
+  enroller = { enrollPhotos: (photos) => (photoRuns++, photoEnroller.enrollPhotos(photos)) };
   dir = mkdtempSync(join(tmpdir(), 'fg-commands-'));
   store = new GalleryStore(join(dir, 'gallery.db'), silentLogger());
   admin = await makeAdmin();
@@ -74,8 +92,8 @@ beforeAll(async () => {
     deviceId,
     config: { ...DEFAULT_ENROLLMENT_CONFIG, allowUnlock: false },
     trustedKeys: admin.trusted,
-    enroller: unreachableEnroller,
-    modelId: 'test-model',
+    enroller,
+    modelId: embedder.modelId,
     store,
     events: sink,
     onGalleryChanged: () => void reloads++,
@@ -96,6 +114,8 @@ afterAll(async () => {
   await router?.stop();
   await connection?.stop();
   store?.close();
+  embedder?.dispose();
+  await detector?.stop();
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -228,5 +248,82 @@ describe('enrollment commands over MQTT', () => {
     }
     expect(store.version()).toBe(version);
     expect(store.listPeople()).toEqual([]);
+  });
+
+  it('enrolls once for a transaction sent twice, answering the stored result again', async () => {
+    const photo = (await orlPhoto(8, 1)).toString('base64');
+    const req = await signRequest(admin.admin.privateKey, admin.admin.kid, {
+      cmd: 'enroll',
+      aud: deviceId,
+      args: { person: 'eve', name: 'Eve', images: [photo] },
+    });
+    const runsBefore = photoRuns;
+    const reloadsBefore = reloads;
+    const first = await publishRaw('enroll', req.jws, req.claims.transaction);
+    expect(first).toMatchObject({ status: 'ok', data: { person: 'eve', faces: 1, updated: false } });
+    const version = store.version();
+    const second = await publishRaw('enroll', req.jws, req.claims.transaction);
+    expect(second).toEqual(first);
+    expect(photoRuns).toBe(runsBefore + 1);
+    expect(store.version()).toBe(version);
+    expect(store.listPeople()).toEqual([expect.objectContaining({ id: 'eve', faces: 1 })]);
+    expect(reloads).toBe(reloadsBefore + 1);
+    expect(sink.events.filter((e) => e.type === 'enrolled')).toHaveLength(1);
+  });
+
+  it('refuses a request for a photo with two faces and stores nothing', async () => {
+    const out = await send('enroll', {
+      person: 'pair',
+      name: 'Pair',
+      images: [(await twoFacesPhoto([4, 1], [6, 1])).toString('base64')],
+    });
+    expect(out.responses[0].error?.code).toBe('several_faces');
+    expect(store.listPeople().map((p) => p.id)).toEqual(['eve']);
+    expect(rejections().at(-1)).toMatchObject({ code: 'several_faces', verified: true });
+  });
+});
+
+describe('unlock when enabled', () => {
+  it('opens the door once per signed request and never again for its duplicate', async () => {
+    const handlers = new Map<string, (payload: Buffer, info: never) => Promise<unknown>>();
+    const opened: string[] = [];
+    await registerEnrollmentCommands(
+      { register: (cmd, handler) => void handlers.set(cmd, handler as never) },
+      {
+        deviceId: 'door-u',
+        config: { ...DEFAULT_ENROLLMENT_CONFIG, allowUnlock: true },
+        trustedKeys: admin.trusted,
+        enroller,
+        modelId: embedder.modelId,
+        store,
+        events: sink,
+        onGalleryChanged: () => undefined,
+        unlock: (reason) => void opened.push(reason),
+        clock: systemClock,
+        logger: silentLogger(),
+      },
+    );
+    expect([...handlers.keys()].sort()).toEqual(['enroll', 'list', 'remove', 'unlock']);
+    const req = await signRequest(admin.admin.privateKey, admin.admin.kid, {
+      cmd: 'unlock',
+      aud: 'door-u',
+      args: { reason: 'delivery' },
+    });
+    const info = { topic: 'x/door-u/request/unlock' } as never;
+    const first = await handlers.get('unlock')!(Buffer.from(req.jws), info);
+    expect(first).toEqual({ transaction: req.claims.transaction, data: { unlocked: true } });
+    expect(opened).toHaveLength(1);
+    expect(opened[0]).toMatch(/^delivery/);
+    expect(await handlers.get('unlock')!(Buffer.from(req.jws), info)).toEqual(first);
+    expect(opened).toHaveLength(1);
+    const forged = await signRequest(stranger.admin.privateKey, stranger.admin.kid, {
+      cmd: 'unlock',
+      aud: 'door-u',
+      args: {},
+    });
+    await expect(handlers.get('unlock')!(Buffer.from(forged.jws), info)).rejects.toMatchObject({
+      code: 'unknown_key',
+    });
+    expect(opened).toHaveLength(1);
   });
 });
