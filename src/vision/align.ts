@@ -113,10 +113,10 @@ export function alignFace(image: GrayImage, eyes: EyePair, target: AlignTarget):
 
 /**
  * Where the eyes of a typical upright face sit inside a Haar face box (fractions of the
- * box, measured on the ORL faces: see docs/backbones.md). Used when the eye cascades find
+ * box: the mean over the 348 ORL faces where both the face and the eyes were found). Used when the eye cascades find
  * nothing, so the fallback crop is framed like an aligned one (but not levelled).
  */
-export const TYPICAL_EYES_IN_HAAR_BOX = { left: { x: 0.3, y: 0.38 }, right: { x: 0.7, y: 0.38 } } as const;
+export const TYPICAL_EYES_IN_HAAR_BOX = { left: { x: 0.28, y: 0.385 }, right: { x: 0.72, y: 0.385 } } as const;
 
 /** The eye positions a face box implies when the eyes themselves were not found. */
 export function eyesFromBox(box: Box, typical: { left: Point; right: Point } = TYPICAL_EYES_IN_HAAR_BOX): EyePair {

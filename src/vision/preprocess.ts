@@ -1,4 +1,5 @@
-import { createGrayImage, type Box, type FaceRegion, type GrayImage } from './image.js';
+import { alignFace, eyesFromBox } from './align.js';
+import { createGrayImage, type Box, type FaceRegion, type GrayImage, type Point } from './image.js';
 
 /**
  * THE preprocessing of a face: training data, enrollment photos and live frames all pass
@@ -15,6 +16,13 @@ export interface PreprocessOptions {
   readonly marginBottom: number;
   /** Global histogram equalisation: evens out door lighting (and matches training). */
   readonly equalize: boolean;
+  /**
+   * Eye alignment targets (fractions of size), for models trained on aligned faces (the
+   * pretrained backbone). A face with eyes is rotated and scaled so they land there; a
+   * face without (eyes not found) is framed by the eyes its box implies, not levelled.
+   * Absent/null: the plain margin crop. Not used for face=null (ready crops).
+   */
+  readonly align?: { readonly leftEye: Point; readonly rightEye: Point } | null;
 }
 
 /**
@@ -51,6 +59,10 @@ export function preprocessFace(
   options: PreprocessOptions = DEFAULT_PREPROCESS,
 ): GrayImage {
   validateOptions(options);
+  if (face !== null && options.align) {
+    const aligned = alignFace(image, face.eyes ?? eyesFromBox(face.box), { size: options.size, ...options.align });
+    return options.equalize ? equalizeHistogram(aligned) : aligned;
+  }
   const rect = face === null ? { x: 0, y: 0, width: image.width, height: image.height } : cropRectFor(face.box, options);
   const out = resampleRect(image, rect, options.size, options.size);
   return options.equalize ? equalizeHistogram(out) : out;
