@@ -42,69 +42,73 @@ function processed(a: FacegateApp): number {
 }
 
 describe('soak', () => {
-  it(`runs up to ${FRAMES} frames (at most ${MAX_SECONDS} s) with a flat tensor count and heap`, async () => {
-    dir = mkdtempSync(join(tmpdir(), 'fg-soak-'));
-    const configPath = join(dir, 'config.json');
-    writeFileSync(
-      configPath,
-      JSON.stringify({
-        device: { id: 'door-soak', stateDir: dir },
-        camera: { type: 'replay', path: 'data/replay', fps: 0, loop: true },
-        gallery: { path: join(dir, 'facegate.db'), bootstrapDir: 'data/demo/enroll' },
-        door: { relay: { type: 'simulated' }, pulseMs: 200 },
-        access: { cooldownSeconds: 1, noticeCooldownSeconds: 1 },
-        mqtt: {
-          baseTopic: `${prefix}/door-soak`,
-          fleetTopic: `${prefix}/all`,
-          homeAssistant: { enabled: false },
-        },
-        metrics: { port: 0 },
-        log: { level: 'warn' },
-      }),
-    );
-    const config = loadConfig({ files: [configPath], env: {} });
-    app = new FacegateApp({ config, logger: silentLogger() });
-    await app.start();
+  it(
+    `runs up to ${FRAMES} frames (at most ${MAX_SECONDS} s) with a flat tensor count and heap`,
+    async () => {
+      dir = mkdtempSync(join(tmpdir(), 'fg-soak-'));
+      const configPath = join(dir, 'config.json');
+      writeFileSync(
+        configPath,
+        JSON.stringify({
+          device: { id: 'door-soak', stateDir: dir },
+          camera: { type: 'replay', path: 'data/replay', fps: 0, loop: true },
+          gallery: { path: join(dir, 'facegate.db'), bootstrapDir: 'data/demo/enroll' },
+          door: { relay: { type: 'simulated' }, pulseMs: 200 },
+          access: { cooldownSeconds: 1, noticeCooldownSeconds: 1 },
+          mqtt: {
+            baseTopic: `${prefix}/door-soak`,
+            fleetTopic: `${prefix}/all`,
+            homeAssistant: { enabled: false },
+          },
+          metrics: { port: 0 },
+          log: { level: 'warn' },
+        }),
+      );
+      const config = loadConfig({ files: [configPath], env: {} });
+      app = new FacegateApp({ config, logger: silentLogger() });
+      await app.start();
 
-    const started = Date.now();
-    const samples: Sample[] = [];
-    const sample = (): Sample => {
-      const m = process.memoryUsage();
-      const s = {
-        frames: processed(app!),
-        seconds: Math.round((Date.now() - started) / 100) / 10,
-        tensors: tf.memory().numTensors,
-        heapMb: Math.round(m.heapUsed / 1e5) / 10,
-        rssMb: Math.round(m.rss / 1e5) / 10,
+      const started = Date.now();
+      const samples: Sample[] = [];
+      const sample = (): Sample => {
+        const m = process.memoryUsage();
+        const s = {
+          frames: processed(app!),
+          seconds: Math.round((Date.now() - started) / 100) / 10,
+          tensors: tf.memory().numTensors,
+          heapMb: Math.round(m.heapUsed / 1e5) / 10,
+          rssMb: Math.round(m.rss / 1e5) / 10,
+        };
+        samples.push(s);
+        return s;
       };
-      samples.push(s);
-      return s;
-    };
-    while (processed(app) < WARMUP_FRAMES && Date.now() - started < MAX_SECONDS * 1000) {
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    const warm = sample();
-    while (processed(app) < FRAMES && Date.now() - started < MAX_SECONDS * 1000) {
-      await new Promise((r) => setTimeout(r, 2000));
-      sample();
-    }
-    const end = sample();
-    console.log('soak (frames, s, tensors, heap MB, rss MB):');
-    for (const s of samples)
-      console.log(`  ${s.frames}\t${s.seconds}\t${s.tensors}\t${s.heapMb}\t${s.rssMb}`);
-    console.log(
-      `soak: ${end.frames - warm.frames} frames after warm-up at ${((end.frames - warm.frames) / (end.seconds - warm.seconds)).toFixed(1)} fps`,
-    );
+      while (processed(app) < WARMUP_FRAMES && Date.now() - started < MAX_SECONDS * 1000) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const warm = sample();
+      while (processed(app) < FRAMES && Date.now() - started < MAX_SECONDS * 1000) {
+        await new Promise((r) => setTimeout(r, 2000));
+        sample();
+      }
+      const end = sample();
+      console.log('soak (frames, s, tensors, heap MB, rss MB):');
+      for (const s of samples)
+        console.log(`  ${s.frames}\t${s.seconds}\t${s.tensors}\t${s.heapMb}\t${s.rssMb}`);
+      console.log(
+        `soak: ${end.frames - warm.frames} frames after warm-up at ${((end.frames - warm.frames) / (end.seconds - warm.seconds)).toFixed(1)} fps`,
+      );
 
-    expect(end.frames - warm.frames).toBeGreaterThanOrEqual(MIN_FRAMES_AFTER_WARMUP);
-    // A sample may land while one frame's tensors are alive, so allow that much spread;
-    // a leak of even one tensor per frame would add one per frame (at least 60).
-    const tensors = samples.slice(samples.indexOf(warm)).map((s) => s.tensors);
-    expect(Math.max(...tensors) - Math.min(...tensors)).toBeLessThan(20);
-    // The JS heap does not grow with frames: compare the GC troughs of the first and last thirds.
-    const after = samples.slice(samples.indexOf(warm));
-    const third = Math.max(1, Math.floor(after.length / 3));
-    const trough = (xs: Sample[]): number => Math.min(...xs.map((x) => x.heapMb));
-    expect(trough(after.slice(-third)) - trough(after.slice(0, third))).toBeLessThan(20);
-  });
+      expect(end.frames - warm.frames).toBeGreaterThanOrEqual(MIN_FRAMES_AFTER_WARMUP);
+      // A sample may land while one frame's tensors are alive, so allow that much spread;
+      // a leak of even one tensor per frame would add one per frame (at least 60).
+      const tensors = samples.slice(samples.indexOf(warm)).map((s) => s.tensors);
+      expect(Math.max(...tensors) - Math.min(...tensors)).toBeLessThan(20);
+      // The JS heap does not grow with frames: compare the GC troughs of the first and last thirds.
+      const after = samples.slice(samples.indexOf(warm));
+      const third = Math.max(1, Math.floor(after.length / 3));
+      const trough = (xs: Sample[]): number => Math.min(...xs.map((x) => x.heapMb));
+      expect(trough(after.slice(-third)) - trough(after.slice(0, third))).toBeLessThan(20);
+    },
+    (MAX_SECONDS + 90) * 1000,
+  );
 });
