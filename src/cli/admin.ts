@@ -90,6 +90,11 @@ async function runRequest(
   args: EnrollArgs | RemoveArgs | ListArgs | UnlockArgs,
 ): Promise<number> {
   const key = await parseAdminKey(await readFile(flags.key, 'utf8'), flags.key);
+  if (flags.device === 'all' && flags.expect === 1) {
+    process.stderr.write(
+      'note: --device all waits for ONE answer; pass --expect <fleet size> to wait for every door\n',
+    );
+  }
   const client = await connectBroker(await brokerOptions(flags));
   const bar =
     flags.progress && process.stderr.isTTY
