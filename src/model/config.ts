@@ -6,6 +6,18 @@ export const modelSchema = {
     default: 'models/siamese',
     env: 'FACEGATE_MODEL_PATH',
   },
+  backbone: {
+    doc: 'Sister network: scratch (the write-up CNN trained on Olivetti, model.path) or faceapi (pretrained face-api.js ResNet + Siamese head, model.pretrainedPath; see docs/backbones.md). Changing it re-embeds the gallery from its stored crops (new model id).',
+    format: ['scratch', 'faceapi'],
+    default: 'scratch',
+    env: 'FACEGATE_MODEL_BACKBONE',
+  },
+  pretrainedPath: {
+    doc: 'Folder of the pretrained-backbone model (facegate-pretrained.json + backbone/ weights), used when model.backbone is faceapi.',
+    format: String,
+    default: 'models/faceapi-siamese',
+    env: 'FACEGATE_MODEL_PRETRAINED_PATH',
+  },
   tfBackend: {
     doc: 'TensorFlow.js backend: auto (tfjs-node if it loads, else wasm, else cpu), node, wasm, cpu. FACEGATE_TF_BACKEND also forces it.',
     format: ['auto', 'node', 'wasm', 'cpu'],
@@ -18,4 +30,12 @@ export const modelSchema = {
 export interface ModelConfig {
   readonly path: string;
   readonly tfBackend: 'auto' | 'node' | 'wasm' | 'cpu';
+  /** Absent means scratch (configs written before the pretrained backbone). */
+  readonly backbone?: 'scratch' | 'faceapi';
+  readonly pretrainedPath?: string;
+}
+
+/** The model folder the configured backbone loads from. */
+export function modelDirFor(model: ModelConfig): string {
+  return model.backbone === 'faceapi' ? (model.pretrainedPath ?? 'models/faceapi-siamese') : model.path;
 }
