@@ -79,6 +79,11 @@ export async function main(argv: string[]): Promise<number> {
       'writeup pairs: fraction of negatives mined as the closest of 8 candidates (0 = off)',
       '0.5',
     )
+    .option(
+      '--embedding-norm <none|l2>',
+      'scale embeddings to unit length (l2) or not (none, the write-up)',
+      'none',
+    )
     .option('--max-minutes <m>', 'stop after the epoch that crosses this wall-clock budget (shared CPUs)')
     .option('--backend <name>', 'auto | node | wasm | cpu (default: FACEGATE_TF_BACKEND or auto)')
     .option('--quiet', 'no progress bar');
@@ -100,6 +105,7 @@ export async function main(argv: string[]): Promise<number> {
     hardNegatives: string;
     backend?: string;
     maxMinutes?: string;
+    embeddingNorm: string;
     quiet?: boolean;
   }>();
   const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
@@ -112,6 +118,8 @@ export async function main(argv: string[]): Promise<number> {
     throw new InvalidArgumentError('--hard-negatives must be in 0..1');
   if (o.pairs !== 'writeup' && o.pairs !== 'batch-all')
     throw new InvalidArgumentError('--pairs must be writeup or batch-all');
+  if (o.embeddingNorm !== 'none' && o.embeddingNorm !== 'l2')
+    throw new InvalidArgumentError('--embedding-norm must be none or l2');
   const maxMinutes = o.maxMinutes === undefined ? null : Number(o.maxMinutes);
   if (maxMinutes !== null && !(maxMinutes > 0))
     throw new InvalidArgumentError('--max-minutes must be positive');
@@ -148,6 +156,7 @@ export async function main(argv: string[]): Promise<number> {
     facesPerPerson: o.facesPerPerson,
     hardNegativeFraction: hardFraction,
     maxMinutes,
+    embeddingNorm: o.embeddingNorm,
     backend,
     gitCommit: gitCommit(),
     machine:

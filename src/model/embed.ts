@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GrayImage } from '../vision/image.js';
+import { l2Normalize } from './network.js';
 import { facesToTensor } from './normalize.js';
 
 /**
@@ -12,13 +13,15 @@ export async function embedFaces(
   faces: readonly GrayImage[],
   inputSize: number,
   batchSize = 32,
+  unitLength = false,
 ): Promise<Float32Array[]> {
   const out: Float32Array[] = [];
   for (let start = 0; start < faces.length; start += batchSize) {
     const chunk = faces.slice(start, start + batchSize);
     const emb = tf.tidy(() => {
       const x = facesToTensor(chunk, inputSize);
-      return model.predict(x, { batchSize }) as tf.Tensor2D;
+      const raw = model.predict(x, { batchSize }) as tf.Tensor2D;
+      return unitLength ? (l2Normalize(raw) as tf.Tensor2D) : raw;
     });
     try {
       const data = (await emb.data()) as Float32Array;

@@ -98,7 +98,13 @@ export async function crossValidate(
       { ...o.train, seed: o.seed + k, onEpoch: (s) => o.onEpoch?.(k + 1, s.epoch) },
     );
     try {
-      const emb = await embedFaces(result.sister, images(testSet), o.train.sister.inputSize);
+      const emb = await embedFaces(
+        result.sister,
+        images(testSet),
+        o.train.sister.inputSize,
+        32,
+        o.train.sister.embeddingNorm === 'l2',
+      );
       const { report, scores } = evaluationReport(
         testSet.faces.map((f) => f.label),
         emb,

@@ -12,6 +12,8 @@ export interface FacegateModelMetadata {
   readonly head: SimilarityHead;
   readonly inputSize: number;
   readonly normalization: string;
+  /** 'l2': the embedder scales embeddings to unit length (absent in older models = 'none'). */
+  readonly embeddingNorm: 'none' | 'l2';
 }
 
 export function parseModelMetadata(raw: unknown, where: string): FacegateModelMetadata {
@@ -25,6 +27,9 @@ export function parseModelMetadata(raw: unknown, where: string): FacegateModelMe
   }
   if ((head.weight as number) >= 0)
     throw new Error(`${where}: head weight must be negative (similarity falls with distance)`);
+  if (m.embeddingNorm !== undefined && m.embeddingNorm !== 'none' && m.embeddingNorm !== 'l2') {
+    throw new Error(`${where}: unknown facegate.embeddingNorm ${JSON.stringify(m.embeddingNorm)}`);
+  }
   if (!Number.isInteger(m.inputSize) || (m.inputSize as number) < 8)
     throw new Error(`${where}: bad facegate.inputSize`);
   return {
@@ -32,6 +37,7 @@ export function parseModelMetadata(raw: unknown, where: string): FacegateModelMe
     head: { weight: head.weight as number, bias: head.bias as number },
     inputSize: m.inputSize as number,
     normalization: typeof m.normalization === 'string' ? m.normalization : 'unknown',
+    embeddingNorm: m.embeddingNorm === 'l2' ? 'l2' : 'none',
   };
 }
 
@@ -45,12 +51,13 @@ class SisterEmbedder implements Embedder {
     readonly inputSize: number,
     readonly head: SimilarityHead,
     private readonly batchSize: number,
+    private readonly unitLength: boolean,
   ) {}
 
   async embed(faces: readonly GrayImage[]): Promise<Float32Array[]> {
     if (this.disposed) throw new Error('embedder is disposed');
     if (faces.length === 0) return [];
-    return embedFaces(this.model, faces, this.inputSize, this.batchSize);
+    return embedFaces(this.model, faces, this.inputSize, this.batchSize, this.unitLength);
   }
 
   dispose(): void {
@@ -107,5 +114,13 @@ export async function loadEmbedder(
     { modelDir, modelId, dimension, inputSize: meta.inputSize, backend: tf.getBackend() },
     'embedder loaded',
   );
-  return new SisterEmbedder(model, modelId, dimension, meta.inputSize, meta.head, options.batchSize ?? 32);
+  return new SisterEmbedder(
+    model,
+    modelId,
+    dimension,
+    meta.inputSize,
+    meta.head,
+    options.batchSize ?? 32,
+    meta.embeddingNorm === 'l2',
+  );
 }

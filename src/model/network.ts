@@ -8,6 +8,11 @@ export interface SisterConfig {
   readonly kernelSize: number;
   readonly dropout: number;
   readonly embeddingSize: number;
+  /**
+   * 'l2': embeddings are scaled to unit length (outside the layers, by l2Normalize, so
+   * model.json stays standard layers); distances then lie in [0, 2] for every person.
+   */
+  readonly embeddingNorm?: 'none' | 'l2';
 }
 
 export const DEFAULT_SISTER: SisterConfig = {
@@ -67,6 +72,11 @@ export function forwardTraining(sister: tf.LayersModel, x: tf.Tensor, stepSeed: 
     }
   });
   return h;
+}
+
+/** Unit-length rows; THE embedding normalisation (training, evaluation, the embedder). */
+export function l2Normalize(embeddings: tf.Tensor): tf.Tensor {
+  return tf.div(embeddings, tf.sqrt(tf.add(tf.sum(tf.square(embeddings), -1, true), 1e-12)));
 }
 
 /** Euclidean distance between rows of two [n, d] embedding batches → [n]. */

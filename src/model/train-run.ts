@@ -23,6 +23,8 @@ export interface TrainCommandOptions {
   readonly holdOut: readonly string[];
   readonly valPeople: number;
   readonly filters: readonly [number, number, number];
+  /** Unit-length embeddings (see SisterConfig.embeddingNorm). */
+  readonly embeddingNorm?: 'none' | 'l2';
   readonly learningRate: number;
   readonly augment: boolean;
   readonly freshPairs: boolean;
@@ -96,7 +98,7 @@ export async function runTraining(
   const trainSet = subsetByPeople(dataset, split.train);
   const valSet = split.val.length > 0 ? subsetByPeople(dataset, split.val) : null;
   log.info({ train: split.train.length, val: split.val.length, heldOut: o.holdOut.length }, 'training');
-  const sister = { ...DEFAULT_SISTER, filters: o.filters };
+  const sister = { ...DEFAULT_SISTER, filters: o.filters, embeddingNorm: o.embeddingNorm ?? 'none' };
   let epoch = 0;
   const result = await trainSiamese(asTraining(trainSet), valSet ? asTraining(valSet) : null, {
     epochs: o.epochs,
@@ -127,6 +129,8 @@ export async function runTraining(
         result.sister,
         valSet.faces.map((f) => f.image),
         sister.inputSize,
+        32,
+        sister.embeddingNorm === 'l2',
       );
       const evalResult = evaluationReport(
         valSet.faces.map((f) => f.label),
@@ -141,6 +145,7 @@ export async function runTraining(
       head: result.head,
       inputSize: sister.inputSize,
       normalization: NORMALIZATION,
+      embeddingNorm: sister.embeddingNorm ?? 'none',
     };
     await result.sister.save(fileSaveHandler(o.out, { facegate: meta }));
     const timeSeconds = (Date.now() - started.getTime()) / 1000;

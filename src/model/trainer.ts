@@ -3,7 +3,14 @@ import type { GrayImage } from '../vision/image.js';
 import { augmentFace, type AugmentOptions } from './augment.js';
 import { embedFaces, euclidean } from './embed.js';
 import type { SimilarityHead } from './embedder.js';
-import { buildSister, DEFAULT_SISTER, forwardTraining, pairDistance, type SisterConfig } from './network.js';
+import {
+  buildSister,
+  DEFAULT_SISTER,
+  forwardTraining,
+  l2Normalize,
+  pairDistance,
+  type SisterConfig,
+} from './network.js';
 import { equalErrorRate } from './metrics.js';
 import { facesToTensor } from './normalize.js';
 import { hardNegativePicker, makeWriteupPairs, type Pair } from './pairs.js';
@@ -101,10 +108,11 @@ export async function trainSiamese(
   validate(train, options);
   const rng = createRng(options.seed);
   const size = options.sister.inputSize;
+  const unit = options.sister.embeddingNorm === 'l2';
   const sister = buildSister(options.sister, rng);
   const optimizer = tf.train.adam(options.learningRate);
   // Head initialised so that a typical initial distance scores 0.5.
-  const initialD = await meanRandomDistance(sister, train, size, rng);
+  const initialD = await meanRandomDistance(sister, train, size, rng, unit);
   const w = tf.variable(tf.scalar(-2 / initialD), true, 'head_w');
   const b = tf.variable(tf.scalar(2), true, 'head_b');
   const vars = [...sister.trainableWeights.map((v) => v.read() as tf.Variable), w, b];
@@ -134,7 +142,8 @@ export async function trainSiamese(
         let logitsKept: tf.Tensor | null = null;
         const loss = optimizer.minimize(
           () => {
-            const emb = forwardTraining(sister, x, stepSeed);
+            const raw = forwardTraining(sister, x, stepSeed);
+            const emb = unit ? l2Normalize(raw) : raw;
             const logits = tf.add(tf.mul(w, step.distances(emb)), b);
             logitsKept = tf.keep(logits.clone());
             return tf.losses.sigmoidCrossEntropy(
@@ -170,7 +179,7 @@ export async function trainSiamese(
         options.onBatch?.(bi + 1, steps.length);
       }
       const head = await readHead(w, b);
-      const valStats = val && valPairs ? await pairStats(sister, val, valPairs, head, size) : null;
+      const valStats = val && valPairs ? await pairStats(sister, val, valPairs, head, size, unit) : null;
       const stats: EpochStats = {
         epoch,
         loss: lossSum / weightSum,
@@ -278,7 +287,7 @@ export async function trainSiamese(
     }
     const hn = options.hardNegatives;
     if (!hn || epoch < hn.fromEpoch) return makeWriteupPairs(train.labels, rng);
-    const emb = await embedFaces(sister, train.images, size);
+    const emb = await embedFaces(sister, train.images, size, 32, unit);
     const hard = hardNegativePicker(train.labels, (i, j) => euclidean(emb[i], emb[j]), rng, hn.candidates);
     return makeWriteupPairs(train.labels, rng, (i) => (rng.next() < hn.fraction ? hard(i) : -1));
   }
@@ -305,6 +314,7 @@ async function meanRandomDistance(
   train: TrainingFaces,
   size: number,
   rng: Rng,
+  unit: boolean,
 ): Promise<number> {
   const n = Math.min(64, train.images.length);
   const idx = Array.from({ length: n }, () => rng.int(train.images.length));
@@ -312,6 +322,8 @@ async function meanRandomDistance(
     sister,
     idx.map((i) => train.images[i]),
     size,
+    32,
+    unit,
   );
   let sum = 0;
   for (let i = 0; i < n; i++) sum += euclidean(emb[i], emb[(i + 1) % n]);
@@ -325,8 +337,9 @@ export async function pairStats(
   pairs: readonly Pair[],
   head: SimilarityHead,
   size: number,
+  unit = false,
 ): Promise<{ loss: number; accuracy: number; eer: number }> {
-  const emb = await embedFaces(sister, faces.images, size);
+  const emb = await embedFaces(sister, faces.images, size, 32, unit);
   const genuine: number[] = [];
   const impostor: number[] = [];
   for (let i = 0; i < emb.length; i++) {

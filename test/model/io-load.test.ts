@@ -78,6 +78,35 @@ describe('model save/load without tfjs-node', () => {
     embedder.dispose();
   });
 
+  it('applies the l2 embedding normalisation recorded in model.json', async () => {
+    const unitDir = await fs.mkdtemp(path.join(os.tmpdir(), 'facegate-unit-'));
+    const model = buildSister(config, createRng(4));
+    const meta = {
+      name: 'unit',
+      head: { weight: -3, bias: 2 },
+      inputSize: 64,
+      normalization: NORMALIZATION,
+      embeddingNorm: 'l2',
+    };
+    await model.save(fileSaveHandler(unitDir, { facegate: meta }));
+    const raw = await embedFaces(model, randomFaces(3, 5), 64);
+    model.dispose();
+    const embedder = await loadEmbedder(unitDir, silentLogger());
+    const unit = await embedder.embed(randomFaces(3, 5));
+    embedder.dispose();
+    for (let i = 0; i < 3; i++) {
+      const norm = Math.hypot(...unit[i]);
+      expect(norm).toBeCloseTo(1, 5);
+      const rawNorm = Math.hypot(...raw[i]);
+      expect(unit[i][0]).toBeCloseTo(raw[i][0] / rawNorm, 5);
+    }
+    const json = JSON.parse(await fs.readFile(path.join(unitDir, 'model.json'), 'utf8'));
+    json.userDefinedMetadata.facegate.embeddingNorm = 'l3';
+    await fs.writeFile(path.join(unitDir, 'model.json'), JSON.stringify(json));
+    await expect(loadEmbedder(unitDir, silentLogger())).rejects.toThrow(/unknown facegate.embeddingNorm/);
+    await fs.rm(unitDir, { recursive: true, force: true });
+  });
+
   it('rejects faces of the wrong size and broken model folders with clear errors', async () => {
     const embedder = await loadEmbedder(dir, silentLogger());
     await expect(embedder.embed([createGrayImage(32, 32)])).rejects.toThrow(/32x32/);
