@@ -173,6 +173,15 @@ export async function buildPretrainedModel(
       },
     };
     await writeFile(join(options.out, PRETRAINED_METADATA_FILE), JSON.stringify(metadata, null, 2) + '\n');
+    // The same thresholds where the config loader looks for every model's (access.thresholdsFrom = model).
+    const metrics = {
+      model: options.name,
+      thresholds: { accept: recommended.accept, unknown: recommended.unknown, maxFar: recommended.maxFar, eer: recommended.eer },
+      trainedPeople: set.people,
+      heldOutPeople: [...held],
+      training: report,
+    };
+    await writeFile(join(options.out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
     progress(`wrote ${join(options.out, PRETRAINED_METADATA_FILE)} (head ${JSON.stringify(trained.head)}, thresholds ${JSON.stringify(recommended)})`);
     return metadata;
   } finally {
