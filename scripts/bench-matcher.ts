@@ -30,28 +30,30 @@ for (const faces of facesList) {
   for (let p = 0; p < people; p++)
     for (let f = 0; f < faces; f++)
       entries.push({ personId: `p${p}`, personName: `P${p}`, vector: near(centres[p]) });
-  const m = new Matcher(head, dim);
-  let t = performance.now();
-  m.rebuild(entries);
-  const buildMs = performance.now() - t;
-  // Half known people, half strangers.
-  const queries = Array.from({ length: 300 }, (_, i) => (i % 2 ? near(centres[(i * 37) % people]) : vec()));
-  for (const q of queries.slice(0, 50)) m.match(q); // warm up the JIT
-  const times: number[] = [];
-  const cpuBefore = process.cpuUsage();
-  for (const q of queries) {
+  for (const simd of [true, false]) {
+    const m = new Matcher(head, dim, { simd });
+    let t = performance.now();
+    m.rebuild(entries);
+    const buildMs = performance.now() - t;
+    // Half known people, half strangers.
+    const queries = Array.from({ length: 300 }, (_, i) => (i % 2 ? near(centres[(i * 37) % people]) : vec()));
+    for (const q of queries.slice(0, 50)) m.match(q); // warm up the JIT
+    const times: number[] = [];
+    const cpuBefore = process.cpuUsage();
+    for (const q of queries) {
+      t = performance.now();
+      m.match(q);
+      times.push(performance.now() - t);
+    }
+    const cpu = process.cpuUsage(cpuBefore);
+    const cpuMs = (cpu.user + cpu.system) / 1000 / queries.length;
     t = performance.now();
-    m.match(q);
-    times.push(performance.now() - t);
+    m.removePerson('p123');
+    const removeMs = performance.now() - t;
+    console.log(
+      `matcher [${m.engine}]: ${people} people x ${faces} face(s) = ${m.size} rows, dim ${dim}: match CPU ${cpuMs.toFixed(2)} ms/query, wall median ${pct(times, 0.5).toFixed(2)} ms, p95 ${pct(times, 0.95).toFixed(2)} ms; rebuild ${buildMs.toFixed(1)} ms; removePerson ${removeMs.toFixed(2)} ms; vectors ${((m.size * dim * 4) / 1e6).toFixed(1)} MB`,
+    );
   }
-  const cpu = process.cpuUsage(cpuBefore);
-  const cpuMs = (cpu.user + cpu.system) / 1000 / queries.length;
-  t = performance.now();
-  m.removePerson('p123');
-  const removeMs = performance.now() - t;
-  console.log(
-    `matcher: ${people} people x ${faces} face(s) = ${m.size} rows, dim ${dim}: match CPU ${cpuMs.toFixed(2)} ms/query, wall median ${pct(times, 0.5).toFixed(2)} ms, p95 ${pct(times, 0.95).toFixed(2)} ms; rebuild ${buildMs.toFixed(1)} ms; removePerson ${removeMs.toFixed(2)} ms; vectors ${((m.size * dim * 4) / 1e6).toFixed(1)} MB`,
-  );
 }
 
 // Gallery: an enrollment is one synchronous=FULL transaction (fsync'd before it returns).

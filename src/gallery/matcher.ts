@@ -1,9 +1,12 @@
 import { similarityFromDistance, type SimilarityHead } from '../model/embedder.js';
+import { createSimdKernel, type DistanceKernel } from './simd-kernel.js';
 
 /**
  * 1:N search over every enrolled embedding, held in ONE contiguous Float32Array (row i
- * = embedding i) with a parallel Int32Array of person indices. A query is a single pass
- * of squared Euclidean distances that keeps the best face of the best person and of the
+ * = embedding i, padded to a multiple of 4 floats) with a parallel Int32Array of person
+ * indices. A query computes all squared Euclidean distances — in WebAssembly SIMD where
+ * the runtime has it (the array then lives in the kernel's memory), else in plain
+ * JavaScript with early abandon — and keeps the best face of the best person and of the
  * best OTHER person (the runner-up is a person, never a second face of the winner).
  */
 
@@ -29,9 +32,24 @@ export interface MatcherEntry {
   readonly vector: Float32Array;
 }
 
+export interface MatcherOptions {
+  /** Use the WebAssembly SIMD kernel when available (default true); false forces JavaScript. */
+  readonly simd?: boolean;
+}
+
+const PAGE = 65536;
+
 export class Matcher {
+  /** Rows of `stride` floats; a view into the kernel's memory when SIMD is used. */
   private vectors: Float32Array;
   private rowPerson: Int32Array;
+  private capacity = 0;
+  /** Floats per row: the dimension rounded up to a multiple of 4 (zero padded). */
+  private readonly stride: number;
+  private readonly kernel: DistanceKernel | null;
+  /** SIMD memory layout: [query: stride floats][vectors: capacity rows][distances: capacity]. */
+  private queryView: Float32Array | null = null;
+  private distancesView: Float32Array | null = null;
   private rows = 0;
   private personIds: string[] = [];
   private personNames: string[] = [];
@@ -44,11 +62,20 @@ export class Matcher {
   constructor(
     private readonly head: SimilarityHead,
     readonly dimension: number,
+    options: MatcherOptions = {},
   ) {
     if (!Number.isInteger(dimension) || dimension <= 0)
       throw new RangeError(`bad embedding dimension ${dimension}`);
-    this.vectors = new Float32Array(64 * dimension);
-    this.rowPerson = new Int32Array(64);
+    this.stride = Math.ceil(dimension / 4) * 4;
+    this.kernel = options.simd === false ? null : createSimdKernel();
+    this.vectors = new Float32Array(0);
+    this.rowPerson = new Int32Array(0);
+    this.ensureCapacity(64);
+  }
+
+  /** Which inner loop runs: 'wasm-simd' or 'js'. */
+  get engine(): 'wasm-simd' | 'js' {
+    return this.kernel ? 'wasm-simd' : 'js';
   }
 
   /** Number of stored faces. */
@@ -84,7 +111,7 @@ export class Matcher {
     const p = this.personIndex.get(personId);
     if (p === undefined) return false;
     // Compact rows in place, keeping order of the rest.
-    const d = this.dimension;
+    const d = this.stride;
     let w = 0;
     for (let r = 0; r < this.rows; r++) {
       const owner = this.rowPerson[r];
@@ -115,7 +142,47 @@ export class Matcher {
   match(query: Float32Array): MatchResult | null {
     this.checkVector(query);
     if (this.rows === 0) return null;
+    const [bestP, bestD, secondP, secondD] = this.kernel ? this.scanSimd(query) : this.scanJs(query);
+    return {
+      best: this.candidate(bestP, bestD),
+      runnerUp: secondP >= 0 ? this.candidate(secondP, secondD) : null,
+    };
+  }
+
+  private scanSimd(query: Float32Array): [number, number, number, number] {
+    const kernel = this.kernel!;
+    this.queryView!.set(query);
+    const vecOffset = this.stride * 4;
+    const outOffset = vecOffset + this.capacity * this.stride * 4;
+    kernel.distances(vecOffset, 0, this.rows, this.stride / 4, outOffset);
+    const dist = this.distancesView!;
+    const rowPerson = this.rowPerson;
+    let bestD = Infinity;
+    let bestP = -1;
+    let secondD = Infinity;
+    let secondP = -1;
+    for (let r = 0; r < this.rows; r++) {
+      const sum = dist[r];
+      if (sum >= secondD) continue;
+      const p = rowPerson[r];
+      if (p === bestP) {
+        if (sum < bestD) bestD = sum;
+      } else if (sum < bestD) {
+        secondD = bestD;
+        secondP = bestP;
+        bestD = sum;
+        bestP = p;
+      } else {
+        secondD = sum;
+        secondP = p;
+      }
+    }
+    return [bestP, bestD, secondP, secondD];
+  }
+
+  private scanJs(query: Float32Array): [number, number, number, number] {
     const d = this.dimension;
+    const stride = this.stride;
     const vectors = this.vectors;
     const rowPerson = this.rowPerson;
     let bestD = Infinity;
@@ -125,7 +192,7 @@ export class Matcher {
     // Unrolled by 4, and a row is abandoned once its partial sum cannot beat the current
     // runner-up (every row that could change best or runner-up is below secondD).
     const unrolled = d - (d % 4);
-    for (let r = 0, base = 0; r < this.rows; r++, base += d) {
+    for (let r = 0, base = 0; r < this.rows; r++, base += stride) {
       let sum = 0;
       let k = 0;
       while (k < unrolled) {
@@ -137,11 +204,11 @@ export class Matcher {
         k += 4;
         if ((k & 15) === 0 && sum >= secondD) break;
       }
-      if (sum >= secondD) continue;
       for (; k < d; k++) {
         const a = vectors[base + k] - query[k];
         sum += a * a;
       }
+      if (sum >= secondD) continue;
       const p = rowPerson[r];
       if (p === bestP) {
         if (sum < bestD) bestD = sum;
@@ -150,15 +217,12 @@ export class Matcher {
         secondP = bestP;
         bestD = sum;
         bestP = p;
-      } else if (sum < secondD) {
+      } else {
         secondD = sum;
         secondP = p;
       }
     }
-    return {
-      best: this.candidate(bestP, bestD),
-      runnerUp: secondP >= 0 ? this.candidate(secondP, secondD) : null,
-    };
+    return [bestP, bestD, secondP, secondD];
   }
 
   private candidate(p: number, squared: number): MatchCandidate {
@@ -183,21 +247,36 @@ export class Matcher {
       this.personNames[p] = name;
     }
     this.ensureCapacity(this.rows + 1);
-    this.vectors.set(v, this.rows * this.dimension);
+    this.vectors.set(v, this.rows * this.stride);
     this.rowPerson[this.rows] = p;
     this.rows++;
   }
 
   private ensureCapacity(rows: number): void {
-    if (rows <= this.rowPerson.length) return;
-    let cap = this.rowPerson.length;
+    if (rows <= this.capacity) return;
+    let cap = Math.max(64, this.capacity);
     while (cap < rows) cap *= 2;
-    const vectors = new Float32Array(cap * this.dimension);
-    vectors.set(this.vectors.subarray(0, this.rows * this.dimension));
+    const used = this.rows * this.stride;
     const rowPerson = new Int32Array(cap);
     rowPerson.set(this.rowPerson.subarray(0, this.rows));
-    this.vectors = vectors;
+    if (this.kernel) {
+      // Vectors keep their offset; growing the memory keeps its contents (views are renewed).
+      const memory = this.kernel.memory;
+      const needed = (this.stride + cap * this.stride + cap) * 4;
+      if (needed > memory.buffer.byteLength)
+        memory.grow(Math.ceil((needed - memory.buffer.byteLength) / PAGE));
+      this.queryView = new Float32Array(memory.buffer, 0, this.stride);
+      this.vectors = new Float32Array(memory.buffer, this.stride * 4, cap * this.stride);
+      this.distancesView = new Float32Array(memory.buffer, (this.stride + cap * this.stride) * 4, cap);
+      // Rows past the used ones held the old distances scratch: clear them (padding must be 0).
+      this.vectors.fill(0, used);
+    } else {
+      const vectors = new Float32Array(cap * this.stride);
+      vectors.set(this.vectors.subarray(0, used));
+      this.vectors = vectors;
+    }
     this.rowPerson = rowPerson;
+    this.capacity = cap;
   }
 
   private checkVector(v: Float32Array): void {

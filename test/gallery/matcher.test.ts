@@ -25,9 +25,13 @@ function bruteForce(entries: MatcherEntry[], q: Float32Array) {
   return [...best.entries()].sort((a, b) => a[1] - b[1]);
 }
 
-describe('Matcher', () => {
+describe.each([{ simd: true }, { simd: false }])('Matcher %o', (engine) => {
+  it('runs the engine asked for (WebAssembly SIMD is available on Node 20)', () => {
+    expect(new Matcher(head, 3, engine).engine).toBe(engine.simd ? 'wasm-simd' : 'js');
+  });
+
   it('returns the best person and the runner-up PERSON, not a second face of the winner', () => {
-    const m = new Matcher(head, 2);
+    const m = new Matcher(head, 2, engine);
     m.rebuild([entry('alice', 0, 0), entry('alice', 0.1, 0), entry('bob', 1, 0), entry('carol', 5, 5)]);
     const r = m.match(v(0.05, 0))!;
     expect(r.best.personId).toBe('alice');
@@ -41,14 +45,14 @@ describe('Matcher', () => {
   });
 
   it('finds the runner-up when it appears before the winner in row order', () => {
-    const m = new Matcher(head, 1);
+    const m = new Matcher(head, 1, engine);
     m.rebuild([entry('bob', 2), entry('alice', 0), entry('bob', 1), entry('alice', 0.5)]);
     const r = m.match(v(0.1))!;
     expect([r.best.personId, r.runnerUp?.personId]).toEqual(['alice', 'bob']);
     expect(r.runnerUp?.distance).toBeCloseTo(0.9, 6);
   });
 
-  it.each([16, 130, 128])(
+  it.each([16, 130, 128, 3])(
     'agrees with brute force on random data (dim %i), including after removals and updates',
     (dim) => {
       let seed = 42 + dim;
@@ -59,7 +63,7 @@ describe('Matcher', () => {
           entries.push({ personId: `p${p}`, personName: `P${p}`, vector: new Float32Array(dim).map(rnd) });
         }
       }
-      const m = new Matcher(head, dim);
+      const m = new Matcher(head, dim, engine);
       m.rebuild(entries);
       const check = () => {
         for (let i = 0; i < 20; i++) {
@@ -91,7 +95,7 @@ describe('Matcher', () => {
   );
 
   it('a removed person is never matched again; one person has no runner-up; empty gives null', () => {
-    const m = new Matcher(head, 2);
+    const m = new Matcher(head, 2, engine);
     m.rebuild([entry('alice', 0, 0), entry('bob', 3, 3)]);
     m.removePerson('alice');
     const r = m.match(v(0, 0))!;
@@ -116,7 +120,7 @@ describe('Matcher', () => {
         ],
       });
       store.enroll({ id: 'bob', modelId: 'm', faces: [{ crop, embedding: v(4, 4) }] });
-      const m = new Matcher(head, 2);
+      const m = new Matcher(head, 2, engine);
       m.rebuild(store.loadEmbeddings('m'));
       store.close();
       expect(m.match(v(0, 0.9))!.best.personId).toBe('alice');
