@@ -33,6 +33,11 @@ export class MqttRelay implements Relay {
   }
 
   async start(): Promise<void> {
+    if (this.publisher.connected === false) {
+      // The daemon must start without its broker; the device's own auto-off keeps it locked.
+      this.log.warn('broker not connected at start: lock command not sent (relay auto-off is the backstop)');
+      return;
+    }
     await this.lock();
   }
 

@@ -229,6 +229,7 @@ describe('mqtt relay against the local Mosquitto', () => {
         { ...lineDefaults, type: 'mqtt', commandTopic: topic },
         { logger, clock: new ManualTime(), publisher: { connected: false, publish: async () => undefined } },
       );
+      await offline.start(); // does not wait for a broker that is not there
       await expect(offline.unlock()).rejects.toThrow(/not connected/);
       for (let i = 0; i < 50 && received.length < 3; i++) await new Promise((r) => setTimeout(r, 20));
       expect(received.map((m) => m.payload)).toEqual(['OFF', 'ON', 'OFF']);
