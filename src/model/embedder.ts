@@ -1,4 +1,5 @@
 import type { GrayImage } from '../vision/image.js';
+import type { PreprocessOptions } from '../vision/preprocess.js';
 
 /**
  * A sister network of the Siamese model: preprocessed faces in, embeddings out. The
@@ -14,6 +15,11 @@ export interface Embedder {
   /** Embeds a batch of preprocessed faces (each inputSize x inputSize). */
   embed(faces: readonly GrayImage[]): Promise<Float32Array[]>;
   readonly head: SimilarityHead;
+  /**
+   * What this model needs from preprocessFace beyond DEFAULT_PREPROCESS at inputSize
+   * (the pretrained backbone: eye alignment, no equalisation). Absent: the defaults.
+   */
+  readonly preprocess?: Partial<PreprocessOptions>;
   dispose(): void;
 }
 

@@ -5,6 +5,7 @@ import { chooseBackend, type BackendPreference } from './backend.js';
 import { embedFaces } from './embed.js';
 import type { Embedder, SimilarityHead } from './embedder.js';
 import { fileLoadHandler, readModelArtifacts, weightsHash } from './io.js';
+import { isPretrainedModelDir, loadPretrainedEmbedder } from './pretrained/embedder.js';
 
 /** What training stores in model.json's userDefinedMetadata under `facegate`. */
 export interface FacegateModelMetadata {
@@ -84,6 +85,8 @@ export async function loadEmbedder(
   logger: Logger,
   options: LoadEmbedderOptions = {},
 ): Promise<Embedder> {
+  // A pretrained-backbone folder (models/faceapi-siamese, docs/backbones.md) has its own loader.
+  if (isPretrainedModelDir(modelDir)) return loadPretrainedEmbedder(modelDir, logger, options);
   const log = logger.child({ module: 'embedder' });
   if (options.backend !== undefined) await chooseBackend(options.backend, log);
   else if (tf.engine().backendName == null) await chooseBackend('auto', log);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../../src/model/backend.js';
+import { loadEmbedder } from '../../../src/model/load.js';
 import { evaluationReport } from '../../../src/model/evaluation.js';
 import { prepareFolder } from '../../../src/model/pretrained/build.js';
 import {
@@ -62,6 +63,17 @@ describe('pretrained sister network (models/faceapi-siamese)', () => {
     expect(tf.memory().numTensors).toBe(before);
     expect(a).toHaveLength(128);
     expect(euclidean(a, b)).toBeLessThan(1e-5);
+  });
+
+  it('is what loadEmbedder returns for its folder (the daemon needs no special case)', async () => {
+    const viaLoad = await loadEmbedder(MODEL, silentLogger());
+    try {
+      expect(viaLoad.modelId).toBe(embedder.modelId);
+      expect(viaLoad.inputSize).toBe(150);
+      expect(viaLoad.preprocess?.align).toEqual(embedder.preprocess.align);
+    } finally {
+      viaLoad.dispose();
+    }
   });
 
   it('rejects faces of the wrong size', async () => {
