@@ -2,6 +2,7 @@ import convict from 'convict';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkAccessConfig, checkDoorConfig, parseModelThresholds } from '../access/config.js';
+import { modelDirFor } from '../model/config.js';
 import { schema, type FacegateConfig } from './schema.js';
 
 /** Every problem with the configuration, reported together so one edit fixes them all. */
@@ -85,7 +86,8 @@ function applyModelThresholds(
   warn: (message: string) => void,
 ): void {
   if (values.access?.thresholdsFrom !== 'model' || typeof values.model?.path !== 'string') return;
-  const path = join(values.model.path, 'metrics.json');
+  // The folder of the configured backbone (model.path, or model.pretrainedPath for faceapi).
+  const path = join(modelDirFor(values.model), 'metrics.json');
   let text: string;
   try {
     text = readFile(path);
