@@ -112,6 +112,17 @@ describe('loadConfig', () => {
       env: { FACEGATE_MODEL_PATH: dir, FACEGATE_ACCESS_THRESHOLDS_FROM: 'config' },
     });
     expect(fromConfig.access).toMatchObject({ acceptThreshold: 0.7, unknownThreshold: 0.5, minMargin: 0.05 });
+    // The pretrained backbone's folder is model.pretrainedPath, not model.path.
+    const pre = tmp();
+    file(pre, 'metrics.json', { thresholds: { accept: 0.9, unknown: 0.4 } });
+    const faceapi = loadConfig({
+      env: {
+        FACEGATE_MODEL_PATH: dir,
+        FACEGATE_MODEL_BACKBONE: 'faceapi',
+        FACEGATE_MODEL_PRETRAINED_PATH: pre,
+      },
+    });
+    expect(faceapi.access).toMatchObject({ acceptThreshold: 0.9, unknownThreshold: 0.4 });
     // No metrics.json: the configured values, with a warning.
     const warnings: string[] = [];
     const none = loadConfig({
