@@ -20,6 +20,14 @@ import {
   type EvaluationOutput,
 } from '../model/evaluate-run.js';
 import { loadEmbedder } from '../model/load.js';
+import type { FaceDataset } from '../model/dataset.js';
+import { prepareFolder } from '../model/pretrained/build.js';
+import type { PretrainedPreprocess } from '../model/pretrained/prepare.js';
+import { DEFAULT_DETECTOR_CONFIG } from '../vision/config.js';
+import { createFaceDetector } from '../vision/detector.js';
+import { createEyeFinder } from '../vision/eyes.js';
+import { DEFAULT_PREPROCESS } from '../vision/preprocess.js';
+import type { Logger } from '../util/log.js';
 import { createLogger } from '../util/log.js';
 
 function int(name: string, min: number) {
@@ -49,7 +57,30 @@ export function buildEvaluateCommand(): Command {
     .option('--seed <n>', 'k-fold: seed', int('seed', 0), 1)
     .option('--out <dir>', 'where roc.png and demo-grid.png go', 'evaluation')
     .option('--backend <name>', 'auto | node | wasm | cpu (default: FACEGATE_TF_BACKEND or auto)')
+    .option('--detect', 'with --model: run the live Haar detector (and the eye finder when the model aligns) on full photos instead of treating each image as a crop')
     .option('--json', 'print only the JSON report on stdout');
+}
+
+/**
+ * `--detect`: every image is a full photo; the live detector finds the face (images without
+ * one are skipped and counted on stderr), the eye finder its eyes when the model aligns.
+ */
+async function loadDetectedDataset(root: string, people: string[] | undefined, options: PretrainedPreprocess, logger: Logger): Promise<FaceDataset> {
+  const backend = (process.env.FACEGATE_DETECTOR_BACKEND as 'auto' | 'native' | 'wasm' | undefined) ?? 'auto';
+  const detector = await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend }, logger);
+  const eyes = options.align ? await createEyeFinder({ backend }, logger) : null;
+  try {
+    const only = people ? new Set(people) : null;
+    const set = await prepareFolder(path.resolve(root), { detector, eyes }, 'photo', options, (p) => !only || only.has(p));
+    process.stderr.write(
+      `detect: ${set.faces.length} faces, ${set.aligned.filter(Boolean).length} aligned, ${set.skipped.length} images without a face${set.skipped.length ? ` (${set.skipped.join(', ')})` : ''}\n`,
+    );
+    const faces = set.faces.map((image, i) => ({ person: set.people[set.labels[i]], label: set.labels[i], file: set.files[i], image }));
+    return { root, people: set.people, faces };
+  } finally {
+    await detector.stop();
+    await eyes?.stop();
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -64,16 +95,21 @@ export async function main(argv: string[]): Promise<number> {
     seed: number;
     out: string;
     backend?: string;
+    detect?: boolean;
     json?: boolean;
   }>();
   const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn', process.stderr);
   await chooseBackend(parseBackendPreference(o.backend ?? process.env.FACEGATE_TF_BACKEND), logger);
-  const dataset = await loadFaceDataset(o.data, { include: o.people });
   let output: EvaluationOutput;
   let title: string;
   if (o.model) {
     const embedder = await loadEmbedder(o.model, logger);
     try {
+      // The model's own preprocessing (size, and eye alignment for the pretrained backbone).
+      const preprocess = { ...DEFAULT_PREPROCESS, ...embedder.preprocess, size: embedder.inputSize };
+      const dataset = o.detect
+        ? await loadDetectedDataset(o.data, o.people, { ...preprocess, align: preprocess.align ?? null }, logger)
+        : await loadFaceDataset(o.data, { include: o.people, preprocess });
       const embedded = await embedDataset(embedder, dataset);
       output = evaluateEmbedded(embedded, embedder.head);
       title = `${embedder.modelId} on ${path.basename(path.resolve(o.data))} (${dataset.people.length} people)`;
@@ -81,6 +117,7 @@ export async function main(argv: string[]): Promise<number> {
       embedder.dispose();
     }
   } else {
+    const dataset = await loadFaceDataset(o.data, { include: o.people });
     output = await crossValidate(
       dataset,
       {
