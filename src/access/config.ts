@@ -28,7 +28,7 @@ function positiveInt(value: unknown): void {
  */
 export const accessSchema = {
   thresholdsFrom: {
-    doc: 'model: acceptThreshold, unknownThreshold and minMargin come from the evaluation in <model.path>/metrics.json (thresholds.accept / .unknown / .margin, margin defaulting to (accept - unknown) / 2), so a retrained model brings its own; the values below are used only when that file has none. config: always use the values below.',
+    doc: 'model: acceptThreshold, unknownThreshold and minMargin come from the evaluation in metrics.json of the model in use (in model.path, or model.pretrainedPath with the faceapi backbone) (thresholds.accept / .unknown / .margin, margin defaulting to (accept - unknown) / 2), so a retrained model brings its own; the values below are used only when that file has none. config: always use the values below.',
     format: ['model', 'config'] as const,
     default: 'model' as 'model' | 'config',
     env: 'FACEGATE_ACCESS_THRESHOLDS_FROM',
