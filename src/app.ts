@@ -12,7 +12,9 @@ import { GalleryStore } from './gallery/store.js';
 import { createInput, createRelay } from './gpio/factory.js';
 import type { Relay } from './gpio/types.js';
 import type { Embedder } from './model/embedder.js';
+import { modelDirFor } from './model/config.js';
 import { loadEmbedder } from './model/load.js';
+import { loadPretrainedEmbedder } from './model/pretrained/embedder.js';
 import { MqttConnection } from './mqtt/connection.js';
 import { EventPublisher } from './mqtt/event-publisher.js';
 import { HomeAssistantDiscovery } from './mqtt/discovery.js';
@@ -23,13 +25,14 @@ import { OpsHttpServer } from './ops/http-server.js';
 import { FacegateMetrics } from './ops/metrics.js';
 import { noServiceNotifier, WatchdogFeeder, type ServiceNotifier } from './ops/systemd.js';
 import { DecisionActuator, gateAdapter, matcherAdapter, policyAdapter } from './pipeline/adapters.js';
+import { FaceLocator } from './pipeline/face-locator.js';
 import { GallerySync, importPersonFolders, reembedGallery } from './pipeline/gallery-maintenance.js';
 import { LiveLoop } from './pipeline/live-loop.js';
 import { systemClock, type Clock } from './util/clock.js';
 import type { Logger } from './util/log.js';
 import { createFaceDetector, type StoppableFaceDetector } from './vision/detector.js';
-import type { FaceRegion, GrayImage } from './vision/image.js';
-import { DEFAULT_PREPROCESS, preprocessFace, type PreprocessOptions } from './vision/preprocess.js';
+import { createEyeFinder } from './vision/eyes.js';
+import { DEFAULT_PREPROCESS, type PreprocessOptions } from './vision/preprocess.js';
 import { QualityGate } from './vision/quality.js';
 
 export interface AppOptions {
@@ -74,6 +77,7 @@ export class FacegateApp {
   private gallery: GalleryStore | null = null;
   private embedder: Embedder | null = null;
   private detector: StoppableFaceDetector | null = null;
+  private locator: FaceLocator | null = null;
   private sync: GallerySync | null = null;
   private mqtt: MqttConnection | null = null;
   private publisher: EventPublisher | null = null;
@@ -191,7 +195,8 @@ export class FacegateApp {
 
     // 3. The model, then the gallery's embeddings for exactly this model.
     await this.notifier.status('loading the model');
-    this.embedder = await loadEmbedder(config.model.path, logger, { backend: config.model.tfBackend });
+    const model = await loadConfiguredModel(config, logger);
+    this.embedder = model.embedder;
     const embedder = this.embedder;
     await this.notifier.status('re-embedding the gallery');
     await reembedGallery(gallery, embedder, logger.child({ module: 'gallery-reembed' }));
@@ -207,10 +212,12 @@ export class FacegateApp {
 
     // 4. The detector (shared by the live loop and enrollment).
     this.detector = await createFaceDetector(config.vision.detector, logger);
+    this.locator = await createFaceLocator(config, model.preprocess, logger);
+    const locator = this.locator;
     // THE preprocessing, one function object shared by the live loop and enrollment.
-    const facePreprocess = preprocessorFor(embedder);
+    const facePreprocess = locator.preprocessor(model.preprocess);
     const enroller = new PhotoEnroller({
-      detector: this.detector,
+      detector: locator.wrapDetector(this.detector),
       embedder,
       preprocess: facePreprocess,
       limits: photoLimits(config),
@@ -310,6 +317,7 @@ export class FacegateApp {
       source: this.camera,
       detector: this.detector,
       gate: gateAdapter(gate),
+      locate: locator.aligns ? (image, face) => locator.locate(image, face.box) : undefined,
       preprocess: facePreprocess,
       embedder,
       matcher: matcherAdapter(matcher),
@@ -398,6 +406,7 @@ export class FacegateApp {
     await step('events', () => this.publisher?.stop());
     await step('mqtt', () => this.mqtt?.stop(2000));
     await step('detector', () => this.detector?.stop());
+    await step('eye finder', () => this.locator?.stop());
     await step('model', () => this.embedder?.dispose());
     await step('door', () => this.door?.stop());
     this.lockSync();
@@ -518,10 +527,30 @@ function transactionOf(payload: Buffer): string | null {
 
 // ----------------------------------------------------------------- gallery tool
 
-/** preprocessFace with the shared defaults at the model's input size. */
-function preprocessorFor(embedder: Embedder): (image: GrayImage, face: FaceRegion) => GrayImage {
-  const options: PreprocessOptions = { ...DEFAULT_PREPROCESS, size: embedder.inputSize };
-  return (image, face) => preprocessFace(image, face, options);
+/** The configured sister network (`model.backbone`) and how faces must be preprocessed for it. */
+async function loadConfiguredModel(
+  config: FacegateConfig,
+  logger: Logger,
+): Promise<{ embedder: Embedder; preprocess: PreprocessOptions }> {
+  if (config.model.backbone === 'faceapi') {
+    const embedder = await loadPretrainedEmbedder(modelDirFor(config.model), logger, {
+      backend: config.model.tfBackend,
+    });
+    return { embedder, preprocess: embedder.preprocess };
+  }
+  const embedder = await loadEmbedder(config.model.path, logger, { backend: config.model.tfBackend });
+  return { embedder, preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize } };
+}
+
+/** Eyes are looked for only when the model aligns faces on them. */
+async function createFaceLocator(
+  config: FacegateConfig,
+  preprocess: PreprocessOptions,
+  logger: Logger,
+): Promise<FaceLocator> {
+  if (!preprocess.align) return new FaceLocator(null);
+  const eyes = await createEyeFinder({ backend: config.vision.detector.backend, threads: 1 }, logger);
+  return new FaceLocator(eyes);
 }
 
 /** The photo limits of the `enrollment` slice, for PhotoEnroller. */
@@ -543,14 +572,17 @@ export async function importGalleryFolders(config: FacegateConfig, logger: Logge
   const gallery = new GalleryStore(config.gallery.path, logger);
   let embedder: Embedder | null = null;
   let detector: StoppableFaceDetector | null = null;
+  let locator: FaceLocator | null = null;
   try {
-    embedder = await loadEmbedder(config.model.path, logger, { backend: config.model.tfBackend });
+    const model = await loadConfiguredModel(config, logger);
+    embedder = model.embedder;
     await reembedGallery(gallery, embedder, logger.child({ module: 'gallery-reembed' }));
     detector = await createFaceDetector(config.vision.detector, logger);
+    locator = await createFaceLocator(config, model.preprocess, logger);
     const enroller = new PhotoEnroller({
-      detector,
+      detector: locator.wrapDetector(detector),
       embedder,
-      preprocess: preprocessorFor(embedder),
+      preprocess: locator.preprocessor(model.preprocess),
       limits: photoLimits(config),
       logger,
     });
@@ -563,6 +595,7 @@ export async function importGalleryFolders(config: FacegateConfig, logger: Logge
     return { ...result, modelId: embedder.modelId, gallery: gallery.stats() };
   } finally {
     await detector?.stop().catch(() => undefined);
+    await locator?.stop().catch(() => undefined);
     embedder?.dispose();
     gallery.close();
   }

@@ -93,8 +93,10 @@ async function runDaemon(options: GlobalOptions): Promise<void> {
     }
     exitAfterStop(EXIT_FAILURE, `crash (${origin})`, 3000);
   };
-  process.on('uncaughtException', (err) => crash(err, 'uncaughtException'));
-  process.on('unhandledRejection', (err) => crash(err, 'unhandledRejection'));
+  const onUncaught = (err: unknown): void => crash(err, 'uncaughtException');
+  const onUnhandled = (err: unknown): void => crash(err, 'unhandledRejection');
+  process.on('uncaughtException', onUncaught);
+  process.on('unhandledRejection', onUnhandled);
   process.on('exit', () => app.lockSync());
   let firstSignalMs = 0;
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
@@ -125,11 +127,33 @@ async function runDaemon(options: GlobalOptions): Promise<void> {
 
   try {
     await app.start();
+    // Emscripten modules (the TF.js WebAssembly backend) add their own handlers that
+    // re-throw, which would end the process (exit 7) before our bounded, locked stop.
+    // Ours are the only ones that decide how the daemon dies.
+    const removed =
+      dropForeignHandlers('uncaughtException', onUncaught) +
+      dropForeignHandlers('unhandledRejection', onUnhandled);
+    if (removed > 0) log.debug({ removed }, 'removed foreign process error handlers');
   } catch (err) {
     app.lockSync();
     log.fatal({ err }, 'start-up failed');
     exitAfterStop(EXIT_FAILURE, 'start-up failed', 5000);
   }
+}
+
+function dropForeignHandlers(
+  event: 'uncaughtException' | 'unhandledRejection',
+  ours: (err: unknown) => void,
+): number {
+  let removed = 0;
+  const emitter = process as unknown as NodeJS.EventEmitter;
+  for (const listener of emitter.listeners(event)) {
+    if (listener !== ours) {
+      emitter.off(event, listener as (...args: unknown[]) => void);
+      removed++;
+    }
+  }
+  return removed;
 }
 
 /** Tools log to stderr, so stdout carries only their result (JSON). */

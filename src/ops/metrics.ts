@@ -1,7 +1,8 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** Stages of the live loop whose latency is measured (label `stage`). */
-export type PipelineStage = 'detect' | 'quality' | 'preprocess' | 'embed' | 'match' | 'decide' | 'total';
+export type PipelineStage =
+  'detect' | 'quality' | 'align' | 'preprocess' | 'embed' | 'match' | 'decide' | 'total';
 
 /**
  * The daemon's Prometheus metrics, in their own Registry (no prom-client globals, so two

@@ -12,6 +12,8 @@ export interface LiveLoopDeps {
   readonly source: FrameSource;
   readonly detector: FaceDetector;
   readonly gate: LoopQualityGate;
+  /** Finds the eyes of a face that passed the gate (models that align); absent: the box alone. */
+  readonly locate?: (image: GrayImage, face: FaceRegion) => Promise<FaceRegion>;
   /** THE preprocessing (preprocessFace bound to the model's input size), on the full-resolution frame. */
   readonly preprocess: (image: GrayImage, face: FaceRegion) => GrayImage;
   readonly embedder: Embedder;
@@ -140,8 +142,14 @@ export class LiveLoop {
 
     let observations: FaceObservation[] = [];
     if (verdict.accepted.length > 0) {
+      const locate = this.deps.locate;
+      const regions = locate
+        ? await this.timed('align', () =>
+            Promise.all(verdict.accepted.map((face) => locate(frame.image, face.region))),
+          )
+        : verdict.accepted.map((face) => face.region);
       const crops = await this.timed('preprocess', () =>
-        verdict.accepted.map((face) => preprocess(frame.image, face.region)),
+        regions.map((region) => preprocess(frame.image, region)),
       );
       const embeddings = await this.timed('embed', () => embedder.embed(crops));
       if (embeddings.length !== crops.length) {
@@ -152,7 +160,7 @@ export class LiveLoop {
       }
       observations = await this.timed('match', () =>
         embeddings.map((embedding, i) => ({
-          region: verdict.accepted[i].region,
+          region: regions[i],
           qualityReasons: verdict.accepted[i].qualityReasons,
           match: matcher.match(embedding),
         })),
