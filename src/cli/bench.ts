@@ -7,6 +7,7 @@
  * frame → detect → quality gate → preprocess → embed → match against a synthetic gallery of
  * N people, and prints per-stage latency percentiles, frames per second and memory.
  */
+import { loadavg } from 'node:os';
 import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs-core';
@@ -33,6 +34,7 @@ export interface BenchOptions {
   readonly detector: DetectorBackendChoice;
   readonly tfBackend: BackendPreference;
   readonly detectWidth: number;
+  readonly scaleFactor: number;
 }
 
 export interface Percentiles {
@@ -49,9 +51,15 @@ export interface BenchReport {
   readonly end_to_end_with_face_ms: Percentiles;
   readonly people: number;
   readonly rss_mb: number;
+  /** Process CPU time (all threads) per measured frame: what a frame costs, independent of other load on the machine. */
+  readonly cpu_ms_per_frame: number;
+  /** Process CPU time of the detect stage alone (the native and wasm detectors run on other threads of this process). */
+  readonly detect_cpu_ms: Percentiles;
+  readonly load_average: number;
   readonly backend: string;
   readonly detector: string;
   readonly detect_width: number;
+  readonly scale_factor: number;
   readonly frame_size: string;
 }
 
@@ -88,7 +96,7 @@ export function syntheticGallery(people: number, dimension: number, norm: number
 }
 
 export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchReport> {
-  const detector = await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend: o.detector, detectWidth: o.detectWidth }, logger);
+  const detector = await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend: o.detector, detectWidth: o.detectWidth, scaleFactor: o.scaleFactor }, logger);
   let embedder: Embedder | undefined;
   const source = new ReplaySource({ folder: resolvePackagePath(o.replay), fps: 0, loop: true }, systemClock, logger);
   try {
@@ -106,17 +114,24 @@ export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchRe
 
     const stages = { detect: [] as number[], quality: [] as number[], preprocess: [] as number[], embed: [] as number[], match: [] as number[] };
     const endToEnd: number[] = [];
+    const detectCpu: number[] = [];
     const endToEndFace: number[] = [];
     let withFace = 0;
     let frameSize = '';
     let startedAt = 0;
+    let cpuAtStart = process.cpuUsage();
     for (let i = 0; i < o.warmup + o.frames; i++) {
-      if (i === o.warmup) startedAt = performance.now();
+      if (i === o.warmup) {
+        startedAt = performance.now();
+        cpuAtStart = process.cpuUsage();
+      }
       const t0 = performance.now();
       const frame = await source.next();
       frameSize = `${frame.image.width}x${frame.image.height}`;
+      const cpu0 = process.cpuUsage();
       const boxes = await detector.detect(frame.image);
       const t1 = performance.now();
+      const cpuDetect = process.cpuUsage(cpu0);
       const verdict = gate.assess(frame.image, boxes);
       const t2 = performance.now();
       const faces: GrayImage[] = verdict.accepted.map((a) => preprocessFace(frame.image, { box: a.box }, preprocess));
@@ -131,6 +146,7 @@ export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchRe
       }
       if (i < o.warmup) continue;
       stages.detect.push(t1 - t0);
+      detectCpu.push((cpuDetect.user + cpuDetect.system) / 1000);
       stages.quality.push(t2 - t1);
       endToEnd.push(t5 - t0);
       if (faces.length > 0) {
@@ -142,6 +158,7 @@ export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchRe
       }
     }
     const seconds = (performance.now() - startedAt) / 1000;
+    const cpu = process.cpuUsage(cpuAtStart);
     return {
       frames: o.frames,
       frames_with_face: withFace,
@@ -157,9 +174,13 @@ export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchRe
       end_to_end_with_face_ms: percentiles(endToEndFace),
       people: o.people,
       rss_mb: Math.round(process.memoryUsage().rss / 1048576),
+      cpu_ms_per_frame: Math.round(((cpu.user + cpu.system) / 1000 / o.frames) * 100) / 100,
+      detect_cpu_ms: percentiles(detectCpu),
+      load_average: Math.round(loadavg()[0] * 10) / 10,
       backend: tf.getBackend(),
       detector: detector.name,
       detect_width: o.detectWidth,
+      scale_factor: o.scaleFactor,
       frame_size: frameSize,
     };
   } finally {
@@ -196,12 +217,17 @@ export async function main(argv: string[]): Promise<number> {
     .option('--detector <backend>', 'auto | native | wasm', choice('--detector', ['auto', 'native', 'wasm'] as const), 'auto')
     .option('--tf-backend <backend>', 'auto | node | wasm | cpu', (v) => parseBackendPreference(v), 'auto' as BackendPreference)
     .option('--detect-width <px>', 'detector input width', int('--detect-width', 0), DEFAULT_DETECTOR_CONFIG.detectWidth)
+    .option('--scale-factor <f>', 'Haar pyramid step', (v) => {
+      const n = Number(v);
+      if (!(n > 1 && n <= 2)) throw new InvalidArgumentError('--scale-factor must be in (1, 2]');
+      return n;
+    }, DEFAULT_DETECTOR_CONFIG.scaleFactor)
     .exitOverride();
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ json: boolean; people: number; frames: number; warmup: number; replay: string; model: string; detector: DetectorBackendChoice; tfBackend: BackendPreference; detectWidth: number }>();
+  const o = program.opts<{ json: boolean; people: number; frames: number; warmup: number; replay: string; model: string; detector: DetectorBackendChoice; tfBackend: BackendPreference; detectWidth: number; scaleFactor: number }>();
   const logger = createLogger(o.json ? 'warn' : 'info');
   const report = await runBench(
-    { replay: o.replay, model: o.model, people: o.people, frames: o.frames, warmup: o.warmup, detector: o.detector, tfBackend: o.tfBackend, detectWidth: o.detectWidth },
+    { replay: o.replay, model: o.model, people: o.people, frames: o.frames, warmup: o.warmup, detector: o.detector, tfBackend: o.tfBackend, detectWidth: o.detectWidth, scaleFactor: o.scaleFactor },
     logger,
   );
   if (o.json) {
@@ -211,13 +237,13 @@ export async function main(argv: string[]): Promise<number> {
     const f = (p: Percentiles) => `p50 ${p.p50.toFixed(2)} / p95 ${p.p95.toFixed(2)} ms`;
     process.stdout.write(
       `${report.frames} frames (${report.frames_with_face} with a face) of ${report.frame_size}: ${report.fps} fps\n` +
-        `detect     ${f(s.detect)}  (${report.detector}, width ${report.detect_width})\n` +
+        `detect     ${f(s.detect)}  (${report.detector}, width ${report.detect_width}; CPU ${f(report.detect_cpu_ms)})\n` +
         `quality    ${f(s.quality)}\n` +
         `preprocess ${f(s.preprocess)}\n` +
         `embed      ${f(s.embed)}  (tf ${report.backend})\n` +
         `match      ${f(s.match)}  (${report.people} people)\n` +
         `end to end ${f(report.end_to_end_ms)}; with a face ${f(report.end_to_end_with_face_ms)}\n` +
-        `rss ${report.rss_mb} MB\n`,
+        `rss ${report.rss_mb} MB, cpu ${report.cpu_ms_per_frame} ms per frame, load average ${report.load_average}\n`,
     );
   }
   return 0;
