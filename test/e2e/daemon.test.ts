@@ -109,6 +109,25 @@ describe('facegate daemon end to end (child process, real broker)', () => {
         await events.waitFor((m) => m.type === 'access_granted', 45_000, 'access_granted');
         await replayEnded(daemon);
         await events.waitFor((m) => m.type === 'unknown_face', 5000, 'unknown_face for the stranger');
+        // health_check over MQTT answers with the same report as /health
+        const responses = await TopicRecorder.start(BROKER, `${baseTopic}/response/health_check`);
+        try {
+          await responses.publish(
+            `${baseTopic}/request/health_check`,
+            JSON.stringify({ transaction: 'hc-1' }),
+          );
+          const answer = await responses.waitFor(
+            (m) => m.transaction === 'hc-1',
+            10_000,
+            'the health_check response',
+          );
+          expect(answer).toMatchObject({
+            status: 'ok',
+            data: { status: 'ok', checks: { mqtt: { ok: true }, model: { ok: true } } },
+          });
+        } finally {
+          await responses.stop();
+        }
         const health = await fetch(`http://127.0.0.1:${metricsPort}/health`);
         expect(health.status).toBe(200);
         const metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();

@@ -192,6 +192,10 @@ export class TopicRecorder {
     }
   }
 
+  async publish(topic: string, payload: string): Promise<void> {
+    await this.client.publishAsync(topic, payload, { qos: 1 });
+  }
+
   async stop(): Promise<void> {
     await this.client.endAsync();
   }
