@@ -15,7 +15,11 @@ import * as tf from '@tensorflow/tfjs';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import { evaluationReport } from '../model/evaluation.js';
 import { similarityFromDistance } from '../model/embedder.js';
-import { buildPretrainedModel, FACEAPI_ALIGNED_PREPROCESS, prepareFolder } from '../model/pretrained/build.js';
+import {
+  buildPretrainedModel,
+  FACEAPI_ALIGNED_PREPROCESS,
+  prepareFolder,
+} from '../model/pretrained/build.js';
 import { loadPretrainedEmbedder } from '../model/pretrained/embedder.js';
 import { DEFAULT_HEAD_TRAIN, euclidean } from '../model/pretrained/head.js';
 import type { FaceLocator } from '../model/pretrained/prepare.js';
@@ -37,7 +41,8 @@ function kindOf(v: string): 'photo' | 'crop' {
 
 async function makeLocator(kind: 'photo' | 'crop', align: boolean, logger: Logger) {
   const backend = (process.env.FACEGATE_DETECTOR_BACKEND as 'auto' | 'native' | 'wasm' | undefined) ?? 'auto';
-  const detector = kind === 'photo' ? await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend }, logger) : null;
+  const detector =
+    kind === 'photo' ? await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend }, logger) : null;
   const eyes = align ? await createEyeFinder({ backend }, logger) : null;
   const locator: FaceLocator = { detector, eyes };
   return {
@@ -60,40 +65,64 @@ function gitCommit(): string {
 
 export async function main(argv: string[]): Promise<number> {
   const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn', process.stderr);
-  const program = new Command().name('pretrained').description('Pretrained sister network + Siamese head: build and evaluate.');
+  const program = new Command()
+    .name('pretrained')
+    .description('Pretrained sister network + Siamese head: build and evaluate.');
   program
     .command('build')
     .requiredOption('--data <dir>', 'training person folders')
     .option('--kind <kind>', 'photo (detector + eyes) or crop', kindOf, 'photo')
-    .option('--held-out <list>', 'people never read (kept for tests and the demo)', list, ['s36', 's37', 's38', 's39', 's40'])
+    .option('--held-out <list>', 'people never read (kept for tests and the demo)', list, [
+      's36',
+      's37',
+      's38',
+      's39',
+      's40',
+    ])
     .option('--out <dir>', 'model folder', 'models/faceapi-siamese')
     .option('--epochs <n>', 'head training epochs', (v) => Number(v), DEFAULT_HEAD_TRAIN.epochs)
     .option('--seed <n>', 'seed', (v) => Number(v), DEFAULT_HEAD_TRAIN.seed)
     .option('--backend <name>', 'auto | node | wasm | cpu')
-    .action(async (o: { data: string; kind: 'photo' | 'crop'; heldOut: string[]; out: string; epochs: number; seed: number; backend?: string }) => {
-      const backend = await chooseBackend(parseBackendPreference(o.backend ?? process.env.FACEGATE_TF_BACKEND), logger);
-      const backboneDir = join(dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')), 'model');
-      const loc = await makeLocator(o.kind, true, logger);
-      try {
-        await buildPretrainedModel(
-          {
-            data: o.data,
-            kind: o.kind,
-            heldOut: o.heldOut,
-            out: o.out,
-            backboneDir,
-            preprocess: FACEAPI_ALIGNED_PREPROCESS,
-            head: { ...DEFAULT_HEAD_TRAIN, epochs: o.epochs, seed: o.seed },
-            name: 'faceapi-siamese',
-            provenance: { commit: gitCommit(), backend, ...loc.names },
-          },
-          loc.locator,
-          (m) => process.stderr.write(`${m}\n`),
+    .action(
+      async (o: {
+        data: string;
+        kind: 'photo' | 'crop';
+        heldOut: string[];
+        out: string;
+        epochs: number;
+        seed: number;
+        backend?: string;
+      }) => {
+        const backend = await chooseBackend(
+          parseBackendPreference(o.backend ?? process.env.FACEGATE_TF_BACKEND),
+          logger,
         );
-      } finally {
-        await loc.stop();
-      }
-    });
+        const backboneDir = join(
+          dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
+          'model',
+        );
+        const loc = await makeLocator(o.kind, true, logger);
+        try {
+          await buildPretrainedModel(
+            {
+              data: o.data,
+              kind: o.kind,
+              heldOut: o.heldOut,
+              out: o.out,
+              backboneDir,
+              preprocess: FACEAPI_ALIGNED_PREPROCESS,
+              head: { ...DEFAULT_HEAD_TRAIN, epochs: o.epochs, seed: o.seed },
+              name: 'faceapi-siamese',
+              provenance: { commit: gitCommit(), backend, ...loc.names },
+            },
+            loc.locator,
+            (m) => process.stderr.write(`${m}\n`),
+          );
+        } finally {
+          await loc.stop();
+        }
+      },
+    );
   program
     .command('evaluate')
     .requiredOption('--data <dir>', 'person folders')
@@ -104,14 +133,28 @@ export async function main(argv: string[]): Promise<number> {
     .option('--backend <name>', 'auto | node | wasm | cpu')
     .option('--json', 'print only the JSON report')
     .action(
-      async (o: { data: string; model: string; kind: 'photo' | 'crop'; people?: string[]; align: boolean; backend?: string; json?: boolean }) => {
+      async (o: {
+        data: string;
+        model: string;
+        kind: 'photo' | 'crop';
+        people?: string[];
+        align: boolean;
+        backend?: string;
+        json?: boolean;
+      }) => {
         await chooseBackend(parseBackendPreference(o.backend ?? process.env.FACEGATE_TF_BACKEND), logger);
         const embedder = await loadPretrainedEmbedder(o.model, logger);
         const loc = await makeLocator(o.kind, o.align, logger);
         try {
           const only = o.people ? new Set(o.people) : null;
           const t0 = performance.now();
-          const set = await prepareFolder(resolve(o.data), loc.locator, o.kind, embedder.preprocess, (p) => !only || only.has(p));
+          const set = await prepareFolder(
+            resolve(o.data),
+            loc.locator,
+            o.kind,
+            embedder.preprocess,
+            (p) => !only || only.has(p),
+          );
           const prepareMs = (performance.now() - t0) / Math.max(1, set.faces.length + set.skipped.length);
           const t1 = performance.now();
           const embeddings = await embedder.embed(set.faces);

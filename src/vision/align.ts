@@ -30,7 +30,8 @@ export function validateAlignTarget(target: AlignTarget): void {
     throw new RangeError(`align size must be an integer in 8..1024, got ${target.size}`);
   }
   for (const p of [target.leftEye, target.rightEye]) {
-    if (!(p.x >= 0 && p.x <= 1 && p.y >= 0 && p.y <= 1)) throw new RangeError('align eye targets must be fractions in 0..1');
+    if (!(p.x >= 0 && p.x <= 1 && p.y >= 0 && p.y <= 1))
+      throw new RangeError('align eye targets must be fractions in 0..1');
   }
   if (!(target.rightEye.x - target.leftEye.x > 0.05)) {
     throw new RangeError('align target: the right eye must lie to the right of the left eye');
@@ -69,7 +70,12 @@ export function toOutput(t: SimilarityTransform, p: Point): Point {
  * samples, as preprocess's resampleRect does, so distant faces do not alias. Pixels that
  * fall outside the source repeat its border.
  */
-export function warpSimilarity(image: GrayImage, t: SimilarityTransform, outW: number, outH: number): GrayImage {
+export function warpSimilarity(
+  image: GrayImage,
+  t: SimilarityTransform,
+  outW: number,
+  outH: number,
+): GrayImage {
   const scale = Math.hypot(t.a, t.b);
   if (!(scale > 0) || !Number.isFinite(scale)) throw new RangeError('degenerate alignment transform');
   const sub = Math.min(8, Math.max(1, Math.ceil(scale)));
@@ -116,10 +122,16 @@ export function alignFace(image: GrayImage, eyes: EyePair, target: AlignTarget):
  * box: the mean over the 348 ORL faces where both the face and the eyes were found). Used when the eye cascades find
  * nothing, so the fallback crop is framed like an aligned one (but not levelled).
  */
-export const TYPICAL_EYES_IN_HAAR_BOX = { left: { x: 0.28, y: 0.385 }, right: { x: 0.72, y: 0.385 } } as const;
+export const TYPICAL_EYES_IN_HAAR_BOX = {
+  left: { x: 0.28, y: 0.385 },
+  right: { x: 0.72, y: 0.385 },
+} as const;
 
 /** The eye positions a face box implies when the eyes themselves were not found. */
-export function eyesFromBox(box: Box, typical: { left: Point; right: Point } = TYPICAL_EYES_IN_HAAR_BOX): EyePair {
+export function eyesFromBox(
+  box: Box,
+  typical: { left: Point; right: Point } = TYPICAL_EYES_IN_HAAR_BOX,
+): EyePair {
   return {
     left: { x: box.x + typical.left.x * box.width, y: box.y + typical.left.y * box.height },
     right: { x: box.x + typical.right.x * box.width, y: box.y + typical.right.y * box.height },

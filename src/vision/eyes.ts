@@ -45,7 +45,8 @@ export async function createEyeFinder(options: EyeFinderOptions, logger: Logger)
   const log = logger.child({ module: 'eyes' });
   const cascades = options.cascades ?? DEFAULT_EYE_CASCADES;
   for (const path of [cascades.eye, cascades.eyeglasses]) {
-    if (!existsSync(path)) throw new Error(`eye cascade not found: ${path} (Debian: apt-get install opencv-data)`);
+    if (!existsSync(path))
+      throw new Error(`eye cascade not found: ${path} (Debian: apt-get install opencv-data)`);
   }
   const make = async (path: string): Promise<HaarEngine> => {
     if (options.backend !== 'wasm') {
@@ -53,7 +54,10 @@ export async function createEyeFinder(options: EyeFinderOptions, logger: Logger)
         return createNativeHaarEngine(path, options.threads ?? 1);
       } catch (err) {
         if (options.backend === 'native') throw err;
-        log.warn({ err: (err as Error).message }, 'native OpenCV unavailable, eye finder uses WebAssembly OpenCV');
+        log.warn(
+          { err: (err as Error).message },
+          'native OpenCV unavailable, eye finder uses WebAssembly OpenCV',
+        );
       }
     }
     return createWasmHaarEngine(path);
@@ -128,7 +132,11 @@ export class CascadeEyeFinder implements EyeFinder {
 export function bestEyePair(flat: ArrayLike<number>, width: number): EyePair | null {
   const hits: { cx: number; cy: number; size: number }[] = [];
   for (let i = 0; i + 3 < flat.length; i += 4) {
-    hits.push({ cx: flat[i] + flat[i + 2] / 2, cy: flat[i + 1] + flat[i + 3] / 2, size: (flat[i + 2] + flat[i + 3]) / 2 });
+    hits.push({
+      cx: flat[i] + flat[i + 2] / 2,
+      cy: flat[i + 1] + flat[i + 3] / 2,
+      size: (flat[i + 2] + flat[i + 3]) / 2,
+    });
   }
   let best: EyePair | null = null;
   let bestCost = Infinity;

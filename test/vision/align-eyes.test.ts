@@ -59,7 +59,11 @@ describe('eye finder on a real ORL face (OpenCV eye cascades)', () => {
 
   it('reports none (for the plain-box fallback) on a face-free image', async () => {
     const image = await readGrayImage('data/orl_faces/s01/1.pgm');
-    const flat = { width: image.width, height: image.height, data: new Uint8Array(image.data.length).fill(128) };
+    const flat = {
+      width: image.width,
+      height: image.height,
+      data: new Uint8Array(image.data.length).fill(128),
+    };
     const found = await finder.find(flat, { x: 0, y: 0, width: flat.width, height: flat.height });
     expect(found).toEqual({ eyes: null, method: 'none' });
   });

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { alignFace, eyeAlignTransform, eyesFromBox, toOutput, warpSimilarity, type AlignTarget } from '../../src/vision/align.js';
+import {
+  alignFace,
+  eyeAlignTransform,
+  eyesFromBox,
+  toOutput,
+  warpSimilarity,
+  type AlignTarget,
+} from '../../src/vision/align.js';
 import { createGrayImage, type GrayImage, type Point } from '../../src/vision/image.js';
 import { DEFAULT_PREPROCESS, preprocessFace } from '../../src/vision/preprocess.js';
 
@@ -12,7 +19,8 @@ function twoBlobs(width: number, height: number, a: Point, b: Point, r: number):
     for (let x = 0; x < width; x++) {
       const px = x + 0.5;
       const py = y + 0.5;
-      if (Math.hypot(px - a.x, py - a.y) <= r || Math.hypot(px - b.x, py - b.y) <= r) data[y * width + x] = 20;
+      if (Math.hypot(px - a.x, py - a.y) <= r || Math.hypot(px - b.x, py - b.y) <= r)
+        data[y * width + x] = 20;
     }
   }
   return createGrayImage(width, height, data);
@@ -67,7 +75,11 @@ describe('eye alignment warp', () => {
     const left = { x: 300, y: 400 };
     const right = { x: 700, y: 400 };
     const image = twoBlobs(1000, 900, left, right, 40);
-    const out = alignFace(image, { left, right }, { size: 64, leftEye: { x: 0.3, y: 0.4 }, rightEye: { x: 0.7, y: 0.4 } });
+    const out = alignFace(
+      image,
+      { left, right },
+      { size: 64, leftEye: { x: 0.3, y: 0.4 }, rightEye: { x: 0.7, y: 0.4 } },
+    );
     const l = darkCentroid(out, 'left');
     expect(Math.abs(l.x - 0.3 * 64)).toBeLessThan(0.5);
     expect(Math.abs(l.y - 0.4 * 64)).toBeLessThan(0.5);
@@ -92,11 +104,19 @@ describe('eye alignment warp', () => {
 
   it('rejects coincident eyes and bad targets', () => {
     const image = createGrayImage(10, 10);
-    expect(() => alignFace(image, { left: { x: 5, y: 5 }, right: { x: 5, y: 5 } }, TARGET)).toThrow(/coincide/);
-    expect(() => alignFace(image, { left: { x: 2, y: 5 }, right: { x: 8, y: 5 } }, { ...TARGET, rightEye: { x: 0.2, y: 0.3 } })).toThrow(
-      /right of the left/,
+    expect(() => alignFace(image, { left: { x: 5, y: 5 }, right: { x: 5, y: 5 } }, TARGET)).toThrow(
+      /coincide/,
     );
-    expect(() => alignFace(image, { left: { x: 2, y: 5 }, right: { x: 8, y: 5 } }, { ...TARGET, size: 3 })).toThrow(/size/);
+    expect(() =>
+      alignFace(
+        image,
+        { left: { x: 2, y: 5 }, right: { x: 8, y: 5 } },
+        { ...TARGET, rightEye: { x: 0.2, y: 0.3 } },
+      ),
+    ).toThrow(/right of the left/);
+    expect(() =>
+      alignFace(image, { left: { x: 2, y: 5 }, right: { x: 8, y: 5 } }, { ...TARGET, size: 3 }),
+    ).toThrow(/size/);
   });
 
   it('derives level fallback eyes from a face box', () => {
@@ -112,23 +132,40 @@ describe('preprocessFace with eye alignment (the one preprocessing function)', (
   const left = { x: 60, y: 70 };
   const right = { x: 119.3, y: 88.1 };
   const image = twoBlobs(200, 160, left, right, 6);
-  const options = { ...DEFAULT_PREPROCESS, size: 150, equalize: false, align: { leftEye: TARGET.leftEye, rightEye: TARGET.rightEye } };
+  const options = {
+    ...DEFAULT_PREPROCESS,
+    size: 150,
+    equalize: false,
+    align: { leftEye: TARGET.leftEye, rightEye: TARGET.rightEye },
+  };
   const box = { x: 30, y: 20, width: 130, height: 130 };
 
   it('aligns a face with eyes exactly as alignFace does', () => {
     const out = preprocessFace(image, { box, eyes: { left, right } }, options);
-    expect(Buffer.from(out.data).equals(Buffer.from(alignFace(image, { left, right }, TARGET).data))).toBe(true);
+    expect(Buffer.from(out.data).equals(Buffer.from(alignFace(image, { left, right }, TARGET).data))).toBe(
+      true,
+    );
   });
 
   it('frames a face without eyes by the eyes its box implies (the flagged fallback)', () => {
     const out = preprocessFace(image, { box }, options);
-    expect(Buffer.from(out.data).equals(Buffer.from(alignFace(image, eyesFromBox(box), TARGET).data))).toBe(true);
+    expect(Buffer.from(out.data).equals(Buffer.from(alignFace(image, eyesFromBox(box), TARGET).data))).toBe(
+      true,
+    );
   });
 
   it('leaves ready crops (face = null) and models without alignment to the plain crop', () => {
     const plain = preprocessFace(image, null, { ...options, align: null });
     expect(Buffer.from(preprocessFace(image, null, options).data).equals(Buffer.from(plain.data))).toBe(true);
-    const withBox = preprocessFace(image, { box, eyes: { left, right } }, { ...DEFAULT_PREPROCESS, size: 150 });
-    expect(Buffer.from(withBox.data).equals(Buffer.from(preprocessFace(image, { box }, { ...DEFAULT_PREPROCESS, size: 150 }).data))).toBe(true);
+    const withBox = preprocessFace(
+      image,
+      { box, eyes: { left, right } },
+      { ...DEFAULT_PREPROCESS, size: 150 },
+    );
+    expect(
+      Buffer.from(withBox.data).equals(
+        Buffer.from(preprocessFace(image, { box }, { ...DEFAULT_PREPROCESS, size: 150 }).data),
+      ),
+    ).toBe(true);
   });
 });

@@ -70,7 +70,11 @@ export async function prepareFolder(
 }
 
 /** Backbone embeddings of prepared faces, `batch` at a time, nothing left on the tf heap. */
-export async function embedWithBackbone(backbone: FaceApiBackbone, faces: readonly GrayImage[], batch = 16): Promise<Float32Array[]> {
+export async function embedWithBackbone(
+  backbone: FaceApiBackbone,
+  faces: readonly GrayImage[],
+  batch = 16,
+): Promise<Float32Array[]> {
   const size = backbone.inputSize;
   const out: Float32Array[] = [];
   for (let start = 0; start < faces.length; start += batch) {
@@ -80,7 +84,8 @@ export async function embedWithBackbone(backbone: FaceApiBackbone, faces: readon
     const emb = tf.tidy(() => backbone.forward(tf.tensor4d(pixels, [chunk.length, size, size, 1])));
     const data = (await emb.data()) as Float32Array;
     emb.dispose();
-    for (let i = 0; i < chunk.length; i++) out.push(data.slice(i * backbone.dimension, (i + 1) * backbone.dimension));
+    for (let i = 0; i < chunk.length; i++)
+      out.push(data.slice(i * backbone.dimension, (i + 1) * backbone.dimension));
   }
   return out;
 }
@@ -113,12 +118,23 @@ export async function buildPretrainedModel(
 ): Promise<PretrainedModelMetadata> {
   const started = Date.now();
   const held = new Set(options.heldOut);
-  const backbone = await FaceApiBackbone.load({ manifestPath: join(options.backboneDir, MANIFEST), weightsDir: options.backboneDir });
+  const backbone = await FaceApiBackbone.load({
+    manifestPath: join(options.backboneDir, MANIFEST),
+    weightsDir: options.backboneDir,
+  });
   try {
     progress(`preparing ${options.data} (${options.kind}), held out: ${[...held].join(', ') || 'none'}`);
-    const set = await prepareFolder(options.data, locator, options.kind, options.preprocess, (p) => !held.has(p));
+    const set = await prepareFolder(
+      options.data,
+      locator,
+      options.kind,
+      options.preprocess,
+      (p) => !held.has(p),
+    );
     const alignedCount = set.aligned.filter(Boolean).length;
-    progress(`${set.faces.length} faces of ${set.people.length} people (${alignedCount} aligned, ${set.skipped.length} without a face)`);
+    progress(
+      `${set.faces.length} faces of ${set.people.length} people (${alignedCount} aligned, ${set.skipped.length} without a face)`,
+    );
     const embeddings = await embedWithBackbone(backbone, set.faces);
     progress('training the Siamese head');
     const trained = await trainSiameseHead(embeddings, set.labels, options.head);
@@ -145,12 +161,19 @@ export async function buildPretrainedModel(
         sha256: backbone.weightsSha256,
         inputSize: backbone.inputSize,
         channels: FACEAPI_CHANNELS,
-        source: '@vladmandic/face-api 1.7.15 model/face_recognition_model (face-api.js port of dlib_face_recognition_resnet_model_v1)',
-        license: 'weights: dlib model released into the public domain by Davis King; face-api.js port MIT (Vincent Mühler); @vladmandic/face-api MIT',
+        source:
+          '@vladmandic/face-api 1.7.15 model/face_recognition_model (face-api.js port of dlib_face_recognition_resnet_model_v1)',
+        license:
+          'weights: dlib model released into the public domain by Davis King; face-api.js port MIT (Vincent Mühler); @vladmandic/face-api MIT',
       },
       projection: null,
       head: trained.head,
-      thresholds: { match: 0.5, accept: recommended.accept, unknown: recommended.unknown, maxFar: recommended.maxFar },
+      thresholds: {
+        match: 0.5,
+        accept: recommended.accept,
+        unknown: recommended.unknown,
+        maxFar: recommended.maxFar,
+      },
       preprocess: options.preprocess,
       training: {
         data: basename(options.data),
@@ -176,13 +199,20 @@ export async function buildPretrainedModel(
     // The same thresholds where the config loader looks for every model's (access.thresholdsFrom = model).
     const metrics = {
       model: options.name,
-      thresholds: { accept: recommended.accept, unknown: recommended.unknown, maxFar: recommended.maxFar, eer: recommended.eer },
+      thresholds: {
+        accept: recommended.accept,
+        unknown: recommended.unknown,
+        maxFar: recommended.maxFar,
+        eer: recommended.eer,
+      },
       trainedPeople: set.people,
       heldOutPeople: [...held],
       training: report,
     };
     await writeFile(join(options.out, 'metrics.json'), JSON.stringify(metrics, null, 2) + '\n');
-    progress(`wrote ${join(options.out, PRETRAINED_METADATA_FILE)} (head ${JSON.stringify(trained.head)}, thresholds ${JSON.stringify(recommended)})`);
+    progress(
+      `wrote ${join(options.out, PRETRAINED_METADATA_FILE)} (head ${JSON.stringify(trained.head)}, thresholds ${JSON.stringify(recommended)})`,
+    );
     return metadata;
   } finally {
     backbone.dispose();

@@ -14,7 +14,6 @@ import type { PretrainedPreprocess } from './prepare.js';
 export const PRETRAINED_METADATA_FILE = 'facegate-pretrained.json';
 export const PRETRAINED_FORMAT = 'facegate-pretrained/1';
 
-
 export interface PretrainedThresholds {
   /** The write-up's match threshold. */
   readonly match: number;
@@ -49,13 +48,23 @@ export interface PretrainedModelMetadata {
 
 export function parsePretrainedMetadata(raw: unknown, where: string): PretrainedModelMetadata {
   const m = raw as Partial<PretrainedModelMetadata> | null;
-  if (!m || typeof m !== 'object' || m.format !== PRETRAINED_FORMAT) throw new Error(`${where}: not a ${PRETRAINED_FORMAT} model`);
+  if (!m || typeof m !== 'object' || m.format !== PRETRAINED_FORMAT)
+    throw new Error(`${where}: not a ${PRETRAINED_FORMAT} model`);
   const bb = m.backbone;
-  if (!bb || bb.id !== 'faceapi-resnet34-128' || typeof bb.manifest !== 'string' || !/^[0-9a-f]{64}$/.test(String(bb.sha256))) {
+  if (
+    !bb ||
+    bb.id !== 'faceapi-resnet34-128' ||
+    typeof bb.manifest !== 'string' ||
+    !/^[0-9a-f]{64}$/.test(String(bb.sha256))
+  ) {
     throw new Error(`${where}: backbone must be faceapi-resnet34-128 with a manifest path and a sha256`);
   }
-  if (bb.manifest.includes('..') || bb.manifest.startsWith('/')) throw new Error(`${where}: backbone manifest must stay inside the model folder`);
-  if (m.projection !== null && (typeof m.projection !== 'string' || m.projection.includes('..') || m.projection.startsWith('/'))) {
+  if (bb.manifest.includes('..') || bb.manifest.startsWith('/'))
+    throw new Error(`${where}: backbone manifest must stay inside the model folder`);
+  if (
+    m.projection !== null &&
+    (typeof m.projection !== 'string' || m.projection.includes('..') || m.projection.startsWith('/'))
+  ) {
     throw new Error(`${where}: projection must be null or a file inside the model folder`);
   }
   const head = m.head;
@@ -63,16 +72,33 @@ export function parsePretrainedMetadata(raw: unknown, where: string): Pretrained
     throw new Error(`${where}: head needs a finite negative weight and a finite bias`);
   }
   const t = m.thresholds;
-  if (!t || !(t.match > 0 && t.match < 1) || !(t.accept > 0 && t.accept < 1)) throw new Error(`${where}: thresholds must be in (0, 1)`);
+  if (!t || !(t.match > 0 && t.match < 1) || !(t.accept > 0 && t.accept < 1))
+    throw new Error(`${where}: thresholds must be in (0, 1)`);
   const p = m.preprocess;
   const isPoint = (q: unknown) => {
     const pt = q as Partial<Point> | undefined;
-    return !!pt && typeof pt.x === 'number' && typeof pt.y === 'number' && pt.x >= 0 && pt.x <= 1 && pt.y >= 0 && pt.y <= 1;
+    return (
+      !!pt &&
+      typeof pt.x === 'number' &&
+      typeof pt.y === 'number' &&
+      pt.x >= 0 &&
+      pt.x <= 1 &&
+      pt.y >= 0 &&
+      pt.y <= 1
+    );
   };
   const alignOk = p?.align === null || (isPoint(p?.align?.leftEye) && isPoint(p?.align?.rightEye));
   const margins = [p?.marginX, p?.marginTop, p?.marginBottom];
-  if (!p || p.size !== bb.inputSize || !alignOk || typeof p.equalize !== 'boolean' || !margins.every((v) => typeof v === 'number' && v > -0.4 && v < 2)) {
-    throw new Error(`${where}: preprocess must give size (= backbone input), margins, equalize and align (eye targets or null)`);
+  if (
+    !p ||
+    p.size !== bb.inputSize ||
+    !alignOk ||
+    typeof p.equalize !== 'boolean' ||
+    !margins.every((v) => typeof v === 'number' && v > -0.4 && v < 2)
+  ) {
+    throw new Error(
+      `${where}: preprocess must give size (= backbone input), margins, equalize and align (eye targets or null)`,
+    );
   }
   return m as PretrainedModelMetadata;
 }
@@ -105,7 +131,9 @@ export class PretrainedSiameseEmbedder implements Embedder {
     const size = this.inputSize;
     for (const f of faces) {
       if (f.width !== size || f.height !== size || f.data.length !== size * size) {
-        throw new RangeError(`face must be ${size}x${size} (preprocessed for this model), got ${f.width}x${f.height}`);
+        throw new RangeError(
+          `face must be ${size}x${size} (preprocessed for this model), got ${f.width}x${f.height}`,
+        );
       }
     }
     const out: Float32Array[] = [];
@@ -171,12 +199,18 @@ export async function loadPretrainedEmbedder(
   let projection: tf.Tensor2D | null = null;
   const idHash = createHash('sha256').update(backbone.weightsSha256);
   try {
-    if (backbone.inputSize !== meta.backbone.inputSize) throw new Error(`${metaPath}: backbone input size mismatch`);
+    if (backbone.inputSize !== meta.backbone.inputSize)
+      throw new Error(`${metaPath}: backbone input size mismatch`);
     if (meta.projection !== null) {
       const bytes = await readFile(join(dir, meta.projection));
       const dim = backbone.dimension;
-      if (bytes.byteLength !== dim * dim * 4) throw new Error(`${meta.projection}: expected ${dim * dim} float32 values, got ${bytes.byteLength} bytes`);
-      const values = new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+      if (bytes.byteLength !== dim * dim * 4)
+        throw new Error(
+          `${meta.projection}: expected ${dim * dim} float32 values, got ${bytes.byteLength} bytes`,
+        );
+      const values = new Float32Array(
+        bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength),
+      );
       if (!values.every(Number.isFinite)) throw new Error(`${meta.projection}: contains non-finite values`);
       projection = tf.tensor2d(values, [dim, dim]);
       idHash.update(bytes);
@@ -188,7 +222,14 @@ export async function loadPretrainedEmbedder(
   idHash.update(JSON.stringify({ head: meta.head, preprocess: meta.preprocess }));
   const modelId = `${meta.name}-${idHash.digest('hex').slice(0, 16)}`;
   log.info(
-    { modelDir, modelId, backbone: meta.backbone.id, inputSize: backbone.inputSize, projection: meta.projection !== null, backend: tf.getBackend() },
+    {
+      modelDir,
+      modelId,
+      backbone: meta.backbone.id,
+      inputSize: backbone.inputSize,
+      projection: meta.projection !== null,
+      backend: tf.getBackend(),
+    },
     'pretrained embedder loaded',
   );
   return new PretrainedSiameseEmbedder(

@@ -77,12 +77,17 @@ export class FaceApiBackbone {
   ) {}
 
   static async load(files: BackboneFiles): Promise<FaceApiBackbone> {
-    const manifest = parseManifest(JSON.parse(await readFile(files.manifestPath, 'utf8')), files.manifestPath);
+    const manifest = parseManifest(
+      JSON.parse(await readFile(files.manifestPath, 'utf8')),
+      files.manifestPath,
+    );
     const buffers = await Promise.all(manifest.paths.map((p) => readFile(join(files.weightsDir, p))));
     const bytes = Buffer.concat(buffers);
     const sha256 = createHash('sha256').update(bytes).digest('hex');
     if (files.sha256 !== undefined && files.sha256 !== sha256) {
-      throw new Error(`backbone weights ${files.manifestPath}: sha256 ${sha256} does not match the expected ${files.sha256}`);
+      throw new Error(
+        `backbone weights ${files.manifestPath}: sha256 ${sha256} does not match the expected ${files.sha256}`,
+      );
     }
     const arrayBuffer = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength);
     const raw = tf.io.decodeWeights(arrayBuffer, manifest.weights);
@@ -92,7 +97,8 @@ export class FaceApiBackbone {
         const take = (name: string, rank: number): tf.Tensor => {
           const t = raw[name];
           if (t === undefined) throw new Error(`backbone weights: missing ${name}`);
-          if (t.rank !== rank) throw new Error(`backbone weights: ${name} has rank ${t.rank}, expected ${rank}`);
+          if (t.rank !== rank)
+            throw new Error(`backbone weights: ${name} has rank ${t.rank}, expected ${rank}`);
           return t;
         };
         const folded = (prefix: string): FoldedConv => {
@@ -101,21 +107,32 @@ export class FaceApiBackbone {
           const scale = take(`${prefix}/scale/weights`, 1) as tf.Tensor1D;
           const shift = take(`${prefix}/scale/biases`, 1) as tf.Tensor1D;
           // (conv(x, W) + b) * s + t  ==  conv(x, W * s) + (b * s + t)
-          return { filters: tf.keep(tf.mul(filters, scale)), bias: tf.keep(tf.add(tf.mul(bias, scale), shift)) };
+          return {
+            filters: tf.keep(tf.mul(filters, scale)),
+            bias: tf.keep(tf.add(tf.mul(bias, scale), shift)),
+          };
         };
         const rgbStem = folded('conv32_down');
-        if (rgbStem.filters.shape[2] !== 3) throw new Error('backbone weights: first convolution must take 3 channels');
+        if (rgbStem.filters.shape[2] !== 3)
+          throw new Error('backbone weights: first convolution must take 3 channels');
         // Gray replicated into RGB, minus the mean, over 255: sum the colour filters and move
         // the mean into the bias (valid padding: every output sees a full window).
         const meanPerChannel = tf.tensor4d([...MEAN_RGB], [1, 1, 3, 1]);
         const stemFilters = tf.keep(tf.div(tf.sum(rgbStem.filters, 2, true), 255) as tf.Tensor4D);
         const meanResponse = tf.div(tf.sum(tf.mul(rgbStem.filters, meanPerChannel), [0, 1, 2]), 255);
-        const stem = { filters: stemFilters, bias: tf.keep(tf.sub(rgbStem.bias, meanResponse) as tf.Tensor1D) };
+        const stem = {
+          filters: stemFilters,
+          bias: tf.keep(tf.sub(rgbStem.bias, meanResponse) as tf.Tensor1D),
+        };
         rgbStem.filters.dispose();
         rgbStem.bias.dispose();
-        const blocks = RESIDUAL_LAYERS.map(([name]) => ({ conv1: folded(`${name}/conv1`), conv2: folded(`${name}/conv2`) }));
+        const blocks = RESIDUAL_LAYERS.map(([name]) => ({
+          conv1: folded(`${name}/conv1`),
+          conv2: folded(`${name}/conv2`),
+        }));
         const fc = tf.keep(tf.clone(take('fc', 2) as tf.Tensor2D));
-        if (fc.shape[1] !== FACEAPI_DIMENSION) throw new Error(`backbone weights: fc has ${fc.shape[1]} outputs, expected 128`);
+        if (fc.shape[1] !== FACEAPI_DIMENSION)
+          throw new Error(`backbone weights: fc has ${fc.shape[1]} outputs, expected 128`);
         const result: FoldedParts = { stem, blocks, fc };
         return result as unknown as tf.TensorContainer;
       }) as unknown as FoldedParts;
@@ -133,7 +150,9 @@ export class FaceApiBackbone {
     if (this.disposed) throw new Error('backbone is disposed');
     const [, h, w, c] = faces.shape;
     if (h !== this.inputSize || w !== this.inputSize || c !== 1) {
-      throw new RangeError(`backbone input must be [n, ${this.inputSize}, ${this.inputSize}, 1], got [${faces.shape.join(', ')}]`);
+      throw new RangeError(
+        `backbone input must be [n, ${this.inputSize}, ${this.inputSize}, 1], got [${faces.shape.join(', ')}]`,
+      );
     }
     return tf.tidy(() => {
       let out = convLayer(faces, this.stem, 2, true, 'valid');
@@ -163,7 +182,13 @@ export class FaceApiBackbone {
   }
 }
 
-function convLayer(x: tf.Tensor4D, p: FoldedConv, stride: 1 | 2, relu: boolean, padding: 'same' | 'valid'): tf.Tensor4D {
+function convLayer(
+  x: tf.Tensor4D,
+  p: FoldedConv,
+  stride: 1 | 2,
+  relu: boolean,
+  padding: 'same' | 'valid',
+): tf.Tensor4D {
   const out = tf.add(tf.conv2d(x, p.filters, stride, padding), p.bias) as tf.Tensor4D;
   return relu ? tf.relu(out) : out;
 }
@@ -208,9 +233,11 @@ function parseManifest(json: unknown, where: string): Manifest {
   const weights: tf.io.WeightsManifestEntry[] = [];
   for (const group of json as unknown[]) {
     const g = group as { paths?: unknown; weights?: unknown };
-    if (!Array.isArray(g.paths) || !Array.isArray(g.weights)) throw new Error(`${where}: group without paths/weights`);
+    if (!Array.isArray(g.paths) || !Array.isArray(g.weights))
+      throw new Error(`${where}: group without paths/weights`);
     for (const p of g.paths) {
-      if (typeof p !== 'string' || p.includes('..') || p.startsWith('/')) throw new Error(`${where}: bad weights path ${String(p)}`);
+      if (typeof p !== 'string' || p.includes('..') || p.startsWith('/'))
+        throw new Error(`${where}: bad weights path ${String(p)}`);
       paths.push(p);
     }
     weights.push(...(g.weights as tf.io.WeightsManifestEntry[]));

@@ -53,12 +53,17 @@ export function seededRandom(seed: number): () => number {
 /** Every same-person pair (i < j). */
 export function positivePairs(labels: readonly number[]): [number, number][] {
   const out: [number, number][] = [];
-  for (let i = 0; i < labels.length; i++) for (let j = i + 1; j < labels.length; j++) if (labels[i] === labels[j]) out.push([i, j]);
+  for (let i = 0; i < labels.length; i++)
+    for (let j = i + 1; j < labels.length; j++) if (labels[i] === labels[j]) out.push([i, j]);
   return out;
 }
 
 /** `count` random different-person pairs. */
-export function negativePairs(labels: readonly number[], count: number, random: () => number): [number, number][] {
+export function negativePairs(
+  labels: readonly number[],
+  count: number,
+  random: () => number,
+): [number, number][] {
   if (new Set(labels).size < 2) throw new Error('negative pairs need at least two people');
   const out: [number, number][] = [];
   while (out.length < count) {
@@ -74,7 +79,8 @@ export async function trainSiameseHead(
   labels: readonly number[],
   options: HeadTrainOptions = DEFAULT_HEAD_TRAIN,
 ): Promise<TrainedHead> {
-  if (embeddings.length !== labels.length || embeddings.length < 4) throw new Error('need one label per embedding (at least 4)');
+  if (embeddings.length !== labels.length || embeddings.length < 4)
+    throw new Error('need one label per embedding (at least 4)');
   const dim = embeddings[0].length;
   const positives = positivePairs(labels);
   if (positives.length === 0) throw new Error('no person has two faces: no positive pairs');
@@ -92,7 +98,11 @@ export async function trainSiameseHead(
   const history: { loss: number; accuracy: number }[] = [];
   try {
     for (let epoch = 0; epoch < options.epochs; epoch++) {
-      const negatives = negativePairs(labels, Math.round(positives.length * options.negativesPerPositive), random);
+      const negatives = negativePairs(
+        labels,
+        Math.round(positives.length * options.negativesPerPositive),
+        random,
+      );
       const pairs = [...positives, ...negatives];
       const a = tf.tensor1d(
         pairs.map((p) => p[0]),
@@ -105,25 +115,25 @@ export async function trainSiameseHead(
       const y = tf.tensor1d(pairs.map((_, k) => (k < positives.length ? 1 : 0)));
       // Balance the classes whatever negativesPerPositive is: the 0.5 point stays the
       // distance where same and different are equally likely.
-      const w = tf.tensor1d(pairs.map((_, k) => (k < positives.length ? 1 : 1 / options.negativesPerPositive)));
+      const w = tf.tensor1d(
+        pairs.map((_, k) => (k < positives.length ? 1 : 1 / options.negativesPerPositive)),
+      );
       let lossValue = 0;
       let logitsOut: tf.Tensor1D | undefined;
       try {
-        const cost = optimizer.minimize(
-          () => {
-            const ea = tf.gather(all, a);
-            const eb = tf.gather(all, b);
-            const pa = projection ? tf.matMul(ea, projection) : ea;
-            const pb = projection ? tf.matMul(eb, projection) : eb;
-            const distance = tf.sqrt(tf.add(tf.sum(tf.square(tf.sub(pa, pb)), 1), 1e-12));
-            const logits = tf.add(tf.mul(distance, weight), bias) as tf.Tensor1D;
-            logitsOut = tf.keep(logits);
-            let loss = tf.losses.sigmoidCrossEntropy(y, logits, w) as tf.Scalar;
-            if (projection && eye) loss = tf.add(loss, tf.mul(options.identityDecay, tf.sum(tf.square(tf.sub(projection, eye)))));
-            return loss;
-          },
-          true,
-        );
+        const cost = optimizer.minimize(() => {
+          const ea = tf.gather(all, a);
+          const eb = tf.gather(all, b);
+          const pa = projection ? tf.matMul(ea, projection) : ea;
+          const pb = projection ? tf.matMul(eb, projection) : eb;
+          const distance = tf.sqrt(tf.add(tf.sum(tf.square(tf.sub(pa, pb)), 1), 1e-12));
+          const logits = tf.add(tf.mul(distance, weight), bias) as tf.Tensor1D;
+          logitsOut = tf.keep(logits);
+          let loss = tf.losses.sigmoidCrossEntropy(y, logits, w) as tf.Scalar;
+          if (projection && eye)
+            loss = tf.add(loss, tf.mul(options.identityDecay, tf.sum(tf.square(tf.sub(projection, eye)))));
+          return loss;
+        }, true);
         lossValue = cost ? (await cost.data())[0] : NaN;
         cost?.dispose();
         const logits = await (logitsOut as tf.Tensor1D).data();
@@ -157,7 +167,8 @@ function initialHead(
   positives: readonly [number, number][],
   negatives: readonly [number, number][],
 ): SimilarityHead {
-  const mean = (pairs: readonly [number, number][]) => pairs.reduce((s, [i, j]) => s + euclidean(embeddings[i], embeddings[j]), 0) / pairs.length;
+  const mean = (pairs: readonly [number, number][]) =>
+    pairs.reduce((s, [i, j]) => s + euclidean(embeddings[i], embeddings[j]), 0) / pairs.length;
   const dPos = mean(positives);
   const dNeg = mean(negatives);
   const gap = Math.max(1e-3, dNeg - dPos);

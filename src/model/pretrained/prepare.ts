@@ -21,8 +21,15 @@ export interface PreparedFace {
  * typical Haar box implies, not levelled), or for face=null the whole image through the
  * one preprocessing function — flagged `aligned: false`.
  */
-export function preparePretrainedFace(image: GrayImage, face: FaceRegion | null, options: PretrainedPreprocess): PreparedFace {
-  return { face: preprocessFace(image, face, options), aligned: face?.eyes !== undefined && options.align !== null };
+export function preparePretrainedFace(
+  image: GrayImage,
+  face: FaceRegion | null,
+  options: PretrainedPreprocess,
+): PreparedFace {
+  return {
+    face: preprocessFace(image, face, options),
+    aligned: face?.eyes !== undefined && options.align !== null,
+  };
 }
 
 export interface FaceLocator {
@@ -37,7 +44,11 @@ export interface FaceLocator {
  * there is none. `crop` (Olivetti-like ready crops): the image itself is the face; the
  * eyes are searched in the whole image.
  */
-export async function locateFace(image: GrayImage, locator: FaceLocator, kind: 'photo' | 'crop'): Promise<FaceRegion | null | 'none'> {
+export async function locateFace(
+  image: GrayImage,
+  locator: FaceLocator,
+  kind: 'photo' | 'crop',
+): Promise<FaceRegion | null | 'none'> {
   let box: Box | null = null;
   if (kind === 'photo') {
     if (!locator.detector) throw new Error('photos need a face detector');

@@ -56,7 +56,11 @@ describe('pretrained sister network (models/faceapi-siamese)', () => {
   });
 
   it('embeds a batch without leaving tensors behind, deterministically', async () => {
-    const face = createGrayImage(150, 150, Uint8Array.from({ length: 150 * 150 }, (_, i) => (i * 31) % 256));
+    const face = createGrayImage(
+      150,
+      150,
+      Uint8Array.from({ length: 150 * 150 }, (_, i) => (i * 31) % 256),
+    );
     await embedder.embed([face]); // warm-up (the backend may cache kernels)
     const before = tf.memory().numTensors;
     const [a, b] = await embedder.embed([face, face]);
@@ -82,9 +86,13 @@ describe('pretrained sister network (models/faceapi-siamese)', () => {
 
   it('puts the same held-out person closer than different people (ORL s36-s40, detector + eyes)', async () => {
     // Held-out people were never read by the head training (metadata lists them).
-    const meta = JSON.parse(await readFile(join(MODEL, PRETRAINED_METADATA_FILE), 'utf8')) as { training: { heldOutPeople: string[] } };
+    const meta = JSON.parse(await readFile(join(MODEL, PRETRAINED_METADATA_FILE), 'utf8')) as {
+      training: { heldOutPeople: string[] };
+    };
     expect(meta.training.heldOutPeople).toEqual(HELD_OUT);
-    const set = await prepareFolder('data/orl_faces', { detector, eyes }, 'photo', embedder.preprocess, (p) => HELD_OUT.includes(p));
+    const set = await prepareFolder('data/orl_faces', { detector, eyes }, 'photo', embedder.preprocess, (p) =>
+      HELD_OUT.includes(p),
+    );
     expect(set.people).toEqual(HELD_OUT);
     expect(set.faces.length).toBeGreaterThanOrEqual(40);
     const embeddings = await embedder.embed(set.faces);
@@ -116,12 +124,19 @@ describe('pretrained model folder validation', () => {
   });
 
   it('rejects a positive head weight, paths leaving the folder, and a foreign format', async () => {
-    const good = JSON.parse(await readFile(join(MODEL, PRETRAINED_METADATA_FILE), 'utf8')) as Record<string, unknown>;
+    const good = JSON.parse(await readFile(join(MODEL, PRETRAINED_METADATA_FILE), 'utf8')) as Record<
+      string,
+      unknown
+    >;
     expect(() => parsePretrainedMetadata(good, 'good')).not.toThrow();
     expect(() => parsePretrainedMetadata({ ...good, head: { weight: 2, bias: 1 } }, 'x')).toThrow(/negative/);
-    expect(() => parsePretrainedMetadata({ ...good, projection: '../../etc/passwd' }, 'x')).toThrow(/inside the model folder/);
+    expect(() => parsePretrainedMetadata({ ...good, projection: '../../etc/passwd' }, 'x')).toThrow(
+      /inside the model folder/,
+    );
     const bb = good.backbone as Record<string, unknown>;
-    expect(() => parsePretrainedMetadata({ ...good, backbone: { ...bb, manifest: '/etc/x.json' } }, 'x')).toThrow(/inside the model folder/);
+    expect(() =>
+      parsePretrainedMetadata({ ...good, backbone: { ...bb, manifest: '/etc/x.json' } }, 'x'),
+    ).toThrow(/inside the model folder/);
     expect(() => parsePretrainedMetadata({ ...good, format: 'other' }, 'x')).toThrow(/not a/);
   });
 });

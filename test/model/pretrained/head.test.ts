@@ -1,7 +1,14 @@
 import * as tf from '@tensorflow/tfjs';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { similarityFromDistance } from '../../../src/model/embedder.js';
-import { euclidean, negativePairs, positivePairs, project, seededRandom, trainSiameseHead } from '../../../src/model/pretrained/head.js';
+import {
+  euclidean,
+  negativePairs,
+  positivePairs,
+  project,
+  seededRandom,
+  trainSiameseHead,
+} from '../../../src/model/pretrained/head.js';
 
 /** Gaussian clusters: `people` centres in `dim` dimensions, `per` noisy points each. */
 function clusters(people: number, per: number, dim: number, spread: number, seed: number) {
