@@ -24,7 +24,7 @@ export interface LiveLoopDeps {
   readonly metrics: FacegateMetrics;
   readonly clock: Clock;
   readonly logger: Logger;
-  /** Called after every frame, good or bad (feeds the systemd watchdog). */
+  /** Called after every frame the loop went through, good or bad (feeds the systemd watchdog). */
   readonly onProgress?: () => void;
   /** Live tensor count (tf.memory().numTensors), sampled into the metrics. */
   readonly tensorCount?: () => number;
@@ -111,8 +111,8 @@ export class LiveLoop {
         frame = await this.deps.source.next();
       } catch (err) {
         if (this.stopping) break;
+        // No progress: a camera that delivers nothing lets the watchdog and /health see a stall.
         this.countError('source', err);
-        this.deps.onProgress?.();
         await this.sleep(this.sourceRetryMs);
         continue;
       }

@@ -177,11 +177,13 @@ describe('LiveLoop', () => {
         return { image: createGrayImage(32, 24, data), timestampMs: performance.now(), seq: calls };
       },
     };
-    const { loop } = buildLoop(source);
+    const { loop, progress } = buildLoop(source);
     loop.start();
     await waitFor(() => loop.counters.processed >= 5);
     await loop.stop();
     expect(loop.counters.errors).toBeGreaterThanOrEqual(5);
+    // only frames count as progress (a dead camera must not keep feeding the watchdog)
+    expect(progress()).toBe(loop.counters.processed);
   });
 
   it('stop() returns while the loop is waiting for a frame', async () => {
