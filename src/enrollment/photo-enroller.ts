@@ -29,6 +29,11 @@ export interface PhotoEnrollerDeps {
   readonly preprocess: PreprocessOptions | FacePreprocessor;
   readonly limits: PhotoLimits;
   readonly logger: Logger;
+  /**
+   * Optional: the face region (e.g. with eyes for alignment) of the one face found, as the
+   * live loop locates it. Without it the preprocess gets `{ box }`.
+   */
+  readonly locate?: (image: GrayImage, box: Box) => Promise<FaceRegion>;
 }
 
 export type FacePreprocessor = (image: GrayImage, face: FaceRegion) => GrayImage;
@@ -141,7 +146,8 @@ export class PhotoEnroller {
       );
     }
     const box = boxes[0];
-    const crop = this.preprocess(image, { box });
+    const region = this.deps.locate ? await this.deps.locate(image, box) : { box };
+    const crop = this.preprocess(image, region);
     if (crop.width !== this.deps.embedder.inputSize || crop.height !== this.deps.embedder.inputSize) {
       throw new RangeError(
         `preprocess made a ${crop.width}x${crop.height} crop; the model takes ${this.deps.embedder.inputSize}`,
