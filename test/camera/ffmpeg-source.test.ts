@@ -1,4 +1,5 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -160,5 +161,37 @@ describe('FfmpegSource over RTSP (loopback camera)', () => {
       if (cam.plays > playsBefore) break;
     }
     expect(source.starts).toBeGreaterThanOrEqual(3);
+  });
+});
+
+/** A free TCP port on loopback (the tiny race until ffmpeg binds it is acceptable in a test). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('FfmpegSource over HTTP MJPEG (loopback camera)', () => {
+  it('reads a multipart MJPEG stream served by an ffmpeg HTTP server on 127.0.0.1', async () => {
+    const port = await freePort();
+    const url = `http://127.0.0.1:${port}/cam.mjpg`;
+    const server = spawn(
+      'ffmpeg',
+      ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-q:v', '5', '-f', 'mpjpeg', '-listen', '1', url],
+      { stdio: 'ignore' },
+    );
+    cleanups.push(async () => {
+      server.kill('SIGKILL');
+    });
+    await new Promise((resolve) => setTimeout(resolve, 500)); // let it bind
+    const source = await started(new FfmpegSource(options({ input: url, width: 160, height: 120 }), systemClock, silentLogger()));
+    const frames = await take(source, 5);
+    expect(source.name).toBe('ffmpeg:http');
+    expect([frames[0].image.width, frames[0].image.height]).toEqual([160, 120]);
+    expect(frames[4].seq).toBeGreaterThan(frames[0].seq);
+    // The test pattern is not flat: real decoded pictures arrived.
+    expect(new Set(frames[4].image.data).size).toBeGreaterThan(10);
   });
 });
