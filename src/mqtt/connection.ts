@@ -34,6 +34,13 @@ export const AVAILABILITY_OFFLINE = 'offline';
  * re-sent on every (re)connect. `start()` never waits for the broker: the door works
  * without it.
  */
+/**
+ * Drops a subscription's handler. `keepAtBroker` leaves the subscription in the broker's
+ * persistent session, so QoS 1 messages keep queueing there while this client is away
+ * (a door being restarted must still receive the requests sent meanwhile).
+ */
+export type Unsubscribe = (options?: { keepAtBroker?: boolean }) => void;
+
 export class MqttConnection {
   readonly topics: Topics;
   readonly clientId: string;
@@ -135,14 +142,14 @@ export class MqttConnection {
   }
 
   /** Registers a handler for a topic filter; (re)subscribed on every connect. Returns an unsubscribe function. */
-  subscribe(filter: string, handler: MessageHandler, qos: 0 | 1 = 1): () => void {
+  subscribe(filter: string, handler: MessageHandler, qos: 0 | 1 = 1): Unsubscribe {
     const sub: Subscription = { filter, qos, handler };
     this.subscriptions.add(sub);
     if (this.client?.connected) this.sendSubscribe(this.client, [sub]);
-    return () => {
+    return (options) => {
       this.subscriptions.delete(sub);
       const stillWanted = [...this.subscriptions].some((s) => s.filter === filter);
-      if (!stillWanted && this.client?.connected) this.client.unsubscribe(filter);
+      if (!stillWanted && !options?.keepAtBroker && this.client?.connected) this.client.unsubscribe(filter);
     };
   }
 

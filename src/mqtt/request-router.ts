@@ -1,7 +1,7 @@
 import type { IPublishPacket } from 'mqtt';
 import type { EventSink } from '../events.js';
 import type { Logger } from '../util/log.js';
-import type { MessageHandler, PublishOptions } from './connection.js';
+import type { MessageHandler, PublishOptions, Unsubscribe } from './connection.js';
 import type { Topics } from './topics.js';
 
 /** Where a request came from. */
@@ -48,7 +48,7 @@ export interface ResponseBody {
 /** The part of `MqttConnection` the router uses. */
 export interface RequestTransport {
   readonly topics: Pick<Topics, 'requestFilter' | 'fleetRequestFilter' | 'base' | 'fleet' | 'response'>;
-  subscribe(filter: string, handler: MessageHandler, qos?: 0 | 1): () => void;
+  subscribe(filter: string, handler: MessageHandler, qos?: 0 | 1): Unsubscribe;
   publish(topic: string, payload: string, options?: PublishOptions): Promise<void>;
 }
 
@@ -76,7 +76,7 @@ export class RequestRouter {
   private readonly handlers = new Map<string, RequestHandler>();
   private readonly opts: RequestRouterOptions;
   private readonly log: Logger;
-  private readonly unsubscribers: (() => void)[] = [];
+  private readonly unsubscribers: Unsubscribe[] = [];
   private readonly running = new Set<Promise<void>>();
 
   constructor(options: RequestRouterOptions) {
@@ -103,9 +103,13 @@ export class RequestRouter {
     this.unsubscribers.push(this.opts.transport.subscribe(topics.fleetRequestFilter, onMessage, 1));
   }
 
-  /** Stops taking requests and waits (bounded) for the ones in progress to answer. */
+  /**
+   * Stops taking requests and waits (bounded) for the ones in progress to answer. The
+   * broker keeps the request subscriptions of the persistent session, so requests sent
+   * while the door is stopped are delivered when it comes back.
+   */
   async stop(timeoutMs = 5000): Promise<void> {
-    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe();
+    for (const unsubscribe of this.unsubscribers.splice(0)) unsubscribe({ keepAtBroker: true });
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       Promise.allSettled([...this.running]),

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultMqttConfig, type MqttConfig } from '../../src/mqtt/config.js';
 import { MqttConnection } from '../../src/mqtt/connection.js';
+import { RequestRouter } from '../../src/mqtt/request-router.js';
 import { silentLogger } from '../../src/util/log.js';
 import { Observer, OwnBroker, SHARED_BROKER, freePort, uniqueId, waitUntil } from './helpers.js';
 
@@ -144,6 +145,36 @@ describe('MqttConnection', () => {
     second.subscribe(second.topics.requestFilter, (_t, payload) => got.push(payload.toString()));
     second.start();
     await waitUntil('queued message delivered', () => got.includes('sent while offline'));
+    await second.stop();
+    await sender.publish(second.topics.availability, '', true);
+  });
+
+  it('a router stopped for a restart leaves its request subscriptions in the session', async () => {
+    const id = uniqueId('router-restart');
+    const first = connection(id);
+    const router = new RequestRouter({
+      transport: first,
+      logger: silentLogger(),
+      maxPayloadBytes: 1024,
+      maxConcurrent: 2,
+    });
+    router.register('list', async () => ({ transaction: 't', data: null }));
+    router.start();
+    first.start();
+    await waitUntil('connected and subscribed', () => first.ready);
+    // The daemon's stop order: router first, then the connection.
+    await router.stop();
+    await first.stop();
+
+    const sender = await observe(SHARED_BROKER, []);
+    await sender.publish(`${first.topics.base}/request/list`, 'sent during the restart');
+
+    const second = connection(id);
+    const got: string[] = [];
+    second.subscribe(second.topics.requestFilter, (_t, payload) => got.push(payload.toString()));
+    second.start();
+    await waitUntil('queued request delivered', () => got.includes('sent during the restart'));
+    expect(got).toEqual(['sent during the restart']);
     await second.stop();
     await sender.publish(second.topics.availability, '', true);
   });
