@@ -57,6 +57,8 @@ export interface CrossValidationOptions {
 
 export const DEFAULT_CV_TRAIN: Omit<TrainOptions, 'onBatch' | 'onEpoch'> = {
   ...DEFAULT_TRAIN,
+  // The committed model's recipe (docs/model.md), fewer epochs to keep k folds affordable.
+  learningRate: 0.003,
   epochs: 30,
   sister: { ...DEFAULT_SISTER, filters: [16, 32, 64] },
   pairMode: 'batch-all',
