@@ -84,6 +84,11 @@ export async function main(argv: string[]): Promise<number> {
       'scale embeddings to unit length (l2) or not (none, the write-up)',
       'none',
     )
+    .option(
+      '--pooling <flatten|gap>',
+      'before the embedding: flatten (the write-up) or global average pooling',
+      'flatten',
+    )
     .option('--max-minutes <m>', 'stop after the epoch that crosses this wall-clock budget (shared CPUs)')
     .option('--backend <name>', 'auto | node | wasm | cpu (default: FACEGATE_TF_BACKEND or auto)')
     .option('--quiet', 'no progress bar');
@@ -106,6 +111,7 @@ export async function main(argv: string[]): Promise<number> {
     backend?: string;
     maxMinutes?: string;
     embeddingNorm: string;
+    pooling: string;
     quiet?: boolean;
   }>();
   const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn');
@@ -120,6 +126,8 @@ export async function main(argv: string[]): Promise<number> {
     throw new InvalidArgumentError('--pairs must be writeup or batch-all');
   if (o.embeddingNorm !== 'none' && o.embeddingNorm !== 'l2')
     throw new InvalidArgumentError('--embedding-norm must be none or l2');
+  if (o.pooling !== 'flatten' && o.pooling !== 'gap')
+    throw new InvalidArgumentError('--pooling must be flatten or gap');
   const maxMinutes = o.maxMinutes === undefined ? null : Number(o.maxMinutes);
   if (maxMinutes !== null && !(maxMinutes > 0))
     throw new InvalidArgumentError('--max-minutes must be positive');
@@ -157,6 +165,7 @@ export async function main(argv: string[]): Promise<number> {
     hardNegativeFraction: hardFraction,
     maxMinutes,
     embeddingNorm: o.embeddingNorm,
+    pooling: o.pooling,
     backend,
     gitCommit: gitCommit(),
     machine:

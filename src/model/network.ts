@@ -13,6 +13,8 @@ export interface SisterConfig {
    * model.json stays standard layers); distances then lie in [0, 2] for every person.
    */
   readonly embeddingNorm?: 'none' | 'l2';
+  /** 'flatten' (the write-up) or 'gap': global average pooling before the Dense embedding. */
+  readonly pooling?: 'flatten' | 'gap';
 }
 
 export const DEFAULT_SISTER: SisterConfig = {
@@ -45,7 +47,8 @@ export function buildSister(config: SisterConfig, rng: Rng): tf.Sequential {
     model.add(tf.layers.maxPooling2d({ poolSize: 2, strides: 2, name: `pool${i + 1}` }));
     model.add(tf.layers.dropout({ rate: config.dropout, name: `dropout${i + 1}` }));
   });
-  model.add(tf.layers.flatten({ name: 'flatten' }));
+  if (config.pooling === 'gap') model.add(tf.layers.globalAveragePooling2d({ name: 'gap' }));
+  else model.add(tf.layers.flatten({ name: 'flatten' }));
   model.add(
     tf.layers.dense({
       units: config.embeddingSize,

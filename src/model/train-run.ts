@@ -25,6 +25,7 @@ export interface TrainCommandOptions {
   readonly filters: readonly [number, number, number];
   /** Unit-length embeddings (see SisterConfig.embeddingNorm). */
   readonly embeddingNorm?: 'none' | 'l2';
+  readonly pooling?: 'flatten' | 'gap';
   readonly learningRate: number;
   readonly augment: boolean;
   readonly freshPairs: boolean;
@@ -98,7 +99,12 @@ export async function runTraining(
   const trainSet = subsetByPeople(dataset, split.train);
   const valSet = split.val.length > 0 ? subsetByPeople(dataset, split.val) : null;
   log.info({ train: split.train.length, val: split.val.length, heldOut: o.holdOut.length }, 'training');
-  const sister = { ...DEFAULT_SISTER, filters: o.filters, embeddingNorm: o.embeddingNorm ?? 'none' };
+  const sister = {
+    ...DEFAULT_SISTER,
+    filters: o.filters,
+    embeddingNorm: o.embeddingNorm ?? 'none',
+    pooling: o.pooling ?? 'flatten',
+  };
   let epoch = 0;
   const result = await trainSiamese(asTraining(trainSet), valSet ? asTraining(valSet) : null, {
     epochs: o.epochs,
