@@ -7,9 +7,9 @@ export const modelSchema = {
     env: 'FACEGATE_MODEL_PATH',
   },
   backbone: {
-    doc: 'Sister network: scratch (the write-up CNN trained on Olivetti, model.path) or faceapi (pretrained face-api.js ResNet + Siamese head, model.pretrainedPath; see docs/backbones.md). Changing it re-embeds the gallery from its stored crops (new model id).',
+    doc: 'Sister network: faceapi (default: pretrained face-api.js ResNet + Siamese head, model.pretrainedPath; far fewer false accepts on strangers) or scratch (the write-up CNN trained on Olivetti, model.path; see docs/backbones.md). Changing it re-embeds the gallery from its stored crops (new model id).',
     format: ['scratch', 'faceapi'],
-    default: 'scratch',
+    default: 'faceapi',
     env: 'FACEGATE_MODEL_BACKBONE',
   },
   pretrainedPath: {

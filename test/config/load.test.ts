@@ -103,13 +103,19 @@ describe('loadConfig', () => {
   it('takes the decision thresholds from the model evaluation unless told otherwise', () => {
     const dir = tmp();
     file(dir, 'metrics.json', { thresholds: { accept: 0.8, unknown: 0.6, maxFar: 0.001 } });
-    const fromModel = loadConfig({ env: { FACEGATE_MODEL_PATH: dir } });
+    const fromModel = loadConfig({ env: { FACEGATE_MODEL_BACKBONE: 'scratch', FACEGATE_MODEL_PATH: dir } });
     expect(fromModel.access).toMatchObject({ acceptThreshold: 0.8, unknownThreshold: 0.6 });
     expect(fromModel.access.minMargin).toBeCloseTo(0.1, 10);
     file(dir, 'metrics.json', { thresholds: { accept: 0.8, unknown: 0.6, margin: 0.03 } });
-    expect(loadConfig({ env: { FACEGATE_MODEL_PATH: dir } }).access.minMargin).toBe(0.03);
+    expect(
+      loadConfig({ env: { FACEGATE_MODEL_BACKBONE: 'scratch', FACEGATE_MODEL_PATH: dir } }).access.minMargin,
+    ).toBe(0.03);
     const fromConfig = loadConfig({
-      env: { FACEGATE_MODEL_PATH: dir, FACEGATE_ACCESS_THRESHOLDS_FROM: 'config' },
+      env: {
+        FACEGATE_MODEL_BACKBONE: 'scratch',
+        FACEGATE_MODEL_PATH: dir,
+        FACEGATE_ACCESS_THRESHOLDS_FROM: 'config',
+      },
     });
     expect(fromConfig.access).toMatchObject({ acceptThreshold: 0.7, unknownThreshold: 0.5, minMargin: 0.05 });
     // The pretrained backbone's folder is model.pretrainedPath, not model.path.
@@ -126,16 +132,18 @@ describe('loadConfig', () => {
     // No metrics.json: the configured values, with a warning.
     const warnings: string[] = [];
     const none = loadConfig({
-      env: { FACEGATE_MODEL_PATH: join(dir, 'none') },
+      env: { FACEGATE_MODEL_BACKBONE: 'scratch', FACEGATE_MODEL_PATH: join(dir, 'none') },
       warn: (m) => warnings.push(m),
     });
     expect(none.access.acceptThreshold).toBe(0.7);
     expect(warnings.join()).toMatch(/using the configured access thresholds/);
     // Present but nonsense: an error, not a silent fallback.
     file(dir, 'metrics.json', { thresholds: { accept: 0.5, unknown: 0.9 } });
-    expect(errorsOf(() => loadConfig({ env: { FACEGATE_MODEL_PATH: dir } })).join()).toMatch(
-      /metrics\.json is unusable: thresholds\.unknown \(0\.9\) is above thresholds\.accept/,
-    );
+    expect(
+      errorsOf(() =>
+        loadConfig({ env: { FACEGATE_MODEL_BACKBONE: 'scratch', FACEGATE_MODEL_PATH: dir } }),
+      ).join(),
+    ).toMatch(/metrics\.json is unusable: thresholds\.unknown \(0\.9\) is above thresholds\.accept/);
   });
 
   it('refuses two inputs on the same GPIO line', () => {
