@@ -115,15 +115,15 @@ export class AccessPolicy {
       return null;
     }
 
-    const score = round(Math.max(...this.votes.map((v) => v.score)));
     const quality = [...new Set(this.votes.flatMap((v) => (v.kind === 'person' ? [] : v.quality)))];
-    const frames = this.votes.length;
-    const unknown = this.votes.filter((v) => v.kind === 'unknown').length;
-    if (unknown >= this.config.confirmFrames) {
+    const unknownVotes = this.votes.filter((v) => v.kind === 'unknown');
+    if (unknownVotes.length >= this.config.confirmFrames) {
       if (now - this.unknownNoticeAt < this.config.noticeCooldownSeconds * 1000) return null;
       this.unknownNoticeAt = now;
       this.votes = [];
-      return { type: 'unknown_face', score, frames, quality };
+      // Score and frames of the unknown face itself, not of an enrolled person seen moments before.
+      const score = round(Math.max(...unknownVotes.map((v) => v.score)));
+      return { type: 'unknown_face', score, frames: unknownVotes.length, quality };
     }
     // A full window and nobody confirmed.
     if (this.votes.length < this.config.windowFrames) return null;
@@ -143,6 +143,9 @@ export class AccessPolicy {
     for (const [id, at] of this.deniedNoticeAt) {
       if (now - at >= this.config.noticeCooldownSeconds * 1000) this.deniedNoticeAt.delete(id);
     }
+    // No person votes are left in this full window: the score is the closest anyone came.
+    const score = round(Math.max(...this.votes.map((v) => v.score)));
+    const frames = this.votes.length;
     this.votes = [];
     return { type: 'access_denied', score, closest: best?.closest ?? null, reason, frames };
   }

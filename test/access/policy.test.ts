@@ -116,6 +116,14 @@ describe('AccessPolicy', () => {
     expect(frames(null, 3).map((d) => d.type)).toEqual(['unknown_face']);
   });
 
+  it('unknown_face reports the unknown frames, not an enrolled person seen just before', () => {
+    const { frames } = setup();
+    frames(match('alice', 0.95), 2); // alice walks past (not confirmed)
+    expect(frames(match('alice', 0.2), 3)).toEqual([
+      { type: 'unknown_face', score: 0.2, frames: 3, quality: [] },
+    ]);
+  });
+
   it('between the thresholds is access_denied (below_accept_threshold), not unknown', () => {
     const { frames } = setup();
     expect(frames(match('alice', 0.6), 5)).toEqual([
