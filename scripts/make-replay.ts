@@ -18,27 +18,21 @@ import { join } from 'node:path';
 import { createGrayImage, type Box, type GrayImage } from '../src/vision/image.js';
 import { encodePng, readGrayImage } from '../src/vision/image-io.js';
 import { resampleRect } from '../src/vision/preprocess.js';
+import { mulberry32 } from '../src/util/random.js';
 
 export const SCENE_WIDTH = 640;
 export const SCENE_HEIGHT = 480;
 
-/** A small deterministic PRNG (mulberry32), so scenes are reproducible. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 export type Background = 'plain' | 'noisy' | 'textured';
 
 /** A door-camera-ish background: a lit wall gradient, a door frame, optional sensor noise or texture. */
-export function makeBackground(kind: Background, seed: number, width = SCENE_WIDTH, height = SCENE_HEIGHT): GrayImage {
-  const rnd = seededRandom(seed);
+export function makeBackground(
+  kind: Background,
+  seed: number,
+  width = SCENE_WIDTH,
+  height = SCENE_HEIGHT,
+): GrayImage {
+  const rnd = mulberry32(seed);
   const data = new Uint8Array(width * height);
   const base = 110 + rnd() * 60;
   const tilt = (rnd() - 0.5) * 60;
@@ -51,7 +45,8 @@ export function makeBackground(kind: Background, seed: number, width = SCENE_WID
     for (let x = 0; x < width; x++) {
       let v = base + (tilt * x) / width - (25 * y) / height;
       if (Math.abs(x - frameLeft) < 10 || Math.abs(x - frameRight) < 10) v -= 55; // door frame
-      if (kind === 'textured') v += 22 * Math.sin(x / 9.3) * Math.sin(y / 13.1) + 14 * Math.sin((x + 2 * y) / 6.7); // wallpaper
+      if (kind === 'textured')
+        v += 22 * Math.sin(x / 9.3) * Math.sin(y / 13.1) + 14 * Math.sin((x + 2 * y) / 6.7); // wallpaper
       if (kind === 'noisy') v += noise[(y >> 1) * Math.ceil(width / 2) + (x >> 1)];
       data[y * width + x] = Math.max(0, Math.min(255, Math.round(v)));
     }
@@ -64,7 +59,14 @@ export function makeBackground(kind: Background, seed: number, width = SCENE_WID
  * `feather` pixels into the background so there is no hard photo edge. Returns the
  * rectangle the photo covers in the scene.
  */
-export function pastePhoto(scene: GrayImage, face: GrayImage, x: number, y: number, scale: number, feather = 8): Box {
+export function pastePhoto(
+  scene: GrayImage,
+  face: GrayImage,
+  x: number,
+  y: number,
+  scale: number,
+  feather = 8,
+): Box {
   const w = Math.round(face.width * scale);
   const h = Math.round(face.height * scale);
   const scaled = resampleRect(face, { x: 0, y: 0, width: face.width, height: face.height }, w, h);
@@ -138,10 +140,11 @@ export async function buildDemo(root: string): Promise<Manifest> {
   }
 
   await mkdir(replayDir, { recursive: true });
-  for (const name of await readdir(replayDir)) if (/^\d+\.png$/.test(name) || name === 'manifest.json') await rm(join(replayDir, name));
+  for (const name of await readdir(replayDir))
+    if (/^\d+\.png$/.test(name) || name === 'manifest.json') await rm(join(replayDir, name));
 
   const frames: ManifestFrame[] = [];
-  const rnd = seededRandom(20261127);
+  const rnd = mulberry32(20261127);
   let index = 0;
   for (const [s, segment] of SEGMENTS.entries()) {
     const background = segment.background;
@@ -158,12 +161,19 @@ export async function buildDemo(root: string): Promise<Manifest> {
       }
       const file = `${String(index).padStart(3, '0')}.png`;
       await writeFile(join(replayDir, file), await encodePng(scene));
-      frames.push({ file, person: segment.person, photo: segment.person ? photo : null, photoBox, background });
+      frames.push({
+        file,
+        person: segment.person,
+        photo: segment.person ? photo : null,
+        photoBox,
+        background,
+      });
       index += 1;
     }
   }
   const manifest: Manifest = {
-    source: 'ORL / AT&T "The Database of Faces" (AT&T Laboratories Cambridge), composited by scripts/make-replay.ts',
+    source:
+      'ORL / AT&T "The Database of Faces" (AT&T Laboratories Cambridge), composited by scripts/make-replay.ts',
     width: SCENE_WIDTH,
     height: SCENE_HEIGHT,
     fps: 10,
@@ -185,11 +195,15 @@ async function check(root: string, manifest: Manifest): Promise<number> {
     for (const frame of manifest.frames) {
       const boxes = await detector.detect(await readGrayImage(join(root, 'data/replay', frame.file)));
       const inside = frame.photoBox
-        ? boxes.filter((b) => contains(frame.photoBox as Box, { x: b.x + b.width / 2, y: b.y + b.height / 2 }))
+        ? boxes.filter((b) =>
+            contains(frame.photoBox as Box, { x: b.x + b.width / 2, y: b.y + b.height / 2 }),
+          )
         : [];
       const ok = frame.person ? boxes.length === 1 && inside.length === 1 : boxes.length === 0;
       if (!ok) problems += 1;
-      console.log(`${frame.file} ${frame.person ?? '-'} ${frame.background} faces=${boxes.length} ${ok ? 'ok' : 'PROBLEM'} ${JSON.stringify(boxes)}`);
+      console.log(
+        `${frame.file} ${frame.person ?? '-'} ${frame.background} faces=${boxes.length} ${ok ? 'ok' : 'PROBLEM'} ${JSON.stringify(boxes)}`,
+      );
     }
   } finally {
     await detector.stop();

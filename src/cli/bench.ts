@@ -17,8 +17,13 @@ import { chooseBackend, parseBackendPreference, type BackendPreference } from '.
 import type { Embedder } from '../model/embedder.js';
 import { loadEmbedder } from '../model/load.js';
 import { systemClock } from '../util/clock.js';
+import { mulberry32 } from '../util/random.js';
 import { createLogger, type Logger } from '../util/log.js';
-import { DEFAULT_DETECTOR_CONFIG, DEFAULT_QUALITY_CONFIG, type DetectorBackendChoice } from '../vision/config.js';
+import {
+  DEFAULT_DETECTOR_CONFIG,
+  DEFAULT_QUALITY_CONFIG,
+  type DetectorBackendChoice,
+} from '../vision/config.js';
 import { createFaceDetector } from '../vision/detector.js';
 import type { GrayImage } from '../vision/image.js';
 import { resolvePackagePath } from '../vision/package-path.js';
@@ -46,7 +51,13 @@ export interface BenchReport {
   readonly frames: number;
   readonly frames_with_face: number;
   readonly fps: number;
-  readonly stages_ms: { detect: Percentiles; quality: Percentiles; preprocess: Percentiles; embed: Percentiles; match: Percentiles };
+  readonly stages_ms: {
+    detect: Percentiles;
+    quality: Percentiles;
+    preprocess: Percentiles;
+    embed: Percentiles;
+    match: Percentiles;
+  };
   readonly end_to_end_ms: Percentiles;
   readonly end_to_end_with_face_ms: Percentiles;
   readonly people: number;
@@ -66,20 +77,15 @@ export interface BenchReport {
 export function percentiles(samples: readonly number[]): Percentiles {
   if (samples.length === 0) return { p50: Number.NaN, p95: Number.NaN };
   const sorted = [...samples].sort((a, b) => a - b);
-  const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
+  const at = (q: number) =>
+    sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))];
   const round = (v: number) => Math.round(v * 1000) / 1000;
   return { p50: round(at(0.5)), p95: round(at(0.95)) };
 }
 
 /** A seeded gallery of `people` random embeddings with the norm real embeddings have. */
 export function syntheticGallery(people: number, dimension: number, norm: number, seed = 1): MatcherEntry[] {
-  let s = seed >>> 0;
-  const rnd = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(s ^ (s >>> 15), s | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const rnd = mulberry32(seed);
   const entries: MatcherEntry[] = [];
   for (let p = 0; p < people; p++) {
     const v = new Float32Array(dimension);
@@ -96,9 +102,21 @@ export function syntheticGallery(people: number, dimension: number, norm: number
 }
 
 export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchReport> {
-  const detector = await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend: o.detector, detectWidth: o.detectWidth, scaleFactor: o.scaleFactor }, logger);
+  const detector = await createFaceDetector(
+    {
+      ...DEFAULT_DETECTOR_CONFIG,
+      backend: o.detector,
+      detectWidth: o.detectWidth,
+      scaleFactor: o.scaleFactor,
+    },
+    logger,
+  );
   let embedder: Embedder | undefined;
-  const source = new ReplaySource({ folder: resolvePackagePath(o.replay), fps: 0, loop: true }, systemClock, logger);
+  const source = new ReplaySource(
+    { folder: resolvePackagePath(o.replay), fps: 0, loop: true },
+    systemClock,
+    logger,
+  );
   try {
     await chooseBackend(o.tfBackend, logger);
     embedder = await loadEmbedder(resolvePackagePath(o.model), logger);
@@ -112,7 +130,13 @@ export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchRe
     const matcher = new Matcher(embedder.head, embedder.dimension);
     matcher.rebuild(syntheticGallery(o.people, embedder.dimension, norm));
 
-    const stages = { detect: [] as number[], quality: [] as number[], preprocess: [] as number[], embed: [] as number[], match: [] as number[] };
+    const stages = {
+      detect: [] as number[],
+      quality: [] as number[],
+      preprocess: [] as number[],
+      embed: [] as number[],
+      match: [] as number[],
+    };
     const endToEnd: number[] = [];
     const detectCpu: number[] = [];
     const endToEndFace: number[] = [];
@@ -134,7 +158,9 @@ export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchRe
       const cpuDetect = process.cpuUsage(cpu0);
       const verdict = gate.assess(frame.image, boxes);
       const t2 = performance.now();
-      const faces: GrayImage[] = verdict.accepted.map((a) => preprocessFace(frame.image, { box: a.box }, preprocess));
+      const faces: GrayImage[] = verdict.accepted.map((a) =>
+        preprocessFace(frame.image, { box: a.box }, preprocess),
+      );
       const t3 = performance.now();
       let t4 = t3;
       let t5 = t3;
@@ -193,14 +219,16 @@ export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchRe
 function int(name: string, min: number) {
   return (v: string): number => {
     const n = Number(v);
-    if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+    if (!Number.isInteger(n) || n < min)
+      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
     return n;
   };
 }
 
 function choice<T extends string>(name: string, allowed: readonly T[]) {
   return (v: string): T => {
-    if (!(allowed as readonly string[]).includes(v)) throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}`);
+    if (!(allowed as readonly string[]).includes(v))
+      throw new InvalidArgumentError(`${name} must be one of ${allowed.join(', ')}`);
     return v as T;
   };
 }
@@ -214,20 +242,61 @@ export async function main(argv: string[]): Promise<number> {
     .option('--warmup <n>', 'frames run before measuring', int('--warmup', 0), 20)
     .option('--replay <dir>', 'folder of frames', 'data/replay')
     .option('--model <dir>', 'trained model folder', 'models/siamese')
-    .option('--detector <backend>', 'auto | native | wasm', choice('--detector', ['auto', 'native', 'wasm'] as const), 'auto')
-    .option('--tf-backend <backend>', 'auto | node | wasm | cpu', (v) => parseBackendPreference(v), 'auto' as BackendPreference)
-    .option('--detect-width <px>', 'detector input width', int('--detect-width', 0), DEFAULT_DETECTOR_CONFIG.detectWidth)
-    .option('--scale-factor <f>', 'Haar pyramid step', (v) => {
-      const n = Number(v);
-      if (!(n > 1 && n <= 2)) throw new InvalidArgumentError('--scale-factor must be in (1, 2]');
-      return n;
-    }, DEFAULT_DETECTOR_CONFIG.scaleFactor)
+    .option(
+      '--detector <backend>',
+      'auto | native | wasm',
+      choice('--detector', ['auto', 'native', 'wasm'] as const),
+      'auto',
+    )
+    .option(
+      '--tf-backend <backend>',
+      'auto | node | wasm | cpu',
+      (v) => parseBackendPreference(v),
+      'auto' as BackendPreference,
+    )
+    .option(
+      '--detect-width <px>',
+      'detector input width',
+      int('--detect-width', 0),
+      DEFAULT_DETECTOR_CONFIG.detectWidth,
+    )
+    .option(
+      '--scale-factor <f>',
+      'Haar pyramid step',
+      (v) => {
+        const n = Number(v);
+        if (!(n > 1 && n <= 2)) throw new InvalidArgumentError('--scale-factor must be in (1, 2]');
+        return n;
+      },
+      DEFAULT_DETECTOR_CONFIG.scaleFactor,
+    )
     .exitOverride();
   program.parse(argv, { from: 'user' });
-  const o = program.opts<{ json: boolean; people: number; frames: number; warmup: number; replay: string; model: string; detector: DetectorBackendChoice; tfBackend: BackendPreference; detectWidth: number; scaleFactor: number }>();
+  const o = program.opts<{
+    json: boolean;
+    people: number;
+    frames: number;
+    warmup: number;
+    replay: string;
+    model: string;
+    detector: DetectorBackendChoice;
+    tfBackend: BackendPreference;
+    detectWidth: number;
+    scaleFactor: number;
+  }>();
   const logger = createLogger(o.json ? 'warn' : 'info');
   const report = await runBench(
-    { replay: o.replay, model: o.model, people: o.people, frames: o.frames, warmup: o.warmup, detector: o.detector, tfBackend: o.tfBackend, detectWidth: o.detectWidth, scaleFactor: o.scaleFactor },
+    {
+      replay: o.replay,
+      model: o.model,
+      people: o.people,
+      frames: o.frames,
+      warmup: o.warmup,
+      detector: o.detector,
+      tfBackend: o.tfBackend,
+      detectWidth: o.detectWidth,
+      scaleFactor: o.scaleFactor,
+    },
     logger,
   );
   if (o.json) {

@@ -1,3 +1,5 @@
+import { mulberry32 } from '../util/random.js';
+
 /** A small seeded PRNG (mulberry32) so pairs, augmentation and splits are reproducible. */
 export interface Rng {
   /** Uniform in [0, 1). */
@@ -12,14 +14,7 @@ export interface Rng {
 
 export function createRng(seed: number): Rng {
   if (!Number.isFinite(seed)) throw new RangeError(`seed must be a finite number, got ${seed}`);
-  let state = Math.floor(seed) >>> 0;
-  const next = (): number => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const next = mulberry32(Math.floor(seed));
   return {
     next,
     int: (n) => Math.floor(next() * n),

@@ -2,19 +2,8 @@ import { createHash } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { signClaims, type RequestClaims } from '../../src/enrollment/protocol.js';
 import type { AdminKey } from '../../src/enrollment/keys.js';
+import { mulberry32 } from '../../src/util/random.js';
 import { bombPng, noisePhoto, orlPhoto, twoFacesPhoto } from '../enrollment/images.js';
-
-/** Deterministic PRNG (mulberry32), so a failing fuzz case can be replayed by its seed. */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export interface HostileContext {
   readonly deviceId: string;
@@ -61,7 +50,7 @@ export async function hostilePayloads(
   seed: number,
   ctx: HostileContext,
 ): Promise<HostileRequest[]> {
-  const r = rng(seed);
+  const r = mulberry32(seed);
   const int = (n: number): number => Math.floor(r() * n);
   const pick = <T>(xs: readonly T[]): T => xs[int(xs.length)];
   const randomBytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => int(256)));

@@ -8,7 +8,8 @@ import { connectBroker, sendRequest } from '../../src/enrollment/admin-client.js
 import { generateAdminKeyPair, parseAdminKey, type AdminKey } from '../../src/enrollment/keys.js';
 import { orlPhoto } from '../enrollment/images.js';
 import { Daemon, writeEmptyReplayFolder } from '../fleet/daemon.js';
-import { integrityCheck, peopleIn, rng } from './hostile.js';
+import { mulberry32 } from '../../src/util/random.js';
+import { integrityCheck, peopleIn } from './hostile.js';
 
 // kill -9 of a real daemon at random (seeded) moments during a stream of signed
 // enrollments, then restart: every enrollment the daemon acknowledged is in the database,
@@ -67,7 +68,7 @@ async function retainedState(): Promise<{ door: { locked: boolean } }> {
 
 describe('kill -9 during enrollments', () => {
   it(`loses no acknowledged enrollment over ${KILLS} kills`, async () => {
-    const random = rng(SEED);
+    const random = mulberry32(SEED);
     const photos = await Promise.all(Array.from({ length: 40 }, (_, i) => orlPhoto(i + 1, 1)));
     const acknowledged: string[] = [];
     let sent = 0;

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { SimilarityHead } from '../embedder.js';
+import { mulberry32 } from '../../util/random.js';
 
 /**
  * The Siamese head on top of a frozen pretrained sister network, trained as the write-up
@@ -38,18 +39,6 @@ export interface TrainedHead {
   readonly positivePairs: number;
 }
 
-/** A small deterministic PRNG (mulberry32) so a head trains the same for the same seed. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Every same-person pair (i < j). */
 export function positivePairs(labels: readonly number[]): [number, number][] {
   const out: [number, number][] = [];
@@ -84,7 +73,7 @@ export async function trainSiameseHead(
   const dim = embeddings[0].length;
   const positives = positivePairs(labels);
   if (positives.length === 0) throw new Error('no person has two faces: no positive pairs');
-  const random = seededRandom(options.seed);
+  const random = mulberry32(options.seed);
   const all = tf.tensor2d(concat(embeddings), [embeddings.length, dim]);
   // Start where a plain distance threshold would: similarity 0.5 at the mean of the
   // positive and negative mean distances, steep enough to separate them.
