@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBroker, sendRequest } from '../../src/enrollment/admin-client.js';
 import { generateAdminKeyPair, parseAdminKey, type AdminKey } from '../../src/enrollment/keys.js';
 import { Daemon, writeReplayFolder } from '../fleet/daemon.js';
-import { KillableBroker } from './broker.js';
+import { OwnBroker, waitUntil } from '../helpers/broker.js';
 
 // Our own Mosquitto, kill -9'd under a running daemon whose camera keeps producing
 // unknown_face events. 1) Broker back with its saved sessions: the events the door made
@@ -17,7 +17,7 @@ const prefix = `fgbroker-${randomUUID().slice(0, 8)}`;
 const DEVICE = 'door-brk';
 
 let dir: string;
-let broker: KillableBroker;
+let broker: OwnBroker;
 let daemon: Daemon;
 let observer: MqttClient;
 let admin: AdminKey;
@@ -25,7 +25,11 @@ const events: { type: string; ts: string; id: string }[] = [];
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fg-broker-restart-'));
-  broker = await KillableBroker.create();
+  // Sessions saved every second, so a session older than that survives a kill -9.
+  broker = await OwnBroker.create({
+    persistence: true,
+    extraLines: ['autosave_interval 1', 'max_queued_messages 10000'],
+  });
   const pair = await generateAdminKeyPair();
   writeFileSync(join(dir, 'admin.pub.pem'), pair.publicPem);
   admin = await parseAdminKey(pair.privatePem, 'admin');
@@ -63,13 +67,9 @@ afterAll(async () => {
   if (!process.env.FACEGATE_TEST_KEEP) rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls every 100 ms: these tests watch whole daemons, not single messages. */
+const waitFor = (what: string, predicate: () => boolean, timeoutMs: number) =>
+  waitUntil(what, predicate, timeoutMs, 100);
 
 describe('the broker killed and restarted under a running door', () => {
   it('delivers the events made while the broker was down', async () => {

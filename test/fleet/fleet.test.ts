@@ -8,6 +8,7 @@ import { connectBroker, sendRequest, watchEvents } from '../../src/enrollment/ad
 import { generateAdminKeyPair, parseAdminKey, type AdminKey } from '../../src/enrollment/keys.js';
 import { orlPhoto } from '../enrollment/images.js';
 import { peopleIn } from '../faults/hostile.js';
+import { waitUntil } from '../helpers/broker.js';
 import { Daemon, writeReplayFolder } from './daemon.js';
 
 // Three real daemons on the shared Mosquitto, each with its own database and a replay
@@ -52,13 +53,9 @@ afterAll(async () => {
   if (!process.env.FACEGATE_TEST_KEEP) rmSync(dir, { recursive: true, force: true });
 });
 
-async function waitFor(what: string, predicate: () => boolean, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!predicate()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** Polls every 100 ms: these tests watch whole daemons, not single messages. */
+const waitFor = (what: string, predicate: () => boolean, timeoutMs: number) =>
+  waitUntil(what, predicate, timeoutMs, 100);
 
 describe('a fleet of three doors', () => {
   it('enrolls to "all": all three answer ok, then each recognises the person', async () => {
