@@ -6,7 +6,6 @@
  * Prints ONE JSON object with --json; writes roc.png and demo-grid.png into --out.
  */
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import { loadFaceDataset } from '../model/dataset.js';
@@ -29,6 +28,7 @@ import { createEyeFinder } from '../vision/eyes.js';
 import { DEFAULT_PREPROCESS } from '../vision/preprocess.js';
 import type { Logger } from '../util/log.js';
 import { createLogger } from '../util/log.js';
+import { runIfEntry } from './run-main.js';
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -57,7 +57,10 @@ export function buildEvaluateCommand(): Command {
     .option('--seed <n>', 'k-fold: seed', int('seed', 0), 1)
     .option('--out <dir>', 'where roc.png and demo-grid.png go', 'evaluation')
     .option('--backend <name>', 'auto | node | wasm | cpu (default: FACEGATE_TF_BACKEND or auto)')
-    .option('--detect', 'with --model: run the live Haar detector (and the eye finder when the model aligns) on full photos instead of treating each image as a crop')
+    .option(
+      '--detect',
+      'with --model: run the live Haar detector (and the eye finder when the model aligns) on full photos instead of treating each image as a crop',
+    )
     .option('--json', 'print only the JSON report on stdout');
 }
 
@@ -65,17 +68,33 @@ export function buildEvaluateCommand(): Command {
  * `--detect`: every image is a full photo; the live detector finds the face (images without
  * one are skipped and counted on stderr), the eye finder its eyes when the model aligns.
  */
-async function loadDetectedDataset(root: string, people: string[] | undefined, options: PretrainedPreprocess, logger: Logger): Promise<FaceDataset> {
+async function loadDetectedDataset(
+  root: string,
+  people: string[] | undefined,
+  options: PretrainedPreprocess,
+  logger: Logger,
+): Promise<FaceDataset> {
   const backend = (process.env.FACEGATE_DETECTOR_BACKEND as 'auto' | 'native' | 'wasm' | undefined) ?? 'auto';
   const detector = await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend }, logger);
   const eyes = options.align ? await createEyeFinder({ backend }, logger) : null;
   try {
     const only = people ? new Set(people) : null;
-    const set = await prepareFolder(path.resolve(root), { detector, eyes }, 'photo', options, (p) => !only || only.has(p));
+    const set = await prepareFolder(
+      path.resolve(root),
+      { detector, eyes },
+      'photo',
+      options,
+      (p) => !only || only.has(p),
+    );
     process.stderr.write(
       `detect: ${set.faces.length} faces, ${set.aligned.filter(Boolean).length} aligned, ${set.skipped.length} images without a face${set.skipped.length ? ` (${set.skipped.join(', ')})` : ''}\n`,
     );
-    const faces = set.faces.map((image, i) => ({ person: set.people[set.labels[i]], label: set.labels[i], file: set.files[i], image }));
+    const faces = set.faces.map((image, i) => ({
+      person: set.people[set.labels[i]],
+      label: set.labels[i],
+      file: set.files[i],
+      image,
+    }));
     return { root, people: set.people, faces };
   } finally {
     await detector.stop();
@@ -108,7 +127,12 @@ export async function main(argv: string[]): Promise<number> {
       // The model's own preprocessing (size, and eye alignment for the pretrained backbone).
       const preprocess = { ...DEFAULT_PREPROCESS, ...embedder.preprocess, size: embedder.inputSize };
       const dataset = o.detect
-        ? await loadDetectedDataset(o.data, o.people, { ...preprocess, align: preprocess.align ?? null }, logger)
+        ? await loadDetectedDataset(
+            o.data,
+            o.people,
+            { ...preprocess, align: preprocess.align ?? null },
+            logger,
+          )
         : await loadFaceDataset(o.data, { include: o.people, preprocess });
       const embedded = await embedDataset(embedder, dataset);
       output = evaluateEmbedded(embedded, embedder.head);
@@ -150,12 +174,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`evaluate: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntry(import.meta.url, 'evaluate', main);

@@ -9,7 +9,6 @@
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
@@ -27,6 +26,7 @@ import { DEFAULT_DETECTOR_CONFIG } from '../vision/config.js';
 import { createFaceDetector } from '../vision/detector.js';
 import { createEyeFinder } from '../vision/eyes.js';
 import { createLogger, type Logger } from '../util/log.js';
+import { runIfEntry } from './run-main.js';
 
 const list = (v: string): string[] =>
   v
@@ -210,12 +210,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`pretrained: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntry(import.meta.url, 'pretrained', main);

@@ -8,13 +8,13 @@ import { execFileSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import * as tf from '@tensorflow/tfjs';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import { runTraining, type TrainCommandOptions } from '../model/train-run.js';
 import { createLogger } from '../util/log.js';
+import { runIfEntry } from './run-main.js';
 
 function int(name: string, min: number) {
   return (v: string): number => {
@@ -196,12 +196,4 @@ export async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
-  main(process.argv.slice(2)).then(
-    (code) => process.exit(code),
-    (err: Error) => {
-      process.stderr.write(`train: ${err.message}\n`);
-      process.exit(1);
-    },
-  );
-}
+runIfEntry(import.meta.url, 'train', main);
