@@ -18,6 +18,7 @@ import type { Embedder } from '../model/embedder.js';
 import { loadEmbedder } from '../model/load.js';
 import { systemClock } from '../util/clock.js';
 import { mulberry32 } from '../util/random.js';
+import { int } from './options.js';
 import { createLogger, type Logger } from '../util/log.js';
 import {
   DEFAULT_DETECTOR_CONFIG,
@@ -214,15 +215,6 @@ export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchRe
     embedder?.dispose();
     await detector.stop();
   }
-}
-
-function int(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
 }
 
 function choice<T extends string>(name: string, allowed: readonly T[]) {

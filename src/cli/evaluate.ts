@@ -6,7 +6,7 @@
  * Prints ONE JSON object with --json; writes roc.png and demo-grid.png into --out.
  */
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { Command } from 'commander';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import { loadFaceDataset } from '../model/dataset.js';
 import {
@@ -28,22 +28,8 @@ import { createEyeFinder } from '../vision/eyes.js';
 import { DEFAULT_PREPROCESS } from '../vision/preprocess.js';
 import type { Logger } from '../util/log.js';
 import { createLogger } from '../util/log.js';
+import { int, list } from './options.js';
 import { runIfEntry } from './run-main.js';
-
-function int(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
-
-const list = (v: string): string[] =>
-  v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
 
 export function buildEvaluateCommand(): Command {
   return new Command()

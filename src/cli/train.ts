@@ -14,23 +14,8 @@ import { Command, InvalidArgumentError } from 'commander';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import { runTraining, type TrainCommandOptions } from '../model/train-run.js';
 import { createLogger } from '../util/log.js';
+import { int, list } from './options.js';
 import { runIfEntry } from './run-main.js';
-
-function int(name: string, min: number) {
-  return (v: string): number => {
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < min)
-      throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
-    return n;
-  };
-}
-
-function list(v: string): string[] {
-  return v
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-}
 
 function gitCommit(): string | null {
   try {
