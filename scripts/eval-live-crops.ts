@@ -51,14 +51,20 @@ async function crops(
   make: (person: string, photo: number) => Promise<GrayImage | null>,
 ): Promise<{ person: string; face: GrayImage }[]> {
   const out: { person: string; face: GrayImage }[] = [];
-  for (const person of people) for (const photo of photos) {
-    const face = await make(person, photo);
-    if (face) out.push({ person, face });
-  }
+  for (const person of people)
+    for (const photo of photos) {
+      const face = await make(person, photo);
+      if (face) out.push({ person, face });
+    }
   return out;
 }
 
-async function evaluate(setting: string, embedder: Embedder, people: string[], make: (p: string, k: number) => Promise<GrayImage | null>): Promise<Row> {
+async function evaluate(
+  setting: string,
+  embedder: Embedder,
+  people: string[],
+  make: (p: string, k: number) => Promise<GrayImage | null>,
+): Promise<Row> {
   const gallery = await crops(people, GALLERY, make);
   const probes = await crops(people, PROBES, make);
   const g = await embedder.embed(gallery.map((c) => c.face));
@@ -101,14 +107,24 @@ async function evaluate(setting: string, embedder: Embedder, people: string[], m
   };
 }
 
-async function liveCrop(detector: FaceDetector, options: PreprocessOptions, person: string, photo: number): Promise<GrayImage | null> {
+async function liveCrop(
+  detector: FaceDetector,
+  options: PreprocessOptions,
+  person: string,
+  photo: number,
+): Promise<GrayImage | null> {
   const image = await readGrayImage(join('data/orl_faces', person, `${photo}.pgm`));
   const boxes = await detector.detect(image);
   return boxes.length > 0 ? preprocessFace(image, { box: boxes[0] }, options) : null;
 }
 
-const modelDir = process.argv.includes('--model') ? process.argv[process.argv.indexOf('--model') + 1] : 'models/siamese';
-const metrics = JSON.parse(await readFile(join(modelDir, 'metrics.json'), 'utf8')) as { heldOutPeople?: string[]; validationPeople?: string[] };
+const modelDir = process.argv.includes('--model')
+  ? process.argv[process.argv.indexOf('--model') + 1]
+  : 'models/siamese';
+const metrics = JSON.parse(await readFile(join(modelDir, 'metrics.json'), 'utf8')) as {
+  heldOutPeople?: string[];
+  validationPeople?: string[];
+};
 const people = [...(metrics.heldOutPeople ?? []), ...(metrics.validationPeople ?? [])].sort();
 const embedder = await loadEmbedder(modelDir, silentLogger());
 const detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
@@ -116,21 +132,38 @@ const size = embedder.inputSize;
 const rows: Row[] = [];
 rows.push(
   await evaluate('training format (Olivetti 64x64, whole image)', embedder, people, async (p, k) =>
-    preprocessFace(await readGrayImage(join('data/olivetti', p, `${k}.pgm`)), null, { ...DEFAULT_PREPROCESS, size }),
+    preprocessFace(await readGrayImage(join('data/olivetti', p, `${k}.pgm`)), null, {
+      ...DEFAULT_PREPROCESS,
+      size,
+    }),
   ),
 );
 const settings: [string, PreprocessOptions][] = [
   ['live, zero margins', { ...DEFAULT_PREPROCESS, size, marginX: 0, marginTop: 0, marginBottom: 0 }],
-  ['live, skeleton margins (0, +0.1, +0.1)', { ...DEFAULT_PREPROCESS, size, marginX: 0, marginTop: 0.1, marginBottom: 0.1 }],
-  ['live, Olivetti-tuned (-0.1, -0.175, 0)', { ...DEFAULT_PREPROCESS, size, marginX: -0.1, marginTop: -0.175, marginBottom: 0 }],
-  [`live, DEFAULT_PREPROCESS (${DEFAULT_PREPROCESS.marginX}, ${DEFAULT_PREPROCESS.marginTop}, ${DEFAULT_PREPROCESS.marginBottom})`, { ...DEFAULT_PREPROCESS, size }],
+  [
+    'live, skeleton margins (0, +0.1, +0.1)',
+    { ...DEFAULT_PREPROCESS, size, marginX: 0, marginTop: 0.1, marginBottom: 0.1 },
+  ],
+  [
+    'live, Olivetti-tuned (-0.1, -0.175, 0)',
+    { ...DEFAULT_PREPROCESS, size, marginX: -0.1, marginTop: -0.175, marginBottom: 0 },
+  ],
+  [
+    `live, DEFAULT_PREPROCESS (${DEFAULT_PREPROCESS.marginX}, ${DEFAULT_PREPROCESS.marginTop}, ${DEFAULT_PREPROCESS.marginBottom})`,
+    { ...DEFAULT_PREPROCESS, size },
+  ],
 ];
-for (const [name, options] of settings) rows.push(await evaluate(name, embedder, people, (p, k) => liveCrop(detector, options, p, k)));
+for (const [name, options] of settings)
+  rows.push(await evaluate(name, embedder, people, (p, k) => liveCrop(detector, options, p, k)));
 await detector.stop();
 embedder.dispose();
-console.log(`model ${embedder.modelId}, ${people.length} unseen people (${people.join(' ')}), gallery photos ${GALLERY.join(',')}, probes ${PROBES.join(',')}`);
+console.log(
+  `model ${embedder.modelId}, ${people.length} unseen people (${people.join(' ')}), gallery photos ${GALLERY.join(',')}, probes ${PROBES.join(',')}`,
+);
 console.log('| crops | detected | rank-1 | AUC | TAR@0.5 | FAR@0.5 |\n|---|---|---|---|---|---|');
 for (const r of rows) {
   const pct = (v: number) => `${(v * 100).toFixed(1)}%`;
-  console.log(`| ${r.setting} | ${r.detected} | ${pct(r.rank1)} | ${r.auc.toFixed(3)} | ${pct(r.tar)} | ${pct(r.far)} |`);
+  console.log(
+    `| ${r.setting} | ${r.detected} | ${pct(r.rank1)} | ${r.auc.toFixed(3)} | ${pct(r.tar)} | ${pct(r.far)} |`,
+  );
 }

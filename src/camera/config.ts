@@ -20,13 +20,13 @@ export const cameraSchema = {
     env: 'FACEGATE_CAMERA_PATH',
   },
   fps: {
-    doc: 'Frames per second to capture (replay: playback rate; 0 = replay as fast as frames are taken, ffmpeg: the camera\'s own rate).',
+    doc: "Frames per second to capture (replay: playback rate; 0 = replay as fast as frames are taken, ffmpeg: the camera's own rate).",
     format: 'nat',
     default: 10,
     env: 'FACEGATE_CAMERA_FPS',
   },
   width: {
-    doc: 'Frame width in pixels delivered by the ffmpeg and webcam sources (ffmpeg scales to it). Replay folders keep their images\' size.',
+    doc: "Frame width in pixels delivered by the ffmpeg and webcam sources (ffmpeg scales to it). Replay folders keep their images' size.",
     format: intIn('camera.width', 16, 7680),
     default: 640,
     env: 'FACEGATE_CAMERA_WIDTH',
@@ -112,5 +112,12 @@ export const DEFAULT_CAMERA_CONFIG: CameraConfig = {
   width: 640,
   height: 480,
   loop: true,
-  ffmpeg: { binary: 'ffmpeg', inputFormat: '', rtspTransport: 'tcp', stallTimeoutSec: 10, restartMinMs: 500, restartMaxMs: 30_000 },
+  ffmpeg: {
+    binary: 'ffmpeg',
+    inputFormat: '',
+    rtspTransport: 'tcp',
+    stallTimeoutSec: 10,
+    restartMinMs: 500,
+    restartMaxMs: 30_000,
+  },
 };

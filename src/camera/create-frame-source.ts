@@ -26,7 +26,16 @@ export function createFrameSource(config: CameraConfig, clock: Clock, logger: Lo
       }
       if (isDir) return new ReplaySource({ folder: path, fps: config.fps, loop: config.loop }, clock, logger);
       return new FfmpegSource(
-        { ...config.ffmpeg, input: path, width: config.width, height: config.height, fps: config.fps, loop: config.loop, realtime: config.fps > 0, name: 'replay:video' },
+        {
+          ...config.ffmpeg,
+          input: path,
+          width: config.width,
+          height: config.height,
+          fps: config.fps,
+          loop: config.loop,
+          realtime: config.fps > 0,
+          name: 'replay:video',
+        },
         clock,
         logger,
       );
@@ -46,7 +55,16 @@ export function createFrameSource(config: CameraConfig, clock: Clock, logger: Lo
         logger,
       );
     case 'webcam':
-      return new WebcamSource({ device: config.path, width: config.width, height: config.height, fps: Math.min(30, config.fps || 1) }, clock, logger);
+      return new WebcamSource(
+        {
+          device: config.path,
+          width: config.width,
+          height: config.height,
+          fps: Math.min(30, config.fps || 1),
+        },
+        clock,
+        logger,
+      );
     default:
       throw new Error(`unknown camera.type ${String((config as { type: unknown }).type)}`);
   }

@@ -42,7 +42,8 @@ export function validateFfmpegInput(input: string): void {
   if (input.startsWith('-')) throw new Error(`camera.path must not start with "-": ${input}`);
   if (/[\0\r\n]/.test(input)) throw new Error('camera.path contains control characters');
   const kind = inputKind(input);
-  if (kind === 'file' && !existsSync(input)) throw new Error(`camera.path ${input} is not a v4l2 device, an rtsp/http URL or an existing file`);
+  if (kind === 'file' && !existsSync(input))
+    throw new Error(`camera.path ${input} is not a v4l2 device, an rtsp/http URL or an existing file`);
 }
 
 /** The ffmpeg command line (no shell is involved: each value is its own argv entry). */
@@ -51,9 +52,11 @@ export function ffmpegArgs(o: FfmpegSourceOptions): string[] {
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'warning'];
   if (kind === 'v4l2') args.push('-f', o.inputFormat || 'v4l2', '-video_size', `${o.width}x${o.height}`);
   else if (o.inputFormat) args.push('-f', o.inputFormat);
-  if (kind === 'rtsp') args.push('-rtsp_transport', o.rtspTransport, '-timeout', String(o.stallTimeoutSec * 1_000_000));
+  if (kind === 'rtsp')
+    args.push('-rtsp_transport', o.rtspTransport, '-timeout', String(o.stallTimeoutSec * 1_000_000));
   // Network cameras: no input buffering (the door wants the newest frame) and a short probe.
-  if (kind === 'rtsp' || kind === 'http') args.push('-fflags', 'nobuffer', '-probesize', '500000', '-analyzeduration', '1000000');
+  if (kind === 'rtsp' || kind === 'http')
+    args.push('-fflags', 'nobuffer', '-probesize', '500000', '-analyzeduration', '1000000');
   if (kind === 'file') {
     if (o.realtime !== false) args.push('-re');
     if (o.loop) args.push('-stream_loop', '-1');
@@ -95,10 +98,16 @@ export class FfmpegSource implements FrameSource {
     logger: Logger,
   ) {
     validateFfmpegInput(options.input);
-    if (!Number.isInteger(options.width) || !Number.isInteger(options.height) || options.width < 16 || options.height < 16) {
+    if (
+      !Number.isInteger(options.width) ||
+      !Number.isInteger(options.height) ||
+      options.width < 16 ||
+      options.height < 16
+    ) {
       throw new RangeError(`frame size must be integers >= 16, got ${options.width}x${options.height}`);
     }
-    if (!(options.fps >= 0 && options.fps <= 240)) throw new RangeError(`fps must be in 0..240, got ${options.fps}`);
+    if (!(options.fps >= 0 && options.fps <= 240))
+      throw new RangeError(`fps must be in 0..240, got ${options.fps}`);
     this.name = options.name ?? `ffmpeg:${inputKind(options.input)}`;
     this.frameBytes = options.width * options.height;
     this.log = logger.child({ module: 'camera', source: this.name });
@@ -172,7 +181,8 @@ export class FfmpegSource implements FrameSource {
         this.lastProgressMs = this.clock.monotonicMs();
         this.failures = 0;
         this.framesThisProcess += 1;
-        if (this.running) this.slot.put(createGrayImage(this.options.width, this.options.height, data), this.lastProgressMs);
+        if (this.running)
+          this.slot.put(createGrayImage(this.options.width, this.options.height, data), this.lastProgressMs);
       }
     }
   }
@@ -198,7 +208,8 @@ export class FfmpegSource implements FrameSource {
   private checkStall(): void {
     if (!this.running || !this.child) return;
     const idleMs = this.clock.monotonicMs() - this.lastProgressMs;
-    const limitMs = this.options.stallTimeoutSec * 1000 + (this.framesThisProcess === 0 ? STARTUP_GRACE_MS : 0);
+    const limitMs =
+      this.options.stallTimeoutSec * 1000 + (this.framesThisProcess === 0 ? STARTUP_GRACE_MS : 0);
     if (idleMs > limitMs) {
       this.log.warn({ idleMs: Math.round(idleMs) }, 'no frame from ffmpeg; killing it');
       this.lastProgressMs = this.clock.monotonicMs(); // one kill per stall

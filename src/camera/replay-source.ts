@@ -7,7 +7,16 @@ import type { Logger } from '../util/log.js';
 import type { GrayImage } from '../vision/image.js';
 import { readGrayImage } from '../vision/image-io.js';
 
-export const REPLAY_IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.pgm', '.webp', '.bmp', '.tif', '.tiff']);
+export const REPLAY_IMAGE_EXTENSIONS = new Set([
+  '.png',
+  '.jpg',
+  '.jpeg',
+  '.pgm',
+  '.webp',
+  '.bmp',
+  '.tif',
+  '.tiff',
+]);
 
 /** Upper bound on decoded frames kept in memory (640x480 gray = 300 KB each). */
 export const MAX_REPLAY_FRAMES = 2000;
@@ -48,7 +57,8 @@ export class ReplaySource implements FrameSource {
     private readonly clock: Clock,
     logger: Logger,
   ) {
-    if (!Number.isFinite(options.fps) || options.fps < 0 || options.fps > 1000) throw new RangeError(`replay fps must be in 0..1000, got ${options.fps}`);
+    if (!Number.isFinite(options.fps) || options.fps < 0 || options.fps > 1000)
+      throw new RangeError(`replay fps must be in 0..1000, got ${options.fps}`);
     this.log = logger.child({ module: 'camera', source: 'replay' });
   }
 
@@ -62,14 +72,20 @@ export class ReplaySource implements FrameSource {
     if (this.images.length === 0) {
       const files = await listReplayImages(this.options.folder);
       if (files.length === 0) throw new Error(`replay folder ${this.options.folder} has no images`);
-      if (files.length > MAX_REPLAY_FRAMES) throw new Error(`replay folder has ${files.length} images, at most ${MAX_REPLAY_FRAMES} are supported`);
+      if (files.length > MAX_REPLAY_FRAMES)
+        throw new Error(
+          `replay folder has ${files.length} images, at most ${MAX_REPLAY_FRAMES} are supported`,
+        );
       const images: GrayImage[] = [];
       for (const file of files) images.push(await readGrayImage(file));
       const { width, height } = images[0];
       const odd = files.find((_, i) => images[i].width !== width || images[i].height !== height);
       if (odd) throw new Error(`replay images must all be ${width}x${height}; ${odd} is not`);
       this.images = images;
-      this.log.info({ folder: this.options.folder, frames: images.length, width, height, fps: this.options.fps }, 'replay loaded');
+      this.log.info(
+        { folder: this.options.folder, frames: images.length, width, height, fps: this.options.fps },
+        'replay loaded',
+      );
     }
     this.slot.reopen();
     this.running = true;

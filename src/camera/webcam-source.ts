@@ -37,13 +37,20 @@ const DEVICE_PATTERN = /^\/dev\/video\d{1,3}$/;
 const SAFE_PATH = /^\/[A-Za-z0-9_./-]+$/;
 
 export function validateWebcamOptions(o: WebcamOptions): void {
-  if (!DEVICE_PATTERN.test(o.device)) throw new Error(`webcam device must look like /dev/video0, got ${JSON.stringify(o.device)}`);
-  for (const [k, v, max] of [['width', o.width, 7680], ['height', o.height, 4320]] as const) {
-    if (!Number.isInteger(v) || v < 16 || v > max) throw new Error(`webcam ${k} must be an integer in 16..${max}, got ${v}`);
+  if (!DEVICE_PATTERN.test(o.device))
+    throw new Error(`webcam device must look like /dev/video0, got ${JSON.stringify(o.device)}`);
+  for (const [k, v, max] of [
+    ['width', o.width, 7680],
+    ['height', o.height, 4320],
+  ] as const) {
+    if (!Number.isInteger(v) || v < 16 || v > max)
+      throw new Error(`webcam ${k} must be an integer in 16..${max}, got ${v}`);
   }
   if (!(o.fps > 0 && o.fps <= 30)) throw new Error(`webcam fps must be in (0, 30], got ${o.fps}`);
   if (o.binary !== undefined && (!SAFE_PATH.test(o.binary) || o.binary.includes('..'))) {
-    throw new Error(`webcam binary must be an absolute path of [A-Za-z0-9_./-], got ${JSON.stringify(o.binary)}`);
+    throw new Error(
+      `webcam binary must be an absolute path of [A-Za-z0-9_./-], got ${JSON.stringify(o.binary)}`,
+    );
   }
 }
 
@@ -69,8 +76,11 @@ export class WebcamSource implements FrameSource {
   async start(): Promise<void> {
     if (this.running) return;
     this.dir = await mkdtemp(join(tmpdir(), 'facegate-webcam-'));
-    if (!SAFE_PATH.test(this.dir)) throw new Error(`temp directory ${this.dir} has unsafe characters for a shell command`);
-    const NodeWebcam = createRequire(import.meta.url)('node-webcam') as { create(opts: object): NodeWebcamInstance };
+    if (!SAFE_PATH.test(this.dir))
+      throw new Error(`temp directory ${this.dir} has unsafe characters for a shell command`);
+    const NodeWebcam = createRequire(import.meta.url)('node-webcam') as {
+      create(opts: object): NodeWebcamInstance;
+    };
     const cam = NodeWebcam.create({
       width: this.options.width,
       height: this.options.height,
@@ -86,7 +96,10 @@ export class WebcamSource implements FrameSource {
     if (this.options.binary) cam.bin = this.options.binary;
     this.slot.reopen();
     this.running = true;
-    this.log.info({ device: this.options.device, width: this.options.width, height: this.options.height }, 'webcam (fswebcam) started');
+    this.log.info(
+      { device: this.options.device, width: this.options.width, height: this.options.height },
+      'webcam (fswebcam) started',
+    );
     this.loop = this.run(cam, join(this.dir, 'frame.jpg'));
   }
 
@@ -96,13 +109,18 @@ export class WebcamSource implements FrameSource {
     while (this.running) {
       const began = this.clock.monotonicMs();
       try {
-        await new Promise<void>((resolve, reject) => cam.capture(file, (err) => (err ? reject(err) : resolve())));
+        await new Promise<void>((resolve, reject) =>
+          cam.capture(file, (err) => (err ? reject(err) : resolve())),
+        );
         const image = await decodeToGray(await readFile(file));
         if (this.running) this.slot.put(image, this.clock.monotonicMs());
         failures = 0;
       } catch (err) {
         failures += 1;
-        this.log.warn({ err: String(err instanceof Error ? err.message : err).slice(0, 500), failures }, 'webcam capture failed');
+        this.log.warn(
+          { err: String(err instanceof Error ? err.message : err).slice(0, 500), failures },
+          'webcam capture failed',
+        );
       }
       const backoff = failures > 0 ? Math.min(30_000, 500 * 2 ** Math.min(failures, 6)) : 0;
       const wait = Math.max(backoff, periodMs - (this.clock.monotonicMs() - began));

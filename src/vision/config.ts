@@ -46,7 +46,7 @@ export const visionSchema = {
       env: 'FACEGATE_DETECTOR_MIN_NEIGHBORS',
     },
     minFaceFraction: {
-      doc: 'Smallest face the detector looks for, as a fraction of the frame width (never below the 24 px Haar window at detectWidth). Faces smaller than the quality gate\'s minimum are only reported as too_small, so this sits just below it: each step smaller adds the most expensive pyramid levels (0.08 costs ~1.5x of 0.1).',
+      doc: "Smallest face the detector looks for, as a fraction of the frame width (never below the 24 px Haar window at detectWidth). Faces smaller than the quality gate's minimum are only reported as too_small, so this sits just below it: each step smaller adds the most expensive pyramid levels (0.08 costs ~1.5x of 0.1).",
       format: fraction('vision.detector.minFaceFraction'),
       default: 0.1,
       env: 'FACEGATE_DETECTOR_MIN_FACE_FRACTION',

@@ -30,7 +30,8 @@ class HaarFaceDetector implements StoppableFaceDetector {
   }
 
   async detect(image: GrayImage): Promise<Box[]> {
-    if (image.data.length !== image.width * image.height) throw new RangeError('image data does not match its size');
+    if (image.data.length !== image.width * image.height)
+      throw new RangeError('image data does not match its size');
     const req = scaledRequest(image.width, image.height, this.config);
     if (req.scaledWidth < req.minSize || req.scaledHeight < req.minSize) return [];
     const flat = await this.engine.detect(image, req);
@@ -43,18 +44,26 @@ class HaarFaceDetector implements StoppableFaceDetector {
 }
 
 function validate(config: DetectorConfig): void {
-  if (!Number.isInteger(config.detectWidth) || config.detectWidth < 0) throw new RangeError('detectWidth must be a natural number');
-  if (!(config.scaleFactor > 1 && config.scaleFactor <= 2)) throw new RangeError('scaleFactor must be in (1, 2]');
-  if (!Number.isInteger(config.minNeighbors) || config.minNeighbors < 0) throw new RangeError('minNeighbors must be a natural number');
-  if (!(config.minFaceFraction >= 0 && config.minFaceFraction <= 1)) throw new RangeError('minFaceFraction must be in 0..1');
-  if (!(config.padFraction >= 0 && config.padFraction <= 0.5)) throw new RangeError('padFraction must be in 0..0.5');
+  if (!Number.isInteger(config.detectWidth) || config.detectWidth < 0)
+    throw new RangeError('detectWidth must be a natural number');
+  if (!(config.scaleFactor > 1 && config.scaleFactor <= 2))
+    throw new RangeError('scaleFactor must be in (1, 2]');
+  if (!Number.isInteger(config.minNeighbors) || config.minNeighbors < 0)
+    throw new RangeError('minNeighbors must be a natural number');
+  if (!(config.minFaceFraction >= 0 && config.minFaceFraction <= 1))
+    throw new RangeError('minFaceFraction must be in 0..1');
+  if (!(config.padFraction >= 0 && config.padFraction <= 0.5))
+    throw new RangeError('padFraction must be in 0..0.5');
 }
 
 /**
  * Builds the Haar face detector: the native OpenCV binding when it loads (backend auto or
  * native), otherwise the WebAssembly build in a worker thread. Logs which one runs.
  */
-export async function createFaceDetector(config: DetectorConfig, logger: Logger): Promise<StoppableFaceDetector> {
+export async function createFaceDetector(
+  config: DetectorConfig,
+  logger: Logger,
+): Promise<StoppableFaceDetector> {
   validate(config);
   const log = logger.child({ module: 'detector' });
   const cascade = resolvePackagePath(config.cascade);
@@ -65,7 +74,10 @@ export async function createFaceDetector(config: DetectorConfig, logger: Logger)
       engine = createNativeHaarEngine(cascade, config.threads);
     } catch (err) {
       if (config.backend === 'native') throw err;
-      log.warn({ err: (err as Error).message }, 'native OpenCV unavailable, falling back to WebAssembly OpenCV');
+      log.warn(
+        { err: (err as Error).message },
+        'native OpenCV unavailable, falling back to WebAssembly OpenCV',
+      );
     }
   }
   engine ??= await createWasmHaarEngine(cascade);

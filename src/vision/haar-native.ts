@@ -16,7 +16,13 @@ interface NativeRect {
 }
 interface NativeMat {
   resizeAsync(dsize: NativeSize, fx?: number, fy?: number, interpolation?: number): Promise<NativeMat>;
-  copyMakeBorderAsync(top: number, bottom: number, left: number, right: number, borderType?: number): Promise<NativeMat>;
+  copyMakeBorderAsync(
+    top: number,
+    bottom: number,
+    left: number,
+    right: number,
+    borderType?: number,
+  ): Promise<NativeMat>;
   release(): void;
 }
 interface NativeClassifier {
@@ -68,7 +74,8 @@ export function loadNativeOpenCv(): NativeCv {
   try {
     const mod = req(entry) as { cv?: NativeCv } & NativeCv;
     const cv = mod.cv ?? mod;
-    if (typeof cv.CascadeClassifier !== 'function') throw new Error('CascadeClassifier missing from the binding');
+    if (typeof cv.CascadeClassifier !== 'function')
+      throw new Error('CascadeClassifier missing from the binding');
     return cv;
   } catch (err) {
     throw asError(err, 'native OpenCV binding failed to load');
@@ -97,8 +104,13 @@ export function createNativeHaarEngine(cascadePath: string, threads: number): Ha
     try {
       full = new cv.Mat(buffer, image.height, image.width, cv.CV_8UC1);
       const needResize = req.scaledWidth !== image.width || req.scaledHeight !== image.height;
-      small = needResize ? await full.resizeAsync(new cv.Size(req.scaledWidth, req.scaledHeight), 0, 0, cv.INTER_AREA) : full;
-      padded = req.pad > 0 ? await small.copyMakeBorderAsync(req.pad, req.pad, req.pad, req.pad, cv.BORDER_REPLICATE) : small;
+      small = needResize
+        ? await full.resizeAsync(new cv.Size(req.scaledWidth, req.scaledHeight), 0, 0, cv.INTER_AREA)
+        : full;
+      padded =
+        req.pad > 0
+          ? await small.copyMakeBorderAsync(req.pad, req.pad, req.pad, req.pad, cv.BORDER_REPLICATE)
+          : small;
       const { objects } = await classifier.detectMultiScaleAsync(
         padded,
         req.scaleFactor,

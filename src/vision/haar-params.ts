@@ -34,7 +34,12 @@ export function scaledRequest(width: number, height: number, config: DetectorCon
  * Maps boxes found on the downscaled (and padded) copy back to the full frame, clipped to it, largest
  * first (the order the quality gate and the enrollment "exactly one face" check rely on).
  */
-export function scaleBoxesBack(flat: ArrayLike<number>, fullWidth: number, fullHeight: number, req: ScaledDetectRequest): Box[] {
+export function scaleBoxesBack(
+  flat: ArrayLike<number>,
+  fullWidth: number,
+  fullHeight: number,
+  req: ScaledDetectRequest,
+): Box[] {
   const sx = fullWidth / req.scaledWidth;
   const sy = fullHeight / req.scaledHeight;
   const boxes: Box[] = [];

@@ -97,7 +97,10 @@ export async function createWasmHaarEngine(cascadePath: string): Promise<HaarEng
   const opencvPath = createRequire(import.meta.url).resolve('@techstark/opencv-js');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
-    workerData: { opencvPath, cascade: cascade.buffer.slice(cascade.byteOffset, cascade.byteOffset + cascade.byteLength) },
+    workerData: {
+      opencvPath,
+      cascade: cascade.buffer.slice(cascade.byteOffset, cascade.byteOffset + cascade.byteLength),
+    },
   });
   const pending = new Map<number, Pending>();
   let nextId = 1;
@@ -129,7 +132,8 @@ export async function createWasmHaarEngine(cascadePath: string): Promise<HaarEng
     const p = pending.get(msg.id);
     if (!p) return;
     pending.delete(msg.id);
-    if (msg.error !== undefined || !msg.boxes) p.reject(new Error(`WebAssembly Haar detection failed: ${msg.error}`));
+    if (msg.error !== undefined || !msg.boxes)
+      p.reject(new Error(`WebAssembly Haar detection failed: ${msg.error}`));
     else p.resolve(msg.boxes);
   });
   worker.on('error', (err) => failAll(new Error(`WebAssembly detector worker crashed: ${err.message}`)));

@@ -28,20 +28,34 @@ export function parsePgm(bytes: Uint8Array): GrayImage {
   const width = Number(token());
   const height = Number(token());
   const maxval = Number(token());
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width <= 0 || height <= 0 || width > MAX_IMAGE_SIDE || height > MAX_IMAGE_SIDE) {
+  if (
+    !Number.isInteger(width) ||
+    !Number.isInteger(height) ||
+    width <= 0 ||
+    height <= 0 ||
+    width > MAX_IMAGE_SIDE ||
+    height > MAX_IMAGE_SIDE
+  ) {
     throw new Error(`PGM has a bad size ${width}x${height}`);
   }
-  if (!Number.isInteger(maxval) || maxval <= 0 || maxval > 255) throw new Error(`PGM maxval ${maxval} not supported (8-bit only)`);
+  if (!Number.isInteger(maxval) || maxval <= 0 || maxval > 255)
+    throw new Error(`PGM maxval ${maxval} not supported (8-bit only)`);
   pos++; // exactly one whitespace byte after maxval
   const data = bytes.subarray(pos, pos + width * height);
-  if (data.length !== width * height) throw new Error(`PGM is truncated: ${data.length} of ${width * height} pixel bytes`);
+  if (data.length !== width * height)
+    throw new Error(`PGM is truncated: ${data.length} of ${width * height} pixel bytes`);
   const pixels = new Uint8Array(data);
-  if (maxval !== 255) for (let i = 0; i < pixels.length; i++) pixels[i] = Math.round((Math.min(pixels[i], maxval) * 255) / maxval);
+  if (maxval !== 255)
+    for (let i = 0; i < pixels.length; i++)
+      pixels[i] = Math.round((Math.min(pixels[i], maxval) * 255) / maxval);
   return createGrayImage(width, height, pixels);
 }
 
 export function encodePgm(image: GrayImage): Buffer {
-  return Buffer.concat([Buffer.from(`P5\n${image.width} ${image.height}\n255\n`, 'ascii'), Buffer.from(image.data)]);
+  return Buffer.concat([
+    Buffer.from(`P5\n${image.width} ${image.height}\n255\n`, 'ascii'),
+    Buffer.from(image.data),
+  ]);
 }
 
 function isSpace(b: number): boolean {
@@ -49,7 +63,7 @@ function isSpace(b: number): boolean {
 }
 
 function looksLikePgm(bytes: Uint8Array): boolean {
-  return bytes.length > 2 && bytes[0] === 0x50 /* P */ && bytes[1] === 0x35 /* 5 */;
+  return bytes.length > 2 && bytes[0] === 0x50 /* P */ && bytes[1] === 0x35; /* 5 */
 }
 
 /**
@@ -71,7 +85,11 @@ export async function decodeToGray(bytes: Uint8Array): Promise<GrayImage> {
   }
   const { width, height, channels } = result.info;
   if (channels !== 1) throw new Error(`decoded image has ${channels} channels, expected 1`);
-  return createGrayImage(width, height, new Uint8Array(result.data.buffer, result.data.byteOffset, result.data.length));
+  return createGrayImage(
+    width,
+    height,
+    new Uint8Array(result.data.buffer, result.data.byteOffset, result.data.length),
+  );
 }
 
 export async function readGrayImage(path: string): Promise<GrayImage> {

@@ -63,10 +63,14 @@ export function preprocessFace(
 ): GrayImage {
   validateOptions(options);
   if (face !== null && options.align) {
-    const aligned = alignFace(image, face.eyes ?? eyesFromBox(face.box), { size: options.size, ...options.align });
+    const aligned = alignFace(image, face.eyes ?? eyesFromBox(face.box), {
+      size: options.size,
+      ...options.align,
+    });
     return options.equalize ? equalizeHistogram(aligned) : aligned;
   }
-  const rect = face === null ? { x: 0, y: 0, width: image.width, height: image.height } : cropRectFor(face.box, options);
+  const rect =
+    face === null ? { x: 0, y: 0, width: image.width, height: image.height } : cropRectFor(face.box, options);
   const out = resampleRect(image, rect, options.size, options.size);
   return options.equalize ? equalizeHistogram(out) : out;
 }
@@ -77,7 +81,8 @@ function validateOptions(options: PreprocessOptions): void {
   }
   for (const key of ['marginX', 'marginTop', 'marginBottom'] as const) {
     const v = options[key];
-    if (!Number.isFinite(v) || v < -0.4 || v > 2) throw new RangeError(`preprocess ${key} out of range: ${v}`);
+    if (!Number.isFinite(v) || v < -0.4 || v > 2)
+      throw new RangeError(`preprocess ${key} out of range: ${v}`);
   }
 }
 
@@ -128,7 +133,8 @@ export function equalizeHistogram(image: GrayImage): GrayImage {
   const total = image.data.length;
   let first = 0;
   while (first < 256 && hist[first] === 0) first++;
-  if (first === 256 || hist[first] === total) return createGrayImage(image.width, image.height, image.data.slice());
+  if (first === 256 || hist[first] === total)
+    return createGrayImage(image.width, image.height, image.data.slice());
   const lut = new Uint8Array(256);
   const scale = 255 / (total - hist[first]);
   let cumulative = 0;

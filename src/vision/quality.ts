@@ -67,7 +67,8 @@ function validate(config: QualityConfig): void {
   for (const [k, v] of Object.entries({ ...z, minFaceFraction: config.minFaceFraction })) {
     if (!(v >= 0 && v <= 1)) throw new RangeError(`quality ${k} must be in 0..1, got ${v}`);
   }
-  if (!Number.isInteger(config.maxFaces) || config.maxFaces < 0) throw new RangeError('quality maxFaces must be a natural number');
+  if (!Number.isInteger(config.maxFaces) || config.maxFaces < 0)
+    throw new RangeError('quality maxFaces must be a natural number');
   if (!(config.minSharpness >= 0)) throw new RangeError('quality minSharpness must be >= 0');
 }
 
@@ -99,7 +100,11 @@ export class QualityGate {
       const cx = box.x + box.width / 2;
       const cy = box.y + box.height / 2;
       if (cx < zx0 || cx > zx1 || cy < zy0 || cy > zy1) {
-        rejected.push({ box, reason: 'outside_zone', detail: `centre (${Math.round(cx)}, ${Math.round(cy)}) outside the door zone` });
+        rejected.push({
+          box,
+          reason: 'outside_zone',
+          detail: `centre (${Math.round(cx)}, ${Math.round(cy)}) outside the door zone`,
+        });
         continue;
       }
       if (accepted.length >= c.maxFaces) {
@@ -108,7 +113,11 @@ export class QualityGate {
       }
       const sharpness = c.minSharpness > 0 ? faceSharpness(image, box) : Number.NaN;
       if (c.minSharpness > 0 && sharpness < c.minSharpness) {
-        rejected.push({ box, reason: 'blurry', detail: `sharpness ${sharpness.toFixed(1)} < ${c.minSharpness}` });
+        rejected.push({
+          box,
+          reason: 'blurry',
+          detail: `sharpness ${sharpness.toFixed(1)} < ${c.minSharpness}`,
+        });
         continue;
       }
       accepted.push({ box, sharpness });

@@ -5,7 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RtspLoopbackCamera } from './rtsp-loopback.js';
-import { FfmpegSource, ffmpegArgs, validateFfmpegInput, type FfmpegSourceOptions } from '../../src/camera/ffmpeg-source.js';
+import {
+  FfmpegSource,
+  ffmpegArgs,
+  validateFfmpegInput,
+  type FfmpegSourceOptions,
+} from '../../src/camera/ffmpeg-source.js';
 import { DEFAULT_CAMERA_CONFIG } from '../../src/camera/config.js';
 import type { Frame } from '../../src/camera/frame-source.js';
 import { systemClock } from '../../src/util/clock.js';
@@ -24,8 +29,27 @@ beforeAll(() => {
   for (let k = 0; k < FRAMES; k++) raw.fill(10 * (k + 1), k * W * H, (k + 1) * W * H);
   writeFileSync(join(dir, 'frames.gray'), raw);
   video = join(dir, 'levels.mkv');
-  const r = spawnSync('ffmpeg', ['-hide_banner', '-loglevel', 'error', '-y', '-f', 'rawvideo', '-pix_fmt', 'gray', '-s', `${W}x${H}`, '-r', '20',
-    '-i', join(dir, 'frames.gray'), '-c:v', 'ffv1', '-pix_fmt', 'gray', video]);
+  const r = spawnSync('ffmpeg', [
+    '-hide_banner',
+    '-loglevel',
+    'error',
+    '-y',
+    '-f',
+    'rawvideo',
+    '-pix_fmt',
+    'gray',
+    '-s',
+    `${W}x${H}`,
+    '-r',
+    '20',
+    '-i',
+    join(dir, 'frames.gray'),
+    '-c:v',
+    'ffv1',
+    '-pix_fmt',
+    'gray',
+    video,
+  ]);
   if (r.status !== 0) throw new Error(`could not generate the test video: ${r.stderr}`);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -36,7 +60,16 @@ afterEach(async () => {
 });
 
 function options(over: Partial<FfmpegSourceOptions>): FfmpegSourceOptions {
-  return { ...DEFAULT_CAMERA_CONFIG.ffmpeg, input: video, width: W, height: H, fps: 0, loop: false, restartMinMs: 50, ...over };
+  return {
+    ...DEFAULT_CAMERA_CONFIG.ffmpeg,
+    input: video,
+    width: W,
+    height: H,
+    fps: 0,
+    loop: false,
+    restartMinMs: 50,
+    ...over,
+  };
 }
 
 async function started(source: FfmpegSource): Promise<FfmpegSource> {
@@ -78,7 +111,9 @@ describe('FfmpegSource', () => {
   });
 
   it('scales to the configured frame size', async () => {
-    const source = await started(new FfmpegSource(options({ width: 32, height: 24, loop: true }), systemClock, silentLogger()));
+    const source = await started(
+      new FfmpegSource(options({ width: 32, height: 24, loop: true }), systemClock, silentLogger()),
+    );
     const [f] = await take(source, 1);
     expect([f.image.width, f.image.height, f.image.data.length]).toEqual([32, 24, 32 * 24]);
   });
@@ -131,7 +166,11 @@ describe('FfmpegSource over RTSP (loopback camera)', () => {
     await cam.start();
     cleanups.push(() => cam.stop());
     const source = await started(
-      new FfmpegSource(options({ input: cam.url, width: 160, height: 120, stallTimeoutSec: 1 }), systemClock, silentLogger()),
+      new FfmpegSource(
+        options({ input: cam.url, width: 160, height: 120, stallTimeoutSec: 1 }),
+        systemClock,
+        silentLogger(),
+      ),
     );
     const [first] = await take(source, 5);
     expect(first.image.width).toBe(160);
@@ -179,14 +218,33 @@ describe('FfmpegSource over HTTP MJPEG (loopback camera)', () => {
     const url = `http://127.0.0.1:${port}/cam.mjpg`;
     const server = spawn(
       'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', 'testsrc=size=320x240:rate=10', '-q:v', '5', '-f', 'mpjpeg', '-listen', '1', url],
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-nostdin',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        'testsrc=size=320x240:rate=10',
+        '-q:v',
+        '5',
+        '-f',
+        'mpjpeg',
+        '-listen',
+        '1',
+        url,
+      ],
       { stdio: 'ignore' },
     );
     cleanups.push(async () => {
       server.kill('SIGKILL');
     });
     await new Promise((resolve) => setTimeout(resolve, 500)); // let it bind
-    const source = await started(new FfmpegSource(options({ input: url, width: 160, height: 120 }), systemClock, silentLogger()));
+    const source = await started(
+      new FfmpegSource(options({ input: url, width: 160, height: 120 }), systemClock, silentLogger()),
+    );
     const frames = await take(source, 5);
     expect(source.name).toBe('ffmpeg:http');
     expect([frames[0].image.width, frames[0].image.height]).toEqual([160, 120]);

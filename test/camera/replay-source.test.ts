@@ -19,7 +19,10 @@ beforeAll(async () => {
   folder = mkdtempSync(join(tmpdir(), 'facegate-replay-test-'));
   const names = ['1.png', '2.png', '3.png', '10.png', '11.png'];
   for (const [i, name] of names.entries()) {
-    writeFileSync(join(folder, name), await encodePng(createGrayImage(32, 24, new Uint8Array(32 * 24).fill(LEVELS[i]))));
+    writeFileSync(
+      join(folder, name),
+      await encodePng(createGrayImage(32, 24, new Uint8Array(32 * 24).fill(LEVELS[i]))),
+    );
   }
   writeFileSync(join(folder, 'notes.txt'), 'not an image');
 });
@@ -83,10 +86,14 @@ describe('ReplaySource', () => {
     const empty = mkdtempSync(join(tmpdir(), 'facegate-replay-empty-'));
     const mixed = mkdtempSync(join(tmpdir(), 'facegate-replay-mixed-'));
     try {
-      await expect(new ReplaySource({ folder: empty, fps: 5, loop: true }, systemClock, silentLogger()).start()).rejects.toThrow(/no images/);
+      await expect(
+        new ReplaySource({ folder: empty, fps: 5, loop: true }, systemClock, silentLogger()).start(),
+      ).rejects.toThrow(/no images/);
       writeFileSync(join(mixed, 'a.png'), await encodePng(createGrayImage(8, 8)));
       writeFileSync(join(mixed, 'b.png'), await encodePng(createGrayImage(9, 8)));
-      await expect(new ReplaySource({ folder: mixed, fps: 5, loop: true }, systemClock, silentLogger()).start()).rejects.toThrow(/must all be 8x8/);
+      await expect(
+        new ReplaySource({ folder: mixed, fps: 5, loop: true }, systemClock, silentLogger()).start(),
+      ).rejects.toThrow(/must all be 8x8/);
     } finally {
       rmSync(empty, { recursive: true, force: true });
       rmSync(mixed, { recursive: true, force: true });
@@ -105,9 +112,19 @@ describe('createFrameSource', () => {
   });
 
   it('refuses a missing replay path and a webcam device that is not /dev/videoN', () => {
-    expect(() => createFrameSource({ ...DEFAULT_CAMERA_CONFIG, path: '/nonexistent/replay' }, systemClock, silentLogger())).toThrow(/does not exist/);
-    expect(() => createFrameSource({ ...DEFAULT_CAMERA_CONFIG, type: 'webcam', path: '/dev/video0; rm -rf /' }, systemClock, silentLogger())).toThrow(
-      /\/dev\/video0/,
-    );
+    expect(() =>
+      createFrameSource(
+        { ...DEFAULT_CAMERA_CONFIG, path: '/nonexistent/replay' },
+        systemClock,
+        silentLogger(),
+      ),
+    ).toThrow(/does not exist/);
+    expect(() =>
+      createFrameSource(
+        { ...DEFAULT_CAMERA_CONFIG, type: 'webcam', path: '/dev/video0; rm -rf /' },
+        systemClock,
+        silentLogger(),
+      ),
+    ).toThrow(/\/dev\/video0/);
   });
 });

@@ -32,8 +32,26 @@ export class RtspLoopbackCamera {
     const { width, height, fps } = this.input;
     this.encoder = spawn(
       'ffmpeg',
-      ['-hide_banner', '-loglevel', 'error', '-nostdin', '-re', '-f', 'lavfi', '-i', `testsrc=size=${width}x${height}:rate=${fps}`,
-        '-c:v', 'mpeg2video', '-q:v', '5', '-g', String(fps), '-f', 'mpegts', 'pipe:1'],
+      [
+        '-hide_banner',
+        '-loglevel',
+        'error',
+        '-nostdin',
+        '-re',
+        '-f',
+        'lavfi',
+        '-i',
+        `testsrc=size=${width}x${height}:rate=${fps}`,
+        '-c:v',
+        'mpeg2video',
+        '-q:v',
+        '5',
+        '-g',
+        String(fps),
+        '-f',
+        'mpegts',
+        'pipe:1',
+      ],
       { stdio: ['ignore', 'pipe', 'ignore'] },
     );
     this.encoder.stdout?.on('data', (chunk: Buffer) => this.onTs(chunk));
@@ -94,7 +112,11 @@ export class RtspLoopbackCamera {
   private answer(socket: Socket, request: string): void {
     const [line, ...headerLines] = request.split('\r\n');
     const [method, uri] = line.split(' ');
-    const cseq = headerLines.find((h) => /^cseq:/i.test(h))?.split(':')[1].trim() ?? '0';
+    const cseq =
+      headerLines
+        .find((h) => /^cseq:/i.test(h))
+        ?.split(':')[1]
+        .trim() ?? '0';
     const reply = (status: string, headers: string[] = [], body = '') => {
       const all = [`RTSP/1.0 ${status}`, `CSeq: ${cseq}`, ...headers];
       if (body) all.push('Content-Type: application/sdp', `Content-Length: ${Buffer.byteLength(body)}`);
@@ -105,8 +127,17 @@ export class RtspLoopbackCamera {
         reply('200 OK', ['Public: OPTIONS, DESCRIBE, SETUP, PLAY, TEARDOWN']);
         break;
       case 'DESCRIBE': {
-        const sdp = ['v=0', 'o=- 0 0 IN IP4 127.0.0.1', 's=facegate test camera', 'c=IN IP4 127.0.0.1', 't=0 0',
-          'm=video 0 RTP/AVP 33', 'a=rtpmap:33 MP2T/90000', 'a=control:track0', ''].join('\r\n');
+        const sdp = [
+          'v=0',
+          'o=- 0 0 IN IP4 127.0.0.1',
+          's=facegate test camera',
+          'c=IN IP4 127.0.0.1',
+          't=0 0',
+          'm=video 0 RTP/AVP 33',
+          'a=rtpmap:33 MP2T/90000',
+          'a=control:track0',
+          '',
+        ].join('\r\n');
         reply('200 OK', [`Content-Base: ${uri}/`], sdp);
         break;
       }

@@ -31,7 +31,11 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('WebcamSource (node-webcam with a fake fswebcam)', () => {
   it('captures frames through a temp file and decodes them to gray', async () => {
-    const source = new WebcamSource({ device: '/dev/video0', width: 512, height: 512, fps: 20, binary: fake }, systemClock, silentLogger());
+    const source = new WebcamSource(
+      { device: '/dev/video0', width: 512, height: 512, fps: 20, binary: fake },
+      systemClock,
+      silentLogger(),
+    );
     await source.start();
     const a = await source.next();
     const b = await source.next();
@@ -49,13 +53,15 @@ describe('WebcamSource (node-webcam with a fake fswebcam)', () => {
     await expect(source.next()).rejects.toThrow(/stopped/);
   });
 
-  it('refuses values that would reach node-webcam\'s shell command', () => {
+  it("refuses values that would reach node-webcam's shell command", () => {
     const ok = { device: '/dev/video0', width: 640, height: 480, fps: 1 };
     expect(() => validateWebcamOptions(ok)).not.toThrow();
     expect(() => validateWebcamOptions({ ...ok, device: '/dev/video0 && reboot' })).toThrow(/\/dev\/video0/);
     expect(() => validateWebcamOptions({ ...ok, device: '$(reboot)' })).toThrow();
     expect(() => validateWebcamOptions({ ...ok, width: 640.5 })).toThrow(/integer/);
-    expect(() => validateWebcamOptions({ ...ok, binary: '/usr/bin/fswebcam;reboot' })).toThrow(/absolute path/);
+    expect(() => validateWebcamOptions({ ...ok, binary: '/usr/bin/fswebcam;reboot' })).toThrow(
+      /absolute path/,
+    );
     expect(() => validateWebcamOptions({ ...ok, fps: 0 })).toThrow(/fps/);
   });
 });

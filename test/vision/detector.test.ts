@@ -90,20 +90,29 @@ describe.each(backends)('Haar face detector (%s)', (backend) => {
 
   it('serves concurrent callers (the live loop and enrollment share it)', async () => {
     const scene = await composeScene('plain', [{ person: 's03', photo: 4, x: 200, y: 100 }]);
-    const results = await Promise.all([detector.detect(scene.image), detector.detect(scene.image), detector.detect(makeBackground('plain', 9))]);
+    const results = await Promise.all([
+      detector.detect(scene.image),
+      detector.detect(scene.image),
+      detector.detect(makeBackground('plain', 9)),
+    ]);
     expect(results[0]).toEqual(results[1]);
     expect(results[0]).toHaveLength(1);
     expect(results[2]).toEqual([]);
   });
 
   it('rejects an image whose data does not match its size', async () => {
-    await expect(detector.detect({ width: 10, height: 10, data: new Uint8Array(5) })).rejects.toThrow(RangeError);
+    await expect(detector.detect({ width: 10, height: 10, data: new Uint8Array(5) })).rejects.toThrow(
+      RangeError,
+    );
   });
 });
 
 describe('detector backends agree', () => {
   it.runIf(nativeAvailable())('native and WebAssembly OpenCV return the same boxes', async () => {
-    const native = await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend: 'native' }, silentLogger());
+    const native = await createFaceDetector(
+      { ...DEFAULT_DETECTOR_CONFIG, backend: 'native' },
+      silentLogger(),
+    );
     const wasm = await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend: 'wasm' }, silentLogger());
     try {
       const scene = await composeScene('noisy', [
@@ -118,10 +127,16 @@ describe('detector backends agree', () => {
   });
 
   it('refuses a missing cascade file and a backend that cannot load', async () => {
-    await expect(createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, cascade: 'models/nope.xml' }, silentLogger())).rejects.toThrow(/not found/);
+    await expect(
+      createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, cascade: 'models/nope.xml' }, silentLogger()),
+    ).rejects.toThrow(/not found/);
     if (!nativeAvailable()) {
-      await expect(createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend: 'native' }, silentLogger())).rejects.toThrow(/native OpenCV/);
+      await expect(
+        createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend: 'native' }, silentLogger()),
+      ).rejects.toThrow(/native OpenCV/);
     }
-    await expect(createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, scaleFactor: 1 }, silentLogger())).rejects.toThrow(/scaleFactor/);
+    await expect(
+      createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, scaleFactor: 1 }, silentLogger()),
+    ).rejects.toThrow(/scaleFactor/);
   });
 });

@@ -24,7 +24,11 @@ import { REPO } from './scenes.js';
 const SCENE = join(REPO, 'data', 'replay', '003.png'); // s36 in front of the door
 
 async function ffmpegFrame(file: string, width: number, height: number): Promise<GrayImage> {
-  const source = new FfmpegSource({ ...DEFAULT_CAMERA_CONFIG.ffmpeg, input: file, width, height, fps: 0, loop: false, realtime: false }, systemClock, silentLogger());
+  const source = new FfmpegSource(
+    { ...DEFAULT_CAMERA_CONFIG.ffmpeg, input: file, width, height, fps: 0, loop: false, realtime: false },
+    systemClock,
+    silentLogger(),
+  );
   await source.start();
   try {
     return (await source.next()).image;
@@ -54,14 +58,22 @@ describe('one preprocessing for training, enrollment and live frames', () => {
   it('a gray scene decodes to identical pixels through the training loader, image-io, the replay source and ffmpeg', async () => {
     const training = await decodeGrayFile(SCENE);
     const enrollment = await readGrayImage(SCENE);
-    const replay = createFrameSource({ ...DEFAULT_CAMERA_CONFIG, path: join(REPO, 'data', 'replay'), fps: 0 }, systemClock, silentLogger());
+    const replay = createFrameSource(
+      { ...DEFAULT_CAMERA_CONFIG, path: join(REPO, 'data', 'replay'), fps: 0 },
+      systemClock,
+      silentLogger(),
+    );
     await replay.start();
     const liveReplay = (await replay.next()).image; // 000.png: the first frame
     await replay.stop();
     const liveFfmpeg = await ffmpegFrame(SCENE, 640, 480);
     expect(Buffer.from(enrollment.data).equals(Buffer.from(training.data))).toBe(true);
     expect(Buffer.from(liveFfmpeg.data).equals(Buffer.from(training.data))).toBe(true);
-    expect(Buffer.from(liveReplay.data).equals(Buffer.from((await decodeGrayFile(join(REPO, 'data', 'replay', '000.png'))).data))).toBe(true);
+    expect(
+      Buffer.from(liveReplay.data).equals(
+        Buffer.from((await decodeGrayFile(join(REPO, 'data', 'replay', '000.png'))).data),
+      ),
+    ).toBe(true);
 
     // Same pixels → same boxes → the same crop, bit for bit.
     const boxes = await detector.detect(training);
@@ -85,7 +97,13 @@ describe('one preprocessing for training, enrollment and live frames', () => {
     const w = 184;
     const h = 224;
     const rgb = Buffer.alloc(w * h * 3);
-    const big = preprocessFace(face, null, { size: 224, marginX: 0, marginTop: 0, marginBottom: 0, equalize: false });
+    const big = preprocessFace(face, null, {
+      size: 224,
+      marginX: 0,
+      marginTop: 0,
+      marginBottom: 0,
+      equalize: false,
+    });
     for (let y = 0; y < h; y++) {
       for (let x = 0; x < w; x++) {
         const v = big.data[y * 224 + Math.min(223, x + 20)];
@@ -96,7 +114,12 @@ describe('one preprocessing for training, enrollment and live frames', () => {
       }
     }
     const file = join(dir, 'colour.png');
-    writeFileSync(file, await sharp(rgb, { raw: { width: w, height: h, channels: 3 } }).png().toBuffer());
+    writeFileSync(
+      file,
+      await sharp(rgb, { raw: { width: w, height: h, channels: 3 } })
+        .png()
+        .toBuffer(),
+    );
     const bySharp = await decodeToGray(await sharp(file).toBuffer());
     const byTraining = await decodeGrayFile(file);
     const byFfmpeg = await ffmpegFrame(file, w, h);

@@ -66,7 +66,7 @@ describe('live crops look like the training crops (ORL through the detector vs O
     expect(tuned).toBeGreaterThan(wide + 0.3);
   });
 
-  it('each live crop is closer to its own training crop than to another person\'s', () => {
+  it("each live crop is closer to its own training crop than to another person's", () => {
     let own = 0;
     for (const [i, s] of samples.entries()) {
       const live = preprocessFace(s.orl, { box: s.box });

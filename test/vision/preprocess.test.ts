@@ -10,7 +10,8 @@ import {
 
 function gradient(width: number, height: number): ReturnType<typeof createGrayImage> {
   const data = new Uint8Array(width * height);
-  for (let y = 0; y < height; y++) for (let x = 0; x < width; x++) data[y * width + x] = (x * 255) / (width - 1);
+  for (let y = 0; y < height; y++)
+    for (let x = 0; x < width; x++) data[y * width + x] = (x * 255) / (width - 1);
   return createGrayImage(width, height, data);
 }
 
@@ -41,7 +42,9 @@ describe('preprocessFace', () => {
   });
 
   it('rejects nonsense options', () => {
-    expect(() => preprocessFace(gradient(10, 10), null, { ...DEFAULT_PREPROCESS, size: 0 })).toThrow(RangeError);
+    expect(() => preprocessFace(gradient(10, 10), null, { ...DEFAULT_PREPROCESS, size: 0 })).toThrow(
+      RangeError,
+    );
   });
 });
 

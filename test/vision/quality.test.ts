@@ -7,8 +7,18 @@ import { composeScene } from './scenes.js';
 
 /** The same scene blurred: box-filter down by `factor` and back up (out of focus / motion smear). */
 function blurred(image: GrayImage, factor: number): GrayImage {
-  const small = resampleRect(image, { x: 0, y: 0, width: image.width, height: image.height }, image.width / factor, image.height / factor);
-  return resampleRect(small, { x: 0, y: 0, width: small.width, height: small.height }, image.width, image.height);
+  const small = resampleRect(
+    image,
+    { x: 0, y: 0, width: image.width, height: image.height },
+    image.width / factor,
+    image.height / factor,
+  );
+  return resampleRect(
+    small,
+    { x: 0, y: 0, width: small.width, height: small.height },
+    image.width,
+    image.height,
+  );
 }
 
 const config = (over: Partial<QualityConfig> = {}): QualityConfig => ({ ...DEFAULT_QUALITY_CONFIG, ...over });
@@ -35,7 +45,9 @@ describe('QualityGate', () => {
 
   it('rejects faces whose centre is outside the door zone', () => {
     const image = createGrayImage(640, 480, new Uint8Array(640 * 480).fill(100));
-    const gate = new QualityGate(config({ minSharpness: 0, maxFaces: 3, doorZone: { x: 0.25, y: 0, width: 0.5, height: 1 } }));
+    const gate = new QualityGate(
+      config({ minSharpness: 0, maxFaces: 3, doorZone: { x: 0.25, y: 0, width: 0.5, height: 1 } }),
+    );
     const inZone = { x: 260, y: 100, width: 120, height: 120 };
     const leftOfZone = { x: 0, y: 100, width: 130, height: 130 };
     const result = gate.assess(image, [leftOfZone, inZone]);
@@ -48,7 +60,11 @@ describe('QualityGate', () => {
     const small = { x: 20, y: 20, width: 100, height: 100 };
     const big = { x: 300, y: 100, width: 200, height: 200 };
     const medium = { x: 150, y: 250, width: 150, height: 150 };
-    const result = new QualityGate(config({ minSharpness: 0, maxFaces: 2 })).assess(image, [small, big, medium]);
+    const result = new QualityGate(config({ minSharpness: 0, maxFaces: 2 })).assess(image, [
+      small,
+      big,
+      medium,
+    ]);
     expect(result.accepted.map((a) => a.box)).toEqual([big, medium]);
     expect(result.rejected).toEqual([expect.objectContaining({ box: small, reason: 'too_many_faces' })]);
   });
@@ -63,7 +79,9 @@ describe('QualityGate', () => {
     expect(result.accepted).toEqual([]);
     expect(result.rejected[0].reason).toBe('blurry');
     // The same face half the size scores about the same (measured on a 64x64 patch).
-    const { image: far } = await composeScene('plain', [{ person: 's36', photo: 4, x: 230, y: 100, scale: 1 }]);
+    const { image: far } = await composeScene('plain', [
+      { person: 's36', photo: 4, x: 230, y: 100, scale: 1 },
+    ]);
     const sharpFar = faceSharpness(far, { x: 240, y: 120, width: 75, height: 75 });
     expect(sharpFar).toBeGreaterThan(DEFAULT_QUALITY_CONFIG.minSharpness);
   });
@@ -75,6 +93,8 @@ describe('QualityGate', () => {
 
   it('refuses nonsense configuration', () => {
     expect(() => new QualityGate(config({ maxFaces: -1 }))).toThrow(RangeError);
-    expect(() => new QualityGate(config({ doorZone: { x: 0, y: 0, width: 2, height: 1 } }))).toThrow(RangeError);
+    expect(() => new QualityGate(config({ doorZone: { x: 0, y: 0, width: 2, height: 1 } }))).toThrow(
+      RangeError,
+    );
   });
 });

@@ -26,7 +26,11 @@ export async function composeScene(
   const placed: PlacedFace[] = [];
   for (const f of faces) {
     const photo = await readGrayImage(orlPath(f.person, f.photo));
-    placed.push({ person: f.person, photo: f.photo, photoBox: pastePhoto(image, photo, f.x, f.y, f.scale ?? 2) });
+    placed.push({
+      person: f.person,
+      photo: f.photo,
+      photoBox: pastePhoto(image, photo, f.x, f.y, f.scale ?? 2),
+    });
   }
   return { image, faces: placed };
 }
@@ -41,13 +45,23 @@ export function inside(box: Box, p: { x: number; y: number }): boolean {
 
 /** Pearson correlation of two equally sized images. */
 export function correlation(a: GrayImage, b: GrayImage): number {
-  let sa = 0, sb = 0, saa = 0, sbb = 0, sab = 0;
+  let sa = 0,
+    sb = 0,
+    saa = 0,
+    sbb = 0,
+    sab = 0;
   const n = a.data.length;
   for (let i = 0; i < n; i++) {
-    const x = a.data[i], y = b.data[i];
-    sa += x; sb += y; saa += x * x; sbb += y * y; sab += x * y;
+    const x = a.data[i],
+      y = b.data[i];
+    sa += x;
+    sb += y;
+    saa += x * x;
+    sbb += y * y;
+    sab += x * y;
   }
-  const ma = sa / n, mb = sb / n;
+  const ma = sa / n,
+    mb = sb / n;
   const den = Math.sqrt((saa / n - ma * ma) * (sbb / n - mb * mb));
   return den > 0 ? (sab / n - ma * mb) / den : 0;
 }
