@@ -18,6 +18,7 @@ PACKAGES=(
   ffmpeg                              # camera capture (v4l2, RTSP, files)
   mosquitto mosquitto-clients openssl # local broker for tests and the demo (openssl: TLS test certificates)
   gpiod                               # libgpiod command-line tools (gpioset/gpioget)
+  systemd                             # systemd-notify at run time; systemd-analyze for the unit test
 )
 
 missing=()
