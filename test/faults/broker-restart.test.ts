@@ -1,12 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBroker, sendRequest } from '../../src/enrollment/admin-client.js';
-import { generateAdminKeyPair, parseAdminKey, type AdminKey } from '../../src/enrollment/keys.js';
-import { Daemon, writeReplayFolder } from '../fleet/daemon.js';
+import type { AdminKey } from '../../src/enrollment/keys.js';
+import { Daemon, writeTrustedAdminKey, writeReplayFolder } from '../fleet/daemon.js';
 import { OwnBroker, waitUntil } from '../helpers/broker.js';
 
 // Our own Mosquitto, kill -9'd under a running daemon whose camera keeps producing
@@ -30,9 +30,7 @@ beforeAll(async () => {
     persistence: true,
     extraLines: ['autosave_interval 1', 'max_queued_messages 10000'],
   });
-  const pair = await generateAdminKeyPair();
-  writeFileSync(join(dir, 'admin.pub.pem'), pair.publicPem);
-  admin = await parseAdminKey(pair.privatePem, 'admin');
+  ({ admin } = await writeTrustedAdminKey(dir));
   await writeReplayFolder(join(dir, 'replay'), 35, [1, 2]); // nobody enrolled: unknown_face events
   daemon = new Daemon({
     id: DEVICE,

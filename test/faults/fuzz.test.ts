@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBroker, sendRequest } from '../../src/enrollment/admin-client.js';
 import { generateAdminKeyPair, parseAdminKey, type AdminKey } from '../../src/enrollment/keys.js';
 import { orlPhoto } from '../enrollment/images.js';
-import { Daemon, writeEmptyReplayFolder } from '../fleet/daemon.js';
+import { Daemon, writeTrustedAdminKey, writeEmptyReplayFolder } from '../fleet/daemon.js';
 import { gallerySnapshot, hostilePayloads, integrityCheck } from './hostile.js';
 
 // Thousands of malformed and hostile payloads (seeded, reproducible) at every request
@@ -31,9 +31,7 @@ let stranger: AdminKey;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fg-fuzz-'));
-  const pair = await generateAdminKeyPair();
-  writeFileSync(join(dir, 'admin.pub.pem'), pair.publicPem);
-  admin = await parseAdminKey(pair.privatePem, 'admin');
+  ({ admin } = await writeTrustedAdminKey(dir));
   stranger = await parseAdminKey((await generateAdminKeyPair()).privatePem, 'stranger');
   await writeEmptyReplayFolder(join(dir, 'replay'));
   daemon = new Daemon({

@@ -1,13 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBroker, sendRequest } from '../../src/enrollment/admin-client.js';
-import { generateAdminKeyPair, parseAdminKey, type AdminKey } from '../../src/enrollment/keys.js';
+import type { AdminKey } from '../../src/enrollment/keys.js';
 import { orlPhoto } from '../enrollment/images.js';
-import { Daemon, writeEmptyReplayFolder } from '../fleet/daemon.js';
+import { Daemon, writeTrustedAdminKey, writeEmptyReplayFolder } from '../fleet/daemon.js';
 import { mulberry32 } from '../../src/util/random.js';
 import { integrityCheck, peopleIn } from './hostile.js';
 
@@ -27,9 +27,7 @@ let admin: AdminKey;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fg-kill9-'));
-  const pair = await generateAdminKeyPair();
-  writeFileSync(join(dir, 'admin.pub.pem'), pair.publicPem);
-  admin = await parseAdminKey(pair.privatePem, 'admin');
+  ({ admin } = await writeTrustedAdminKey(dir));
   await writeEmptyReplayFolder(join(dir, 'replay'));
   daemon = new Daemon({
     id: DEVICE,

@@ -3,6 +3,7 @@ import { createWriteStream, mkdirSync, readFileSync, writeFileSync, type WriteSt
 import { join } from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
 import sharp from 'sharp';
+import { generateAdminKeyPair, parseAdminKey, type AdminKey } from '../../src/enrollment/keys.js';
 import { readPgm, orlPath } from '../enrollment/images.js';
 
 /**
@@ -218,4 +219,18 @@ export async function writeEmptyReplayFolder(dir: string, count = 3): Promise<vo
       .png()
       .toFile(join(dir, `${String(i).padStart(3, '0')}.png`));
   }
+}
+
+/**
+ * A fresh admin key pair for a test: the public key is written to `<dir>/admin.pub.pem`
+ * (pass `publicKeyFile` in `trustedKeyFiles`), the private key is returned ready to sign.
+ */
+export async function writeTrustedAdminKey(
+  dir: string,
+  source = 'admin',
+): Promise<{ admin: AdminKey; privatePem: string; publicKeyFile: string }> {
+  const pair = await generateAdminKeyPair();
+  const publicKeyFile = join(dir, 'admin.pub.pem');
+  writeFileSync(publicKeyFile, pair.publicPem);
+  return { admin: await parseAdminKey(pair.privatePem, source), privatePem: pair.privatePem, publicKeyFile };
 }

@@ -1,15 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connectBroker, sendRequest, watchEvents } from '../../src/enrollment/admin-client.js';
-import { generateAdminKeyPair, parseAdminKey, type AdminKey } from '../../src/enrollment/keys.js';
+import type { AdminKey } from '../../src/enrollment/keys.js';
 import { orlPhoto } from '../enrollment/images.js';
 import { peopleIn } from '../faults/hostile.js';
 import { waitUntil } from '../helpers/broker.js';
-import { Daemon, writeReplayFolder } from './daemon.js';
+import { Daemon, writeTrustedAdminKey, writeReplayFolder } from './daemon.js';
 
 // Three real daemons on the shared Mosquitto, each with its own database and a replay
 // camera showing ORL subject 17. The admin enrolls subject 17 to "all": every door answers
@@ -26,9 +26,7 @@ const events: { device: string; event: { type: string; person?: { id: string } }
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'fg-fleet-'));
-  const pair = await generateAdminKeyPair();
-  writeFileSync(join(dir, 'admin.pub.pem'), pair.publicPem);
-  admin = await parseAdminKey(pair.privatePem, 'test');
+  ({ admin } = await writeTrustedAdminKey(dir, 'test'));
   await writeReplayFolder(join(dir, 'replay'), 17, [1]);
   daemons = DOORS.map(
     (id) =>
