@@ -8,9 +8,11 @@ import { registerEnrollmentCommands } from './enrollment/commands.js';
 import { PhotoEnroller } from './enrollment/photo-enroller.js';
 import type { EventBody, EventSink, FacegateEvent } from './events.js';
 import { Matcher } from './gallery/matcher.js';
+import { HOUSEKEEPING_INTERVAL_MS } from './gallery/retention.js';
 import { GalleryStore } from './gallery/store.js';
 import { createInput, createRelay } from './gpio/factory.js';
 import type { Relay } from './gpio/types.js';
+import { isTransactionId } from './identity.js';
 import type { Embedder } from './model/embedder.js';
 import { modelDirFor } from './model/config.js';
 import { loadEmbedder } from './model/load.js';
@@ -48,11 +50,6 @@ export interface AppOptions {
   /** facegate's version (package.json), for Home Assistant's device page. */
   readonly softwareVersion?: string;
 }
-
-/** How long a stored event / processed transaction record is kept after it went out. */
-const OUTBOX_RETENTION_MS = 7 * 24 * 3600 * 1000;
-const TRANSACTION_RETENTION_MS = 30 * 24 * 3600 * 1000;
-const HOUSEKEEPING_INTERVAL_MS = 3600 * 1000;
 
 /**
  * The daemon: builds every component from the config (each gets its typed slice and a
@@ -187,7 +184,8 @@ export class FacegateApp {
     const gallery = this.gallery;
     this.publisher = new EventPublisher({
       deviceId: config.device.id,
-      outbox: gallery,
+      // Each event and its audit row in one SQL transaction.
+      outbox: gallery.auditedOutbox,
       transport: mqtt,
       clock,
       logger,
@@ -453,31 +451,22 @@ export class FacegateApp {
   }
 
   private houseKeep(): void {
-    const now = this.clock.nowMs();
     try {
-      this.gallery?.pruneOutbox(now - OUTBOX_RETENTION_MS);
-      this.gallery?.pruneNonces(now);
-      this.gallery?.pruneTransactions(now - TRANSACTION_RETENTION_MS);
+      // Retention periods: src/gallery/retention.ts.
+      this.gallery?.pruneExpired();
     } catch (err) {
       this.logger.warn({ err }, 'housekeeping failed');
     }
   }
 
   /**
-   * Events go to the outbox-backed publisher (and the audit log); before the gallery is
-   * open (a relay fault during start-up) they can only be logged.
+   * Events go to the outbox-backed publisher, which stores each with its audit row in one
+   * SQL transaction; before the gallery is open (a relay fault during start-up) they can
+   * only be logged.
    */
   private readonly eventSink: EventSink = {
     emit: (body: EventBody): FacegateEvent => {
-      if (this.publisher && this.gallery) {
-        const event = this.publisher.emit(body);
-        try {
-          this.gallery.appendAudit(event.type, event);
-        } catch (err) {
-          this.logger.warn({ err }, 'audit log write failed');
-        }
-        return event;
-      }
+      if (this.publisher) return this.publisher.emit(body);
       const event: FacegateEvent = {
         ...body,
         id: 'unstored',
@@ -519,7 +508,7 @@ class FpsMeter {
 function transactionOf(payload: Buffer): string | null {
   try {
     const t = (JSON.parse(payload.toString('utf8')) as { transaction?: unknown }).transaction;
-    return typeof t === 'string' && t.length <= 128 ? t : null;
+    return isTransactionId(t) ? t : null;
   } catch {
     return null;
   }

@@ -32,3 +32,22 @@ export interface FacegateEvent extends EventBody {
 export interface EventSink {
   emit(body: EventBody): FacegateEvent;
 }
+
+/**
+ * The durable queue events wait in until the broker has them (the outbox pattern).
+ * `SqliteEventOutbox` (src/gallery/outbox.ts) is the device's; `MemoryEventOutbox`
+ * (src/mqtt/event-publisher.ts) is for tests and tools. Both pass the one contract suite
+ * in test/contracts/event-outbox.ts.
+ */
+export interface EventOutbox {
+  /**
+   * Stores the event durably (committed when this returns) and returns its sequence
+   * number; sequence numbers increase in append order. An event whose `id` is already
+   * queued is not queued twice: its first sequence number is returned.
+   */
+  appendOutbox(event: FacegateEvent): number;
+  /** The oldest unsent events, in sequence order, at most `limit`. */
+  pendingOutbox(limit: number): readonly { readonly seq: number; readonly event: FacegateEvent }[];
+  /** The broker has these events (PUBACK): they will not be sent again. One call per batch of acks. */
+  markSent(seqs: readonly number[]): void;
+}

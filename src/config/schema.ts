@@ -5,13 +5,12 @@ import { gallerySchema } from '../gallery/config.js';
 import { modelSchema } from '../model/config.js';
 import { mqttSchema } from '../mqtt/config.js';
 import { logSchema, metricsSchema } from '../ops/config.js';
+import { DEVICE_ID_RULE, isDeviceId } from '../identity.js';
 import { visionSchema } from '../vision/config.js';
 
 /** convict format of device.id: it becomes part of MQTT topics, so no '/', '+', '#' or spaces. */
 function deviceId(value: unknown): void {
-  if (typeof value !== 'string' || !/^[A-Za-z0-9_-]{1,64}$/.test(value)) {
-    throw new Error('must be 1..64 letters, digits, "-" or "_" (it is part of MQTT topics)');
-  }
+  if (!isDeviceId(value)) throw new Error(`must be ${DEVICE_ID_RULE}`);
 }
 
 /**

@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { AdminKey } from './keys.js';
+import { DEVICE_ID_RULE, isDeviceId } from '../identity.js';
 import {
-  DEVICE_PATTERN,
   FLEET_AUDIENCE,
   signRequest,
   type EnrollArgs,
@@ -102,9 +102,9 @@ export async function connectBroker(broker: BrokerOptions, clientIdPrefix?: stri
 }
 
 function checkDevice(device: string): void {
-  if (device !== FLEET_AUDIENCE && !DEVICE_PATTERN.test(device)) {
+  if (device !== FLEET_AUDIENCE && !isDeviceId(device)) {
     throw new AdminError(
-      `--device must be a device id ([A-Za-z0-9_-]{1,64}) or "all", got "${device}"`,
+      `--device must be a device id (${DEVICE_ID_RULE}) or "all", got "${device}"`,
       'usage',
     );
   }

@@ -1,4 +1,5 @@
 import type { EventSink } from '../events.js';
+import { GalleryInputError } from '../gallery/errors.js';
 import { RequestError, type RequestHandler, type RequestResult } from '../mqtt/request-router.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -294,8 +295,7 @@ class DuplicateError extends Error {
 
 function toEnrollmentError(err: unknown, log: Logger): EnrollmentError {
   if (err instanceof EnrollmentError) return err;
-  if (err instanceof Error && err.name === 'GalleryInputError')
-    return new EnrollmentError('invalid_payload', err.message);
+  if (err instanceof GalleryInputError) return new EnrollmentError('invalid_payload', err.message);
   log.error({ err }, 'enrollment request failed unexpectedly');
   const code: EnrollmentErrorCode = 'internal_error';
   return new EnrollmentError(code, 'the request could not be processed; see the device log');

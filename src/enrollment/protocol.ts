@@ -1,5 +1,12 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { CompactSign, type CryptoKey, type KeyObject } from 'jose';
+import {
+  isPersonId,
+  isPrintableText,
+  MAX_PERSON_NAME_LENGTH as MAX_NAME_LENGTH,
+  MAX_REASON_LENGTH,
+  PERSON_ID_RULE,
+} from '../identity.js';
 import { EnrollmentError } from './errors.js';
 
 /**
@@ -49,15 +56,6 @@ export interface UnlockArgs {
   readonly reason?: string;
 }
 
-export const PERSON_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
-export const NONCE_PATTERN = /^[A-Za-z0-9_-]{16,128}$/;
-export const TRANSACTION_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/;
-export const DEVICE_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
-export const MAX_NAME_LENGTH = 100;
-export const MAX_REASON_LENGTH = 200;
-// Control characters and bidi overrides: a name is shown in UIs and logs as-is.
-// eslint-disable-next-line no-control-regex
-const UNPRINTABLE = /[\u0000-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/;
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
 export interface ArgLimits {
@@ -77,22 +75,12 @@ function argsObject(args: unknown, cmd: string, allowed: readonly string[]): Rec
 }
 
 export function parsePersonId(value: unknown): string {
-  if (typeof value !== 'string' || !PERSON_ID_PATTERN.test(value)) {
-    throw new EnrollmentError(
-      'invalid_payload',
-      "person must be 1..64 letters, digits, '.', '_' or '-', starting with a letter or digit",
-    );
-  }
+  if (!isPersonId(value)) throw new EnrollmentError('invalid_payload', `person must be ${PERSON_ID_RULE}`);
   return value;
 }
 
 function parseText(value: unknown, what: string, max: number): string {
-  if (
-    typeof value !== 'string' ||
-    value.trim().length === 0 ||
-    value.length > max ||
-    UNPRINTABLE.test(value)
-  ) {
+  if (!isPrintableText(value, max)) {
     throw new EnrollmentError('invalid_payload', `${what} must be 1..${max} printable characters`);
   }
   return value.trim();

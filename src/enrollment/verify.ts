@@ -1,15 +1,9 @@
 import { compactVerify, decodeProtectedHeader, type ProtectedHeaderParameters } from 'jose';
 import type { Clock } from '../util/clock.js';
+import { isNonce, isTransactionId, NONCE_RULE, TRANSACTION_ID_RULE } from '../identity.js';
 import { EnrollmentError } from './errors.js';
 import type { TrustedKey } from './keys.js';
-import {
-  FLEET_AUDIENCE,
-  NONCE_PATTERN,
-  PROTOCOL_VERSION,
-  REQUEST_TYPE,
-  TRANSACTION_PATTERN,
-  type RequestClaims,
-} from './protocol.js';
+import { FLEET_AUDIENCE, PROTOCOL_VERSION, REQUEST_TYPE, type RequestClaims } from './protocol.js';
 
 export interface VerifierOptions {
   readonly deviceId: string;
@@ -160,11 +154,9 @@ function parseClaims(bytes: Uint8Array): RequestClaims {
   if (!Number.isSafeInteger(c.iat) || !Number.isSafeInteger(c.exp)) {
     throw new EnrollmentError('malformed_request', 'iat and exp must be integer seconds');
   }
-  if (typeof c.nonce !== 'string' || !NONCE_PATTERN.test(c.nonce)) {
-    throw new EnrollmentError('malformed_request', 'nonce must be 16..128 base64url characters');
-  }
-  if (typeof c.transaction !== 'string' || !TRANSACTION_PATTERN.test(c.transaction)) {
-    throw new EnrollmentError('malformed_request', 'transaction must be 1..128 characters [A-Za-z0-9._:-]');
+  if (!isNonce(c.nonce)) throw new EnrollmentError('malformed_request', `nonce must be ${NONCE_RULE}`);
+  if (!isTransactionId(c.transaction)) {
+    throw new EnrollmentError('malformed_request', `transaction must be ${TRANSACTION_ID_RULE}`);
   }
   return c as unknown as RequestClaims;
 }
@@ -182,7 +174,7 @@ export function peekTransaction(payload: Uint8Array): string | null {
     if (firstDot < 0 || secondDot < 0) return null;
     const claimsJson = Buffer.from(text.slice(firstDot + 1, secondDot), 'base64url').toString('utf8');
     const tx = (JSON.parse(claimsJson) as { transaction?: unknown }).transaction;
-    return typeof tx === 'string' && TRANSACTION_PATTERN.test(tx) ? tx : null;
+    return isTransactionId(tx) ? tx : null;
   } catch {
     return null;
   }

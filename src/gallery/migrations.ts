@@ -1,10 +1,25 @@
 /**
- * Schema migrations, applied in order; SQLite `user_version` records how many ran.
- * Never edit a released entry: append a new one.
+ * THE migration chain of the one gallery database, applied in order by
+ * `GalleryDatabase` (src/gallery/database.ts), each in its own transaction; SQLite
+ * `user_version` records how many ran.
+ *
+ * To change the schema: APPEND an entry at the end (never edit or reorder a released one;
+ * a database that ran it will not run it again). One entry per change, named for what it
+ * adds (e.g. "people: validity and suspension", "faces: template quality"). The tables
+ * belong to the modules beside this file: people/faces/embeddings → people.ts,
+ * nonces/transactions → requests.ts, outbox → outbox.ts, audit → audit.ts, meta → database.ts.
  */
-export const MIGRATIONS: readonly string[] = [
-  // 1: the first schema.
-  `
+export interface Migration {
+  /** What the step adds, for the log and for reviewers. */
+  readonly name: string;
+  /** SQL run in one transaction; may hold several statements. */
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    name: 'the first schema',
+    sql: `
   CREATE TABLE meta (
     key   TEXT PRIMARY KEY,
     value TEXT NOT NULL
@@ -58,4 +73,6 @@ export const MIGRATIONS: readonly string[] = [
     detail TEXT NOT NULL
   );
   `,
+  },
+  // Append new migrations here.
 ];

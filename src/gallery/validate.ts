@@ -1,33 +1,42 @@
+import {
+  isPersonId,
+  isPersonName,
+  isTransactionId,
+  PERSON_ID_RULE,
+  PERSON_NAME_RULE,
+  TRANSACTION_ID_RULE,
+} from '../identity.js';
 import type { GrayImage } from '../vision/image.js';
+import { GalleryInputError } from './errors.js';
 
-/** Thrown for input the gallery refuses; nothing has been written when it is thrown. */
-export class GalleryInputError extends Error {
-  override readonly name = 'GalleryInputError';
-}
+export { GalleryInputError } from './errors.js';
 
 /** Crops must be large enough for any model to re-embed them. */
 export const MIN_CROP_SIZE = 64;
 export const MAX_CROP_SIZE = 512;
 export const MAX_EMBEDDING_DIMENSION = 4096;
 
-const PERSON_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 // eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/;
 
+/** The person id rule of src/identity.ts. */
 export function validatePersonId(id: unknown): string {
-  if (typeof id !== 'string' || !PERSON_ID.test(id)) {
-    throw new GalleryInputError(
-      `person id must be 1..64 letters, digits, '.', '_' or '-' (not starting with '.', '_' or '-'), got ${JSON.stringify(id)}`,
-    );
+  if (!isPersonId(id)) {
+    throw new GalleryInputError(`person id must be ${PERSON_ID_RULE}, got ${JSON.stringify(id)}`);
   }
   return id;
 }
 
+/** The person name rule of src/identity.ts; returns the trimmed name. */
 export function validatePersonName(name: unknown): string {
-  if (typeof name !== 'string' || name.trim().length === 0 || name.length > 200 || CONTROL.test(name)) {
-    throw new GalleryInputError('person name must be 1..200 printable characters');
-  }
+  if (!isPersonName(name)) throw new GalleryInputError(`person name must be ${PERSON_NAME_RULE}`);
   return name.trim();
+}
+
+/** The transaction id rule of src/identity.ts. */
+export function validateTransactionId(id: unknown): string {
+  if (!isTransactionId(id)) throw new GalleryInputError(`transaction id must be ${TRANSACTION_ID_RULE}`);
+  return id;
 }
 
 export function validateModelId(modelId: unknown): string {

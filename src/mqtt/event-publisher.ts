@@ -1,21 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import type { EventBody, EventSink, FacegateEvent } from '../events.js';
+import type { EventBody, EventOutbox, EventSink, FacegateEvent } from '../events.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 
-/**
- * The durable queue events wait in until the broker has them. `GalleryStore` (SQLite)
- * implements it as is; `MemoryEventOutbox` is for tests and tools. Sequence numbers
- * increase in append order.
- */
-export interface EventOutbox {
-  /** Stores the event durably (committed when this returns) and returns its sequence number. */
-  appendOutbox(event: FacegateEvent): number;
-  /** The oldest unsent events, in sequence order. */
-  pendingOutbox(limit: number): readonly { readonly seq: number; readonly event: FacegateEvent }[];
-  /** The broker has these events (PUBACK): they will not be sent again. One call per batch of acks. */
-  markSent(seqs: readonly number[]): void;
-}
+export type { EventOutbox } from '../events.js';
 
 /** The part of `MqttConnection` the publisher uses (narrow, so tests can see what it needs). */
 export interface EventTransport {
@@ -190,10 +178,15 @@ export class EventPublisher implements EventSink {
 export class MemoryEventOutbox implements EventOutbox {
   private nextSeq = 1;
   private readonly events = new Map<number, FacegateEvent>();
+  /** Event id → sequence number, for every event ever appended (like the SQLite outbox's UNIQUE id). */
+  private readonly seqById = new Map<string, number>();
 
   appendOutbox(event: FacegateEvent): number {
+    const known = this.seqById.get(event.id);
+    if (known !== undefined) return known;
     const seq = this.nextSeq++;
     this.events.set(seq, event);
+    this.seqById.set(event.id, seq);
     return seq;
   }
 

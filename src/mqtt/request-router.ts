@@ -1,5 +1,6 @@
 import type { IPublishPacket } from 'mqtt';
 import type { EventSink } from '../events.js';
+import { isTransactionId } from '../identity.js';
 import type { Logger } from '../util/log.js';
 import type { MessageHandler, PublishOptions, Unsubscribe } from './connection.js';
 import type { Topics } from './topics.js';
@@ -64,7 +65,6 @@ export interface RequestRouterOptions {
 }
 
 const COMMAND = /^[a-z][a-z0-9_]{0,31}$/;
-const MAX_TRANSACTION_LENGTH = 128;
 
 /**
  * Routes `<base>/request/<cmd>` and `<fleet>/request/<cmd>` (QoS 1) to the handler
@@ -214,9 +214,7 @@ export class RequestRouter {
 }
 
 function cleanTransaction(value: unknown): string | null {
-  return typeof value === 'string' && value.length > 0 && value.length <= MAX_TRANSACTION_LENGTH
-    ? value
-    : null;
+  return isTransactionId(value) ? value : null;
 }
 
 /** Best effort: the `transaction` of a plain JSON request, so even a refusal can be matched by the sender. */

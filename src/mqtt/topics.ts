@@ -1,3 +1,5 @@
+import { isDeviceId } from '../identity.js';
+
 /**
  * Topic names of the public MQTT contract (docs/mqtt.md), built in one place so the
  * daemon, the admin tool and the tests agree.
@@ -17,10 +19,9 @@ export interface Topics {
   response(cmd: string): string;
 }
 
-const DEVICE_ID = /^[A-Za-z0-9_-]{1,64}$/;
-
+/** The device id rule of src/identity.ts. */
 export function isValidDeviceId(id: string): boolean {
-  return DEVICE_ID.test(id);
+  return isDeviceId(id);
 }
 
 /** `mqtt.baseTopic`, or `facegate/<deviceId>` when it is empty. */
