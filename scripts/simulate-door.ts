@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { DEFAULT_ACCESS_CONFIG, parseModelThresholds, type AccessConfig } from '../src/access/config.js';
 import { AccessPolicy } from '../src/access/policy.js';
 import { Matcher } from '../src/gallery/matcher.js';
-import { loadFaceDataset } from '../src/model/dataset.js';
+import { loadFaceDataset } from '../src/training/dataset.js';
 import { loadEmbedder } from '../src/model/load.js';
 import type { Clock } from '../src/util/clock.js';
 import { silentLogger } from '../src/util/log.js';

@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
-import { loadFaceDataset } from '../model/dataset.js';
+import { loadFaceDataset } from '../training/dataset.js';
 import {
   crossValidate,
   DEFAULT_CV_TRAIN,
@@ -17,10 +17,10 @@ import {
   writeDemoGrid,
   writeRocPng,
   type EvaluationOutput,
-} from '../model/evaluate-run.js';
+} from '../training/evaluate-run.js';
 import { loadEmbedder } from '../model/load.js';
-import type { FaceDataset } from '../model/dataset.js';
-import { prepareFolder } from '../model/pretrained/build.js';
+import type { FaceDataset } from '../training/dataset.js';
+import { prepareFolder } from '../training/pretrained/build.js';
 import type { PretrainedPreprocess } from '../model/pretrained/prepare.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../vision/config.js';
 import { createFaceDetector } from '../vision/detector.js';

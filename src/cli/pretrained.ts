@@ -12,13 +12,13 @@ import { dirname, join, resolve } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import * as tf from '@tensorflow/tfjs';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
-import { evaluationReport } from '../model/evaluation.js';
+import { evaluationReport } from '../training/evaluation.js';
 import { similarityFromDistance } from '../model/embedder.js';
 import {
   buildPretrainedModel,
   FACEAPI_ALIGNED_PREPROCESS,
   prepareFolder,
-} from '../model/pretrained/build.js';
+} from '../training/pretrained/build.js';
 import { loadPretrainedEmbedder } from '../model/pretrained/embedder.js';
 import { DEFAULT_HEAD_TRAIN, euclidean } from '../model/pretrained/head.js';
 import type { FaceLocator } from '../model/pretrained/prepare.js';

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs';
 import cliProgress from 'cli-progress';
 import { Command, InvalidArgumentError } from 'commander';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
-import { runTraining, type TrainCommandOptions } from '../model/train-run.js';
+import { runTraining, type TrainCommandOptions } from '../training/train-run.js';
 import { createLogger } from '../util/log.js';
 import { int, list } from './options.js';
 import { runIfEntry } from './run-main.js';

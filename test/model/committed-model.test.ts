@@ -1,8 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadFaceDataset } from '../../src/model/dataset.js';
-import { evaluationReport } from '../../src/model/evaluation.js';
+import { loadFaceDataset } from '../../src/training/dataset.js';
+import { evaluationReport } from '../../src/training/evaluation.js';
 import { loadEmbedder } from '../../src/model/load.js';
 import { silentLogger } from '../../src/util/log.js';
 

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FfmpegSource } from '../../src/camera/ffmpeg-source.js';
 import { createFrameSource } from '../../src/camera/create-frame-source.js';
 import { DEFAULT_CAMERA_CONFIG } from '../../src/camera/config.js';
-import { decodeGrayFile } from '../../src/model/dataset.js';
+import { decodeGrayFile } from '../../src/training/dataset.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../../src/vision/config.js';
@@ -17,7 +17,7 @@ import { preprocessFace } from '../../src/vision/preprocess.js';
 import { REPO } from './scenes.js';
 
 /**
- * The three ways a face reaches the model — training files (src/model/dataset.ts),
+ * The three ways a face reaches the model — training files (src/training/dataset.ts),
  * enrollment photos (decoded with sharp like image-io) and live frames (replay folder or
  * the ffmpeg pipe) — must give the same pixels and therefore the same crop.
  */

@@ -5,8 +5,8 @@ import * as tf from '@tensorflow/tfjs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../../src/model/backend.js';
 import { loadEmbedder } from '../../../src/model/load.js';
-import { evaluationReport } from '../../../src/model/evaluation.js';
-import { prepareFolder } from '../../../src/model/pretrained/build.js';
+import { evaluationReport } from '../../../src/training/evaluation.js';
+import { prepareFolder } from '../../../src/training/pretrained/build.js';
 import {
   loadPretrainedEmbedder,
   parsePretrainedMetadata,

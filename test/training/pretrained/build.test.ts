@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../../src/model/backend.js';
 import { parseModelThresholds } from '../../../src/access/config.js';
-import { buildPretrainedModel, FACEAPI_ALIGNED_PREPROCESS } from '../../../src/model/pretrained/build.js';
+import { buildPretrainedModel, FACEAPI_ALIGNED_PREPROCESS } from '../../../src/training/pretrained/build.js';
 import {
   loadPretrainedEmbedder,
   parsePretrainedMetadata,

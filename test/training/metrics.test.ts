@@ -7,7 +7,7 @@ import {
   rocCurve,
   tarAtFar,
   thresholdForFar,
-} from '../../src/model/metrics.js';
+} from '../../src/training/metrics.js';
 
 describe('verification metrics', () => {
   it('perfect separation: AUC 1, EER 0, TAR 1 at any FAR', () => {

@@ -3,8 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeGrayFile, loadFaceDataset, subsetByPeople } from '../../src/model/dataset.js';
-import { decodePgm } from '../../src/model/pgm.js';
+import { decodeGrayFile, loadFaceDataset, subsetByPeople } from '../../src/training/dataset.js';
+import { decodePgm } from '../../src/training/pgm.js';
 import { createGrayImage } from '../../src/vision/image.js';
 import { DEFAULT_PREPROCESS, preprocessFace } from '../../src/vision/preprocess.js';
 

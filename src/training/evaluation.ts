@@ -1,5 +1,5 @@
-import { euclidean } from './embed.js';
-import { similarityFromDistance, type SimilarityHead } from './embedder.js';
+import { euclidean } from '../model/embed.js';
+import { similarityFromDistance, type SimilarityHead } from '../model/embedder.js';
 import {
   accuracyAt,
   auc,

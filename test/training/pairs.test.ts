@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allPairs, hardNegativePicker, makeWriteupPairs } from '../../src/model/pairs.js';
+import { allPairs, hardNegativePicker, makeWriteupPairs } from '../../src/training/pairs.js';
 import { createRng, shuffled } from '../../src/model/rng.js';
 
 const labels = Array.from({ length: 400 }, (_, i) => Math.floor(i / 10)); // 40 people x 10

@@ -1,8 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { GrayImage } from '../vision/image.js';
 import { augmentFace, type AugmentOptions } from './augment.js';
-import { embedFaces, euclidean } from './embed.js';
-import type { SimilarityHead } from './embedder.js';
+import { embedFaces, euclidean } from '../model/embed.js';
+import type { SimilarityHead } from '../model/embedder.js';
 import {
   buildSister,
   DEFAULT_SISTER,
@@ -10,11 +10,11 @@ import {
   l2Normalize,
   pairDistance,
   type SisterConfig,
-} from './network.js';
+} from '../model/network.js';
 import { equalErrorRate } from './metrics.js';
-import { facesToTensor } from './normalize.js';
+import { facesToTensor } from '../model/normalize.js';
 import { hardNegativePicker, makeWriteupPairs, type Pair } from './pairs.js';
-import { createRng, shuffled, type Rng } from './rng.js';
+import { createRng, shuffled, type Rng } from '../model/rng.js';
 
 export interface HardNegativeOptions {
   /** First epoch (1-based) that mines hard negatives; before it negatives are uniform. */

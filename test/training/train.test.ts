@@ -6,7 +6,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../src/model/backend.js';
 import { loadEmbedder } from '../../src/model/load.js';
-import { runTraining, splitPeople, type TrainCommandOptions } from '../../src/model/train-run.js';
+import { runTraining, splitPeople, type TrainCommandOptions } from '../../src/training/train-run.js';
 import { silentLogger } from '../../src/util/log.js';
 
 const OLIVETTI = path.resolve(__dirname, '../../data/olivetti');

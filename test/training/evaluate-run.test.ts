@@ -1,9 +1,9 @@
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../src/model/backend.js';
-import { loadFaceDataset } from '../../src/model/dataset.js';
-import { crossValidate, DEFAULT_CV_TRAIN } from '../../src/model/evaluate-run.js';
-import { evaluationReport, recommendThresholds } from '../../src/model/evaluation.js';
+import { loadFaceDataset } from '../../src/training/dataset.js';
+import { crossValidate, DEFAULT_CV_TRAIN } from '../../src/training/evaluate-run.js';
+import { evaluationReport, recommendThresholds } from '../../src/training/evaluation.js';
 import { silentLogger } from '../../src/util/log.js';
 
 const OLIVETTI = path.resolve(__dirname, '../../data/olivetti');

@@ -1,6 +1,6 @@
 import { createGrayImage, type GrayImage } from '../vision/image.js';
 import { equalizeHistogram } from '../vision/preprocess.js';
-import type { Rng } from './rng.js';
+import type { Rng } from '../model/rng.js';
 
 /** Ranges of the random changes applied to training faces (0 disables one). */
 export interface AugmentOptions {

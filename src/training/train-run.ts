@@ -2,16 +2,16 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { Logger } from '../util/log.js';
 import { DEFAULT_AUGMENT } from './augment.js';
-import type { BackendName } from './backend.js';
+import type { BackendName } from '../model/backend.js';
 import { loadFaceDataset, subsetByPeople, type FaceDataset } from './dataset.js';
-import { embedFaces } from './embed.js';
+import { embedFaces } from '../model/embed.js';
 import { evaluationReport, recommendThresholds, type EvaluationReport } from './evaluation.js';
-import { fileSaveHandler } from './io.js';
-import type { FacegateModelMetadata } from './load.js';
-import { DEFAULT_SISTER } from './network.js';
-import { NORMALIZATION } from './normalize.js';
+import { fileSaveHandler } from '../model/io.js';
+import type { FacegateModelMetadata } from '../model/load.js';
+import { DEFAULT_SISTER } from '../model/network.js';
+import { NORMALIZATION } from '../model/normalize.js';
 import { renderVegaLitePng, trainingPlotSpec } from './plots.js';
-import { createRng, shuffled } from './rng.js';
+import { createRng, shuffled } from '../model/rng.js';
 import { trainSiamese, type EpochStats, type TrainResult } from './trainer.js';
 
 export interface TrainCommandOptions {

@@ -4,10 +4,23 @@ import * as tf from '@tensorflow/tfjs';
 import { readGrayImage } from '../../vision/image-io.js';
 import type { GrayImage } from '../../vision/image.js';
 import { evaluationReport, recommendThresholds } from '../evaluation.js';
-import { FaceApiBackbone, FACEAPI_CHANNELS, FACEAPI_INPUT_SIZE } from './faceapi-backbone.js';
-import { PRETRAINED_FORMAT, PRETRAINED_METADATA_FILE, type PretrainedModelMetadata } from './embedder.js';
-import { positivePairs, trainSiameseHead, type HeadTrainOptions } from './head.js';
-import { locateFace, preparePretrainedFace, type FaceLocator, type PretrainedPreprocess } from './prepare.js';
+import {
+  FaceApiBackbone,
+  FACEAPI_CHANNELS,
+  FACEAPI_INPUT_SIZE,
+} from '../../model/pretrained/faceapi-backbone.js';
+import {
+  PRETRAINED_FORMAT,
+  PRETRAINED_METADATA_FILE,
+  type PretrainedModelMetadata,
+} from '../../model/pretrained/embedder.js';
+import { positivePairs, trainSiameseHead, type HeadTrainOptions } from '../../model/pretrained/head.js';
+import {
+  locateFace,
+  preparePretrainedFace,
+  type FaceLocator,
+  type PretrainedPreprocess,
+} from '../../model/pretrained/prepare.js';
 
 /** dlib's 150x150 face chip (padding 0.25): where the face-api.js network expects the eyes. */
 export const FACEAPI_ALIGNED_PREPROCESS: PretrainedPreprocess = {
@@ -139,7 +152,7 @@ export async function buildPretrainedModel(
     progress('training the Siamese head');
     const trained = await trainSiameseHead(embeddings, set.labels, options.head);
     if (trained.projection) throw new Error('projection heads are not stored by this builder yet');
-    // Thresholds on the training people, as the scratch model's (src/model/evaluation.ts):
+    // Thresholds on the training people, as the scratch model's (src/training/evaluation.ts):
     // 0.5 is the write-up's match; `accept` keeps the training false-accept rate <= 0.1%,
     // `unknown` is the equal-error point.
     const { scores, report } = evaluationReport(set.labels, embeddings, trained.head);

@@ -3,13 +3,13 @@ import type { Logger } from '../util/log.js';
 import type { GrayImage } from '../vision/image.js';
 import { DEFAULT_AUGMENT } from './augment.js';
 import { subsetByPeople, type FaceDataset } from './dataset.js';
-import { embedFaces, euclidean } from './embed.js';
-import { similarityFromDistance, type Embedder } from './embedder.js';
+import { embedFaces, euclidean } from '../model/embed.js';
+import { similarityFromDistance, type Embedder } from '../model/embedder.js';
 import { evaluationReport, type EvaluationReport, type ScoredPairs } from './evaluation.js';
 import { accuracyAt, auc, equalErrorRate, rocCurve, tarAtFar } from './metrics.js';
-import { DEFAULT_SISTER } from './network.js';
+import { DEFAULT_SISTER } from '../model/network.js';
 import { renderFaceGrid, renderVegaLitePng, rocPlotSpec } from './plots.js';
-import { createRng, shuffled } from './rng.js';
+import { createRng, shuffled } from '../model/rng.js';
 import { DEFAULT_TRAIN, trainSiamese, type TrainOptions } from './trainer.js';
 
 /** Embeddings of a dataset's faces plus the similarity head that scores them. */

@@ -1,4 +1,4 @@
-import type { Rng } from './rng.js';
+import type { Rng } from '../model/rng.js';
 
 /** A training/evaluation pair of face indices; `same` = 1 for the same person. */
 export interface Pair {
