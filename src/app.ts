@@ -26,7 +26,7 @@ import { HealthMonitor } from './ops/health.js';
 import { OpsHttpServer } from './ops/http-server.js';
 import { FacegateMetrics } from './ops/metrics.js';
 import { noServiceNotifier, WatchdogFeeder, type ServiceNotifier } from './ops/systemd.js';
-import { DecisionActuator, gateAdapter, matcherAdapter, policyAdapter } from './pipeline/adapters.js';
+import { DecisionActuator } from './pipeline/actuator.js';
 import { FaceLocator } from './pipeline/face-locator.js';
 import { GallerySync, importPersonFolders, reembedGallery } from './pipeline/gallery-maintenance.js';
 import { LiveLoop } from './pipeline/live-loop.js';
@@ -199,7 +199,7 @@ export class FacegateApp {
     await this.notifier.status('re-embedding the gallery');
     await reembedGallery(gallery, embedder, logger.child({ module: 'gallery-reembed' }));
     const matcher = new Matcher(embedder.head, embedder.dimension);
-    const policy = new AccessPolicy(config.access, clock);
+    const policy = new AccessPolicy(config.access);
     this.sync = new GallerySync(gallery, matcher, embedder.modelId, logger.child({ module: 'gallery-sync' }));
     this.sync.onChange((change) => {
       this.metrics.gallerySize.set({ kind: 'people' }, change.people);
@@ -314,12 +314,12 @@ export class FacegateApp {
     this.loop = new LiveLoop({
       source: this.camera,
       detector: this.detector,
-      gate: gateAdapter(gate),
+      gate,
       locate: locator.aligns ? (image, face) => locator.locate(image, face.box) : undefined,
       preprocess: facePreprocess,
       embedder,
-      matcher: matcherAdapter(matcher),
-      policy: policyAdapter(policy),
+      matcher,
+      policy,
       actuator: new DecisionActuator(
         { unlock: () => door.unlock('access_granted') },
         this.eventSink,

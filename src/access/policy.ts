@@ -1,15 +1,18 @@
 import type { EventBody } from '../events.js';
 import type { MatchResult } from '../gallery/matcher.js';
-import type { Clock } from '../util/clock.js';
+import type { FaceRegion } from '../vision/image.js';
+import type { FaceQuality } from '../vision/quality.js';
 import type { AccessConfig } from './config.js';
 
 /**
- * The access decision, pure: no I/O, time from a Clock. Each face frame is one vote:
+ * The access decision, pure: no I/O, no clock — time is the frame's own monotonic
+ * timestamp (a frame decided late is still judged at the moment it was taken). Each face
+ * in a frame is one vote:
  *
  * - best similarity < unknownThreshold            → an "unknown" vote
  * - best similarity >= acceptThreshold and it leads the runner-up PERSON by >= minMargin
  *                                                 → a vote for that person
- * - anything in between (or a failed quality gate) → an inconclusive vote with a reason
+ * - anything in between (or a `poor` face)          → an inconclusive vote with a reason
  *
  * Only the last `windowFrames` votes within `windowSeconds` count. A person with
  * `confirmFrames` votes there (and not in their cooldown) is granted; the window is then
@@ -19,11 +22,15 @@ import type { AccessConfig } from './config.js';
  * (access_denied per closest person, so one refusal does not mute the next visitor's).
  */
 
-export interface FrameObservation {
+/** One recognised face of a frame: where it is, the quality gate's mark and the 1:N match. */
+export interface ObservedFace {
+  readonly region: FaceRegion;
+  /** `poor` faces (e.g. blurry) vote inconclusive (`poor_quality`): they never open the door. */
+  readonly quality: FaceQuality;
+  /** Why the face is `poor` (empty for `ok`). */
+  readonly reasons: readonly string[];
   /** The matcher's answer for the face, or null when the gallery is empty. */
   readonly match: MatchResult | null;
-  /** Quality-gate reasons the face failed (empty / absent: it passed). */
-  readonly qualityReasons?: readonly string[];
 }
 
 export interface AccessGranted extends EventBody {
@@ -78,16 +85,26 @@ export class AccessPolicy {
   /** Last access_denied per closest person: one person's refusal does not mute the next one's. */
   private readonly deniedNoticeAt = new Map<string, number>();
 
-  constructor(
-    private readonly config: AccessConfig,
-    private readonly clock: Clock,
-  ) {}
+  constructor(private readonly config: AccessConfig) {}
 
-  /** One face frame in; at most one decision out. */
-  observe(observation: FrameObservation): AccessDecision | null {
-    const now = this.clock.monotonicMs();
+  /**
+   * Every recognised face of one frame, in the gate's order (largest first), each one vote;
+   * `frameTimestampMs` is the frame's monotonic capture time (Frame.timestampMs). Returns the
+   * decisions to act on now (usually none; at most one per face).
+   */
+  observe(frameTimestampMs: number, faces: readonly ObservedFace[]): AccessDecision[] {
+    if (!Number.isFinite(frameTimestampMs)) throw new RangeError('frame timestamp must be finite');
+    const decisions: AccessDecision[] = [];
+    for (const face of faces) {
+      const decision = this.observeFace(frameTimestampMs, face);
+      if (decision) decisions.push(decision);
+    }
+    return decisions;
+  }
+
+  private observeFace(now: number, face: ObservedFace): AccessDecision | null {
     this.expire(now);
-    const vote = this.vote(observation, now);
+    const vote = this.vote(face, now);
     this.votes.push(vote);
     if (this.votes.length > this.config.windowFrames) this.votes.shift();
 
@@ -161,18 +178,19 @@ export class AccessPolicy {
     this.votes = this.votes.filter((v) => v.kind !== 'person' || v.personId !== personId);
   }
 
-  private vote(observation: FrameObservation, now: number): Vote {
-    const quality = observation.qualityReasons ?? [];
-    const match = observation.match;
+  private vote(face: ObservedFace, now: number): Vote {
+    const quality = face.reasons;
+    const match = face.match;
     const score = match ? match.best.similarity : 0;
     if (!match || score < this.config.unknownThreshold) return { kind: 'unknown', atMs: now, score, quality };
     const closest = { id: match.best.personId, name: match.best.name };
-    if (quality.length > 0) {
+    if (face.quality !== 'ok') {
       return { kind: 'inconclusive', atMs: now, score, reason: 'poor_quality', closest, quality };
     }
     if (score < this.config.acceptThreshold) {
       return { kind: 'inconclusive', atMs: now, score, reason: 'below_accept_threshold', closest, quality };
     }
+    // The one place the margin is computed: lead over the runner-up PERSON (score alone without one).
     const margin = score - (match.runnerUp?.similarity ?? 0);
     if (margin < this.config.minMargin) {
       return { kind: 'inconclusive', atMs: now, score, reason: 'margin_too_small', closest, quality };

@@ -160,7 +160,7 @@ export async function runBench(o: BenchOptions, logger: Logger): Promise<BenchRe
       const verdict = gate.assess(frame.image, boxes);
       const t2 = performance.now();
       const faces: GrayImage[] = verdict.accepted.map((a) =>
-        preprocessFace(frame.image, { box: a.box }, preprocess),
+        preprocessFace(frame.image, a.region, preprocess),
       );
       const t3 = performance.now();
       let t4 = t3;

@@ -1,25 +1,29 @@
+import type { AccessDecision, AccessPolicy, ObservedFace } from '../access/policy.js';
 import type { Frame, FrameSource } from '../camera/frame-source.js';
 import type { EventSink } from '../events.js';
+import type { Matcher } from '../gallery/matcher.js';
 import type { Embedder } from '../model/embedder.js';
 import type { FacegateMetrics, PipelineStage } from '../ops/metrics.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { FaceDetector } from '../vision/detector.js';
 import type { FaceRegion, GrayImage } from '../vision/image.js';
-import type { FaceObservation, LoopActuator, LoopMatcher, LoopPolicy, LoopQualityGate } from './ports.js';
+import type { QualityGate } from '../vision/quality.js';
 
 export interface LiveLoopDeps {
   readonly source: FrameSource;
   readonly detector: FaceDetector;
-  readonly gate: LoopQualityGate;
+  /** Rejects faces with reasons; marks the accepted ones `ok` or `poor`. */
+  readonly gate: Pick<QualityGate, 'assess'>;
   /** Finds the eyes of a face that passed the gate (models that align); absent: the box alone. */
   readonly locate?: (image: GrayImage, face: FaceRegion) => Promise<FaceRegion>;
   /** THE preprocessing (preprocessFace bound to the model's input size), on the full-resolution frame. */
   readonly preprocess: (image: GrayImage, face: FaceRegion) => GrayImage;
   readonly embedder: Embedder;
-  readonly matcher: LoopMatcher;
-  readonly policy: LoopPolicy;
-  readonly actuator: LoopActuator;
+  readonly matcher: Pick<Matcher, 'match'>;
+  readonly policy: Pick<AccessPolicy, 'observe'>;
+  /** Carries out a decision: the door pulse and the event (DecisionActuator). */
+  readonly actuator: { act(decision: AccessDecision): Promise<void> };
   readonly events: EventSink;
   readonly metrics: FacegateMetrics;
   readonly clock: Clock;
@@ -140,7 +144,7 @@ export class LiveLoop {
     metrics.faces.inc({ result: 'accepted' }, verdict.accepted.length);
     metrics.faces.inc({ result: 'rejected' }, verdict.rejected.length);
 
-    let observations: FaceObservation[] = [];
+    let observations: ObservedFace[] = [];
     if (verdict.accepted.length > 0) {
       const locate = this.deps.locate;
       const regions = locate
@@ -161,16 +165,15 @@ export class LiveLoop {
       observations = await this.timed('match', () =>
         embeddings.map((embedding, i) => ({
           region: regions[i],
-          qualityReasons: verdict.accepted[i].qualityReasons,
+          quality: verdict.accepted[i].quality,
+          reasons: verdict.accepted[i].reasons,
           match: matcher.match(embedding),
         })),
       );
     }
-    const decisions = await this.timed('decide', () =>
-      policy.observe(frame.timestampMs, observations, verdict.rejected),
-    );
+    const decisions = await this.timed('decide', () => policy.observe(frame.timestampMs, observations));
     for (const decision of decisions) {
-      metrics.decisions.inc({ type: decision.event.type });
+      metrics.decisions.inc({ type: decision.type });
       await this.timedStage('decide', () => actuator.act(decision));
     }
     metrics.observeStage('total', this.deps.clock.monotonicMs() - t0);

@@ -1,13 +1,29 @@
-import type { Box, GrayImage } from './image.js';
+import type { Box, FaceRegion, GrayImage } from './image.js';
 import type { QualityConfig } from './config.js';
 import { resampleRect } from './preprocess.js';
 
 /** Why a detected face does not go on to recognition (used verbatim in events and logs). */
-export type RejectReason = 'too_small' | 'outside_zone' | 'blurry' | 'too_many_faces';
+export type RejectReason = 'too_small' | 'outside_zone' | 'too_many_faces';
+
+/** Why an accepted face is `poor`: recognised, but its vote cannot open the door. */
+export type PoorReason = 'blurry';
+
+/**
+ * `ok`: recognised and may vote for a person. `poor`: recognised (the person at the door is
+ * still that person) but its vote is inconclusive (`poor_quality`).
+ */
+export type FaceQuality = 'ok' | 'poor';
 
 export interface AcceptedFace {
-  readonly box: Box;
+  /** The face as detected; the cropper adds landmarks. */
+  readonly region: FaceRegion;
+  readonly quality: FaceQuality;
+  /** Empty for `ok`; why it is `poor` otherwise. */
+  readonly reasons: readonly PoorReason[];
+  /** Focus measure (NaN when the sharpness check is off). */
   readonly sharpness: number;
+  /** Human-readable detail for a `poor` face, e.g. "sharpness 12.0 < 40". */
+  readonly detail?: string;
 }
 
 export interface RejectedFace {
@@ -18,7 +34,7 @@ export interface RejectedFace {
 }
 
 export interface QualityResult {
-  /** Largest first, at most `maxFaces`. */
+  /** Largest first, at most `maxFaces`, each marked `ok` or `poor`. */
   readonly accepted: AcceptedFace[];
   readonly rejected: RejectedFace[];
 }
@@ -74,8 +90,9 @@ function validate(config: QualityConfig): void {
 
 /**
  * The quality gate between detection and recognition. Faces are taken largest first; each
- * is checked for size, door zone (its centre) and sharpness; the first `maxFaces` that pass
- * are accepted and any further passing faces are rejected as `too_many_faces`.
+ * is checked for size and door zone (its centre); the first `maxFaces` that pass are
+ * accepted and any further ones are rejected as `too_many_faces`. An accepted face that is
+ * blurry is marked `poor` (recognised, but it cannot open the door); the others `ok`.
  */
 export class QualityGate {
   constructor(private readonly config: QualityConfig) {
@@ -113,14 +130,16 @@ export class QualityGate {
       }
       const sharpness = c.minSharpness > 0 ? faceSharpness(image, box) : Number.NaN;
       if (c.minSharpness > 0 && sharpness < c.minSharpness) {
-        rejected.push({
-          box,
-          reason: 'blurry',
+        accepted.push({
+          region: { box },
+          quality: 'poor',
+          reasons: ['blurry'],
+          sharpness,
           detail: `sharpness ${sharpness.toFixed(1)} < ${c.minSharpness}`,
         });
         continue;
       }
-      accepted.push({ box, sharpness });
+      accepted.push({ region: { box }, quality: 'ok', reasons: [], sharpness });
     }
     return { accepted, rejected };
   }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_ACCESS_CONFIG, type AccessConfig } from '../../src/access/config.js';
-import { AccessPolicy, type AccessDecision } from '../../src/access/policy.js';
+import { AccessPolicy, type AccessDecision, type ObservedFace } from '../../src/access/policy.js';
 import type { MatchResult } from '../../src/gallery/matcher.js';
 import { ManualTime } from './manual-time.js';
 
@@ -30,19 +30,32 @@ function match(id: string, similarity: number, runnerUp?: [string, number]): Mat
   };
 }
 
+/** One face as the loop hands it over: `poor` when the gate gave reasons. */
+function face(m: MatchResult | null, reasons: string[] = []): ObservedFace {
+  return {
+    region: { box: { x: 10, y: 10, width: 100, height: 100 } },
+    quality: reasons.length > 0 ? 'poor' : 'ok',
+    reasons,
+    match: m,
+  };
+}
+
 function setup(c: AccessConfig = config) {
   const time = new ManualTime();
-  const policy = new AccessPolicy(c, time);
+  const policy = new AccessPolicy(c);
+  /** One face per frame; frames `stepMs` apart (the frame's own timestamp). */
   const frames = (m: MatchResult | null, n: number, stepMs = 100, qualityReasons?: string[]) => {
     const out: AccessDecision[] = [];
     for (let i = 0; i < n; i++) {
-      const d = policy.observe({ match: m, qualityReasons });
-      if (d) out.push(d);
+      out.push(...policy.observe(time.monotonicMs(), [face(m, qualityReasons)]));
       time.advance(stepMs);
     }
     return out;
   };
-  return { time, policy, frames };
+  /** One frame's faces → at most one decision (the single-face tests' shape). */
+  const one = (m: MatchResult | null): AccessDecision | null =>
+    policy.observe(time.monotonicMs(), [face(m)])[0] ?? null;
+  return { time, policy, frames, one };
 }
 
 describe('AccessPolicy', () => {
@@ -55,12 +68,12 @@ describe('AccessPolicy', () => {
   });
 
   it('counts N of the last M: interleaved inconclusive frames still allow a grant', () => {
-    const { frames, policy } = setup();
+    const { frames, one } = setup();
     frames(match('alice', 0.9), 1);
     frames(match('alice', 0.6), 1); // below accept
     frames(match('alice', 0.9), 1);
     frames(match('alice', 0.6), 1);
-    const d = policy.observe({ match: match('alice', 0.95) });
+    const d = one(match('alice', 0.95));
     expect(d?.type).toBe('access_granted');
   });
 
@@ -99,10 +112,10 @@ describe('AccessPolicy', () => {
   });
 
   it('two people alternating never confirm either when N > M/2', () => {
-    const { policy } = setup({ ...config, windowFrames: 4 });
+    const { one } = setup({ ...config, windowFrames: 4 });
     const out: (AccessDecision | null)[] = [];
     for (let i = 0; i < 4; i++) {
-      out.push(policy.observe({ match: match('alice', 0.9) }), policy.observe({ match: match('bob', 0.9) }));
+      out.push(one(match('alice', 0.9)), one(match('bob', 0.9)));
     }
     expect(out.filter((d) => d?.type === 'access_granted')).toEqual([]);
   });
@@ -170,5 +183,28 @@ describe('AccessPolicy', () => {
     frames(match('alice', 0.9), 2);
     policy.forgetPerson('alice');
     expect(frames(match('alice', 0.9), 1)).toEqual([]);
+  });
+
+  it('judges by the frame timestamp, not by when observe() is called', () => {
+    const policy = new AccessPolicy(config);
+    // Three frames 1.6 s apart, decided in one burst: the window (3 s) holds only two of them.
+    const t0 = 5_000;
+    const out = [0, 1600, 3200].flatMap((dt) => policy.observe(t0 + dt, [face(match('alice', 0.9))]));
+    expect(out).toEqual([]);
+    expect(policy.observe(t0 + 3300, [face(match('alice', 0.9))]).map((d) => d.type)).toEqual([
+      'access_granted',
+    ]);
+  });
+
+  it('every face of a frame votes; an empty frame decides nothing', () => {
+    const policy = new AccessPolicy({ ...config, windowFrames: 4 });
+    expect(policy.observe(0, [])).toEqual([]);
+    const both = [face(match('alice', 0.9)), face(match('bob', 0.9))];
+    // Two people in every frame: the last 4 votes are always 2 + 2, so neither confirms.
+    for (let t = 0; t < 1000; t += 100) expect(policy.observe(t, both)).toEqual([]);
+    // Alice alone from now on: her votes fill the window.
+    const alone = [0, 1, 2].flatMap((i) => policy.observe(1000 + i * 100, [face(match('alice', 0.9))]));
+    expect(alone.map((d) => d.type)).toEqual(['access_granted']);
+    expect(() => policy.observe(Number.NaN, both)).toThrow(RangeError);
   });
 });

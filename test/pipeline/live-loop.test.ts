@@ -1,28 +1,39 @@
 import { describe, expect, it } from 'vitest';
+import type { AccessDecision, AccessPolicy } from '../../src/access/policy.js';
 import type { Frame, FrameSource } from '../../src/camera/frame-source.js';
+import type { MatchResult } from '../../src/gallery/matcher.js';
 import { FacegateMetrics } from '../../src/ops/metrics.js';
 import { LiveLoop, type LiveLoopDeps } from '../../src/pipeline/live-loop.js';
-import type { LoopDecision, LoopPolicy } from '../../src/pipeline/ports.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { createGrayImage, type GrayImage } from '../../src/vision/image.js';
 import { RecordingSink, SceneDetector, SceneEmbedder, TimerFrameSource } from './fakes.js';
 
-const grantKnown: LoopPolicy = {
+const grantKnown: Pick<AccessPolicy, 'observe'> = {
   observe(_t, faces) {
-    return faces.map((f): LoopDecision =>
-      f.match.personId
+    return faces.map((f): AccessDecision =>
+      f.match
         ? {
-            event: { type: 'access_granted', person: { id: f.match.personId } },
-            unlockFor: { personId: f.match.personId },
+            type: 'access_granted',
+            person: { id: f.match.best.personId, name: f.match.best.name },
+            score: f.match.best.similarity,
+            margin: 0.5,
+            frames: 1,
           }
-        : { event: { type: 'unknown_face', score: f.match.score } },
+        : { type: 'unknown_face', score: 0.1, frames: 1, quality: f.reasons },
     );
   },
 };
 
+/** The scene embedder's code 1 is alice; anyone else is nobody in the gallery. */
+function sceneMatch(e: Float32Array): MatchResult | null {
+  return e[0] === 1
+    ? { best: { personId: 'alice', name: 'Alice', distance: 0.1, similarity: 0.9 }, runnerUp: null }
+    : null;
+}
+
 function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
-  const acted: LoopDecision[] = [];
+  const acted: AccessDecision[] = [];
   const preprocessed: GrayImage[] = [];
   const metrics = new FacegateMetrics({ defaultMetrics: false });
   const events = new RecordingSink();
@@ -33,7 +44,12 @@ function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
     detector: new SceneDetector(),
     gate: {
       assess: (_img, boxes) => ({
-        accepted: boxes.map((box) => ({ region: { box }, qualityReasons: [] })),
+        accepted: boxes.map((box) => ({
+          region: { box },
+          quality: 'ok' as const,
+          reasons: [],
+          sharpness: 100,
+        })),
         rejected: [],
       }),
     },
@@ -44,9 +60,7 @@ function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
       return createGrayImage(8, 8, crop);
     },
     embedder,
-    matcher: {
-      match: (e) => ({ personId: e[0] === 1 ? 'alice' : null, score: e[0] === 1 ? 0.9 : 0.1, margin: 0.5 }),
-    },
+    matcher: { match: sceneMatch },
     policy: grantKnown,
     actuator: { act: async (d) => void acted.push(d) },
     events,
@@ -89,10 +103,10 @@ describe('LiveLoop', () => {
     await loop.stop();
 
     expect(loop.counters.errors).toBe(0); // stopping is not an error
-    const types = acted.map((d) => d.event.type);
+    const types = acted.map((d) => d.type);
     expect(types).toContain('access_granted');
     expect(types).toContain('unknown_face');
-    expect(acted.filter((d) => d.unlockFor).every((d) => d.unlockFor?.personId === 'alice')).toBe(true);
+    expect(acted.filter((d) => d.type === 'access_granted').every((d) => d.person.id === 'alice')).toBe(true);
     expect(embedder.batches.every((n) => n === 1)).toBe(true);
     // the crop is cut from the full-resolution frame
     expect(preprocessed.every((img) => img.width === 32 && img.height === 24)).toBe(true);

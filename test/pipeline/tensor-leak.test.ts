@@ -9,7 +9,6 @@ import { fileSaveHandler } from '../../src/model/io.js';
 import { buildSister } from '../../src/model/network.js';
 import { createRng } from '../../src/model/rng.js';
 import { FacegateMetrics } from '../../src/ops/metrics.js';
-import { matcherAdapter } from '../../src/pipeline/adapters.js';
 import { LiveLoop } from '../../src/pipeline/live-loop.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
@@ -55,14 +54,19 @@ describe('live loop tensor hygiene', () => {
       },
       gate: {
         assess: (_i, boxes) => ({
-          accepted: boxes.map((box) => ({ region: { box }, qualityReasons: [] })),
+          accepted: boxes.map((box) => ({
+            region: { box },
+            quality: 'ok' as const,
+            reasons: [],
+            sharpness: 100,
+          })),
           rejected: [],
         }),
       },
       preprocess: (image, face) =>
         preprocessFace(image, face, { ...DEFAULT_PREPROCESS, size: embedder.inputSize }),
       embedder,
-      matcher: matcherAdapter(matcher),
+      matcher,
       policy: { observe: () => [] },
       actuator: { act: async () => {} },
       events: new RecordingSink(),

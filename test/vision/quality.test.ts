@@ -30,7 +30,8 @@ describe('QualityGate', () => {
     const result = new QualityGate(config()).assess(image, [box]);
     expect(result.rejected).toEqual([]);
     expect(result.accepted).toHaveLength(1);
-    expect(result.accepted[0].box).toEqual(box);
+    expect(result.accepted[0].region.box).toEqual(box);
+    expect(result.accepted[0].quality).toBe('ok');
     expect(result.accepted[0].sharpness).toBeGreaterThan(DEFAULT_QUALITY_CONFIG.minSharpness);
   });
 
@@ -51,7 +52,7 @@ describe('QualityGate', () => {
     const inZone = { x: 260, y: 100, width: 120, height: 120 };
     const leftOfZone = { x: 0, y: 100, width: 130, height: 130 };
     const result = gate.assess(image, [leftOfZone, inZone]);
-    expect(result.accepted.map((a) => a.box)).toEqual([inZone]);
+    expect(result.accepted.map((a) => a.region.box)).toEqual([inZone]);
     expect(result.rejected).toEqual([expect.objectContaining({ box: leftOfZone, reason: 'outside_zone' })]);
   });
 
@@ -65,19 +66,22 @@ describe('QualityGate', () => {
       big,
       medium,
     ]);
-    expect(result.accepted.map((a) => a.box)).toEqual([big, medium]);
+    expect(result.accepted.map((a) => a.region.box)).toEqual([big, medium]);
     expect(result.rejected).toEqual([expect.objectContaining({ box: small, reason: 'too_many_faces' })]);
   });
 
-  it('rejects a blurred face as blurry and measures sharpness independent of face size', async () => {
+  it('marks a blurred face poor (blurry) and measures sharpness independent of face size', async () => {
     const { image } = await composeScene('plain', [{ person: 's36', photo: 4, x: 230, y: 100 }]);
     const box = { x: 250, y: 140, width: 150, height: 150 };
     const sharp = faceSharpness(image, box);
     const soft = faceSharpness(blurred(image, 8), box);
     expect(soft).toBeLessThan(sharp / 4);
     const result = new QualityGate(config()).assess(blurred(image, 8), [box]);
-    expect(result.accepted).toEqual([]);
-    expect(result.rejected[0].reason).toBe('blurry');
+    // Recognised (it is still the person at the door) but marked poor: its vote cannot open the door.
+    expect(result.rejected).toEqual([]);
+    expect(result.accepted).toHaveLength(1);
+    expect(result.accepted[0].quality).toBe('poor');
+    expect(result.accepted[0].reasons).toEqual(['blurry']);
     // The same face half the size scores about the same (measured on a 64x64 patch).
     const { image: far } = await composeScene('plain', [
       { person: 's36', photo: 4, x: 230, y: 100, scale: 1 },
