@@ -1,8 +1,8 @@
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { GalleryStore } from '../gallery/store.js';
 import type { Embedder } from '../model/embedder.js';
 import type { Logger } from '../util/log.js';
+import { readPersonFolders, type PersonFolder } from '../util/person-folders.js';
 import type { GrayImage } from '../vision/image.js';
 import { resampleRect } from '../vision/preprocess.js';
 
@@ -169,12 +169,13 @@ export interface ImportResult {
   readonly failed: { personId: string; error: string }[];
 }
 
-const PHOTO_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg']);
+const PHOTO_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
 /** Matches the gallery's per-person limit. */
 const MAX_PHOTOS_PER_PERSON = 32;
 
 /**
- * Imports a folder of person folders: `<dir>/<personId>/*.{png,jpg,jpeg}`. Each person is
+ * Imports a folder of person folders: `<dir>/<personId>/*.{png,jpg,jpeg}` (links followed,
+ * the one reader `readPersonFolders` that `evaluate` uses too). Each person is
  * enrolled in one transaction (replacing earlier faces); one bad photo fails only its
  * person, named in the result.
  */
@@ -182,26 +183,19 @@ export async function importPersonFolders(
   dir: string,
   deps: { enroller: PhotoFaces; store: ImportStore; modelId: string; logger: Logger },
 ): Promise<ImportResult> {
-  let entries: string[];
+  let folders: PersonFolder[];
   try {
-    entries = (await readdir(dir)).sort();
+    folders = await readPersonFolders(dir, { extensions: PHOTO_EXTENSIONS });
   } catch (err) {
-    throw new Error(
-      `cannot read import folder ${dir}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
+    throw new Error(`cannot read import folder ${dir}: ${(err as Error).message}`);
   }
   const imported: { personId: string; faces: number }[] = [];
   const failed: { personId: string; error: string }[] = [];
-  for (const personId of entries) {
-    const folder = join(dir, personId);
-    if (!(await stat(folder)).isDirectory()) continue;
+  for (const { person: personId, files: all } of folders) {
     try {
-      const files = (await readdir(folder))
-        .filter((f) => PHOTO_EXTENSIONS.has(extname(f).toLowerCase()))
-        .sort()
-        .slice(0, MAX_PHOTOS_PER_PERSON);
+      const files = all.slice(0, MAX_PHOTOS_PER_PERSON);
       if (files.length === 0) throw new Error('no .png/.jpg photos in the folder');
-      const photos = await Promise.all(files.map((f) => readFile(join(folder, f))));
+      const photos = await Promise.all(files.map((f) => readFile(f)));
       const faces = await deps.enroller.enrollPhotos(
         photos.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)),
       );

@@ -3,6 +3,7 @@ import path from 'node:path';
 import sharp from 'sharp';
 import { createGrayImage, type GrayImage } from '../vision/image.js';
 import { DEFAULT_PREPROCESS, preprocessFace, type PreprocessOptions } from '../vision/preprocess.js';
+import { readPersonFolders } from '../util/person-folders.js';
 import { decodePgm } from './pgm.js';
 
 export const IMAGE_EXTENSIONS = ['.pgm', '.png', '.jpg', '.jpeg'] as const;
@@ -31,8 +32,6 @@ export interface LoadDatasetOptions {
   readonly exclude?: readonly string[];
 }
 
-const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
-
 /** Decodes a PGM/PNG/JPEG file to 8-bit gray. */
 export async function decodeGrayFile(file: string): Promise<GrayImage> {
   const bytes = await fs.readFile(file);
@@ -52,44 +51,25 @@ export async function decodeGrayFile(file: string): Promise<GrayImage> {
 }
 
 /**
- * Loads a folder of person folders (`<root>/<person>/<any>.pgm|png|jpg|jpeg`). Every
+ * Loads a folder of person folders (`<root>/<person>/<any>.pgm|png|jpg|jpeg`, links
+ * followed: `readPersonFolders`). Every
  * image is one face crop and goes through `preprocessFace(image, null, options)`, the
  * same function enrollment and live frames use. Other files are ignored.
  */
 export async function loadFaceDataset(root: string, options: LoadDatasetOptions = {}): Promise<FaceDataset> {
   const preprocess = options.preprocess ?? DEFAULT_PREPROCESS;
-  const stat = await fs.stat(root).catch(() => null);
-  if (!stat?.isDirectory()) throw new Error(`dataset folder ${root} does not exist or is not a folder`);
-  const entries = await fs.readdir(root, { withFileTypes: true });
-  let people = entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.'))
-    .map((e) => e.name)
-    .sort(naturalOrder);
-  for (const [list, what] of [
-    [options.include, 'include'],
-    [options.exclude, 'exclude'],
-  ] as const) {
-    const unknown = (list ?? []).filter((p) => !people.includes(p));
-    if (unknown.length > 0) throw new Error(`${what}: no person folder ${unknown.join(', ')} in ${root}`);
-  }
-  if (options.include) people = people.filter((p) => options.include?.includes(p));
-  if (options.exclude) people = people.filter((p) => !options.exclude?.includes(p));
-  if (people.length === 0)
+  const folders = await readPersonFolders(root, {
+    extensions: IMAGE_EXTENSIONS,
+    include: options.include,
+    exclude: options.exclude,
+  });
+  if (folders.length === 0)
     throw new Error(`dataset ${root} has no person folders (expected <root>/<person>/<image>)`);
-
+  const people = folders.map((f) => f.person);
   const faces: LabeledFace[] = [];
-  for (const [label, person] of people.entries()) {
-    const dir = path.join(root, person);
-    const files = (await fs.readdir(dir, { withFileTypes: true }))
-      .filter(
-        (e) =>
-          e.isFile() && (IMAGE_EXTENSIONS as readonly string[]).includes(path.extname(e.name).toLowerCase()),
-      )
-      .map((e) => e.name)
-      .sort(naturalOrder);
+  for (const [label, { person, dir, files }] of folders.entries()) {
     if (files.length === 0) throw new Error(`person folder ${dir} has no PGM/PNG/JPEG images`);
-    for (const name of files) {
-      const file = path.join(dir, name);
+    for (const file of files) {
       const raw = await decodeGrayFile(file);
       faces.push({ person, label, file, image: preprocessFace(raw, null, preprocess) });
     }

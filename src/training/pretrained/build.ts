@@ -1,7 +1,9 @@
-import { copyFile, mkdir, readdir, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { readPersonFolders } from '../../util/person-folders.js';
 import { readGrayImage } from '../../vision/image-io.js';
+import { IMAGE_EXTENSIONS } from '../dataset.js';
 import type { GrayImage } from '../../vision/image.js';
 import { evaluationReport, recommendThresholds } from '../evaluation.js';
 import {
@@ -34,9 +36,6 @@ export const FACEAPI_ALIGNED_PREPROCESS: PretrainedPreprocess = {
   align: { leftEye: { x: 0.318, y: 0.314 }, rightEye: { x: 0.669, y: 0.314 } },
 };
 
-const IMAGE_FILE = /\.(pgm|png|jpe?g)$/i;
-const naturalOrder = new Intl.Collator('en', { numeric: true }).compare;
-
 export interface PreparedSet {
   readonly people: string[];
   readonly labels: number[];
@@ -55,17 +54,15 @@ export async function prepareFolder(
   preprocess: PretrainedPreprocess,
   filter: (person: string) => boolean = () => true,
 ): Promise<PreparedSet> {
-  const entries = await readdir(root, { withFileTypes: true });
-  const people = entries
-    .filter((e) => e.isDirectory() && filter(e.name))
-    .map((e) => e.name)
-    .sort(naturalOrder);
+  const folders = (await readPersonFolders(root, { extensions: IMAGE_EXTENSIONS })).filter((f) =>
+    filter(f.person),
+  );
+  const people = folders.map((f) => f.person);
   if (people.length < 2) throw new Error(`${root}: need at least two person folders`);
   const set: PreparedSet = { people, labels: [], files: [], faces: [], aligned: [], skipped: [] };
-  for (const [label, person] of people.entries()) {
-    const files = (await readdir(join(root, person))).filter((f) => IMAGE_FILE.test(f)).sort(naturalOrder);
-    for (const file of files) {
-      const path = join(root, person, file);
+  for (const [label, { person, files }] of folders.entries()) {
+    for (const path of files) {
+      const file = basename(path);
       const image = await readGrayImage(path);
       const region = await locateFace(image, locator, kind);
       if (region === 'none') {
