@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { loadFaceDataset } from '../../src/model/dataset.js';
+import { loadFaceDataset } from '../../src/training/dataset.js';
 import { readPersonFolders } from '../../src/util/person-folders.js';
 
 const ROOT = path.resolve(__dirname, '../..');
