@@ -1,34 +1,208 @@
 /**
- * Events are the product's public record (MQTT `<base>/events`, the local audit log).
+ * Events are the product's public record (MQTT `<base>/events`, the local audit log):
+ * contract v1 in docs/mqtt.md. Each event type is ONE interface below; `EventBody` is their
+ * discriminated union, so a producer that sends a wrong shape gets a compile error.
  * Producers build a body; the sink stamps `id`, `ts` and `device` and stores it in the
  * outbox before anything is published, so no event is lost while the broker is away.
+ *
+ * To add an event type: add its interface, add it to `EventBody`, add its fields to
+ * `EVENT_FIELDS` (the compiler checks the two agree) and document it in docs/mqtt.md
+ * (test/events-docs.test.ts checks the page against `EVENT_FIELDS`).
  */
-export type EventType =
-  | 'access_granted'
-  | 'access_denied'
-  | 'unknown_face'
-  | 'door_forced'
-  | 'door_held_open'
-  | 'enrolled'
-  | 'removed'
-  | 'rejected_request'
-  | 'error';
 
-export interface EventBody {
-  readonly type: EventType;
-  /** Type-specific fields (person, score, margin, frames, reason, ...), JSON-serialisable. */
-  readonly [field: string]: unknown;
+/** A person as events name them. */
+export interface EventPerson {
+  readonly id: string;
+  readonly name: string;
 }
 
-export interface FacegateEvent extends EventBody {
-  /** Unique id (UUID v4). */
+/** Why a recognised-looking face did not open the door. */
+export type DenyReason = 'below_accept_threshold' | 'margin_too_small' | 'not_confirmed' | 'poor_quality';
+
+/** A gallery person was confirmed over enough frames; the door was told to open. */
+export interface AccessGrantedEvent {
+  readonly type: 'access_granted';
+  readonly person: EventPerson;
+  /** Best similarity among the confirming frames, 0..1. */
+  readonly score: number;
+  /** Smallest lead over the runner-up person among the confirming frames. */
+  readonly margin: number;
+  /** Confirming frames (>= access.confirmFrames). */
+  readonly frames: number;
+  /** Set when the relay could not be driven: the door did NOT open. */
+  readonly unlockFailed?: string;
+}
+
+/** A face came close to someone but not close enough (or not for long enough) to open. */
+export interface AccessDeniedEvent {
+  readonly type: 'access_denied';
+  /** Best similarity seen in the window, 0..1. */
+  readonly score: number;
+  /** Who came closest (the matcher's best person), for the audit log. */
+  readonly closest: EventPerson | null;
+  readonly reason: DenyReason;
+  readonly frames: number;
+}
+
+/** A face that matches nobody in the gallery. */
+export interface UnknownFaceEvent {
+  readonly type: 'unknown_face';
+  readonly score: number;
+  readonly frames: number;
+  /** Quality-gate reasons seen in the window (e.g. too_small, blurry). */
+  readonly quality: readonly string[];
+}
+
+/** The door contact opened while the relay was locked. */
+export interface DoorForcedEvent {
+  readonly type: 'door_forced';
+}
+
+/** The door has stood open longer than door.heldOpenSeconds. */
+export interface DoorHeldOpenEvent {
+  readonly type: 'door_held_open';
+  readonly seconds: number;
+}
+
+/** A signed `enroll` request was applied. */
+export interface EnrolledEvent {
+  readonly type: 'enrolled';
+  readonly person: string;
+  readonly name: string;
+  /** Faces the person has now. */
+  readonly faces: number;
+  /** Gallery version after the change. */
+  readonly version: number;
+  readonly transaction: string;
+  /** Key id of the admin key that signed the request. */
+  readonly kid: string;
+}
+
+/** A signed `remove` request removed a person. */
+export interface RemovedEvent {
+  readonly type: 'removed';
+  readonly person: string;
+  readonly version: number;
+  readonly transaction: string;
+  readonly kid: string;
+}
+
+/** A request was refused (bad signature, replay, unknown command, busy, too large...). */
+export interface RejectedRequestEvent {
+  readonly type: 'rejected_request';
+  readonly cmd: string;
+  /** The error code of the response (docs/enrollment.md, docs/mqtt.md). */
+  readonly code: string;
+  readonly reason: string;
+  /** The request's transaction when it could be read, else null. */
+  readonly transaction: string | null;
+  /** Signed commands only: whether the signature verified (false: the sender is unknown). */
+  readonly verified?: boolean;
+}
+
+/** Which part of the daemon an `error` event comes from. */
+export type ErrorSource = 'door' | 'live-loop';
+
+/** A component failed at run time (the daemon keeps running; details in the device log). */
+export interface ErrorEvent {
+  readonly type: 'error';
+  readonly source: ErrorSource;
+  /** What went wrong, for people. */
+  readonly message: string;
+  /** Live-loop only: the pipeline stage that failed (capture, detect, embed, decide...). */
+  readonly stage?: string;
+  /** @deprecated v1 alias of `source`, still sent by the producers that sent it before. */
+  readonly component?: ErrorSource;
+  /** @deprecated v1 alias of `message`, still sent by the producers that sent it before. */
+  readonly reason?: string;
+}
+
+/** What producers hand to `EventSink.emit`: exactly one of the event types. */
+export type EventBody =
+  | AccessGrantedEvent
+  | AccessDeniedEvent
+  | UnknownFaceEvent
+  | DoorForcedEvent
+  | DoorHeldOpenEvent
+  | EnrolledEvent
+  | RemovedEvent
+  | RejectedRequestEvent
+  | ErrorEvent;
+
+export type EventType = EventBody['type'];
+
+/** The body of one event type. */
+export type EventBodyOf<T extends EventType> = Extract<EventBody, { type: T }>;
+
+/** Fields every published event has. */
+export interface EventEnvelope {
+  /** Unique id (UUID v4): consumers de-duplicate on it. */
   readonly id: string;
   /** ISO-8601 UTC time of the event. */
   readonly ts: string;
   readonly device: string;
 }
 
-/** Where components send events; implemented by the outbox-backed publisher in app.ts. */
+/** A published event: one body plus the envelope. */
+export type FacegateEvent = EventBody & EventEnvelope;
+
+type Presence<T, K extends keyof T> = object extends Pick<T, K> ? 'optional' : 'required';
+type FieldTable = {
+  readonly [T in EventType]: {
+    readonly [K in Exclude<keyof EventBodyOf<T>, 'type'>]-?: Presence<EventBodyOf<T>, K>;
+  };
+};
+
+/**
+ * The type-specific fields of every event type at run time (beside the envelope and
+ * `type`), each `required` or `optional`. `satisfies FieldTable` makes the compiler
+ * refuse a missing field, an extra one or a wrong presence, so this list IS the union.
+ * Its key order is the order of `EVENT_TYPES`.
+ */
+export const EVENT_FIELDS = {
+  access_granted: {
+    person: 'required',
+    score: 'required',
+    margin: 'required',
+    frames: 'required',
+    unlockFailed: 'optional',
+  },
+  access_denied: { score: 'required', closest: 'required', reason: 'required', frames: 'required' },
+  unknown_face: { score: 'required', frames: 'required', quality: 'required' },
+  door_forced: {},
+  door_held_open: { seconds: 'required' },
+  enrolled: {
+    person: 'required',
+    name: 'required',
+    faces: 'required',
+    version: 'required',
+    transaction: 'required',
+    kid: 'required',
+  },
+  removed: { person: 'required', version: 'required', transaction: 'required', kid: 'required' },
+  rejected_request: {
+    cmd: 'required',
+    code: 'required',
+    reason: 'required',
+    transaction: 'required',
+    verified: 'optional',
+  },
+  error: {
+    source: 'required',
+    message: 'required',
+    stage: 'optional',
+    component: 'optional',
+    reason: 'optional',
+  },
+} as const satisfies FieldTable;
+
+/** Every event type, in a stable order (Home Assistant's `event_types`). */
+export const EVENT_TYPES = Object.keys(EVENT_FIELDS) as EventType[];
+
+/** The envelope fields, at run time. */
+export const ENVELOPE_FIELDS = ['id', 'type', 'ts', 'device'] as const;
+
+/** Where components send events; implemented by the outbox-backed `EventPublisher`. */
 export interface EventSink {
   emit(body: EventBody): FacegateEvent;
 }

@@ -1,4 +1,4 @@
-import type { EventBody } from '../events.js';
+import type { AccessDeniedEvent, AccessGrantedEvent, DenyReason, UnknownFaceEvent } from '../events.js';
 import type { MatchResult } from '../gallery/matcher.js';
 import type { FaceRegion } from '../vision/image.js';
 import type { FaceQuality } from '../vision/quality.js';
@@ -33,38 +33,12 @@ export interface ObservedFace {
   readonly match: MatchResult | null;
 }
 
-export interface AccessGranted extends EventBody {
-  readonly type: 'access_granted';
-  readonly person: { readonly id: string; readonly name: string };
-  /** Best similarity among the confirming frames. */
-  readonly score: number;
-  /** Smallest lead over the runner-up among the confirming frames. */
-  readonly margin: number;
-  /** Confirming frames (>= confirmFrames). */
-  readonly frames: number;
-}
-
-export interface AccessDenied extends EventBody {
-  readonly type: 'access_denied';
-  /** Best similarity seen in the window. */
-  readonly score: number;
-  /** Who came closest (the matcher's best person), for the audit log. */
-  readonly closest: { readonly id: string; readonly name: string } | null;
-  readonly reason: DenyReason;
-  readonly frames: number;
-}
-
-export interface UnknownFace extends EventBody {
-  readonly type: 'unknown_face';
-  readonly score: number;
-  readonly frames: number;
-  /** Quality-gate reasons seen in the window (e.g. too_small, blurry). */
-  readonly quality: readonly string[];
-}
-
+/** The decisions' event shapes live with the other events in src/events.ts (contract v1). */
+export type AccessGranted = AccessGrantedEvent;
+export type AccessDenied = AccessDeniedEvent;
+export type UnknownFace = UnknownFaceEvent;
 export type AccessDecision = AccessGranted | AccessDenied | UnknownFace;
-
-export type DenyReason = 'below_accept_threshold' | 'margin_too_small' | 'not_confirmed' | 'poor_quality';
+export type { DenyReason };
 
 type Vote =
   | { kind: 'person'; atMs: number; personId: string; name: string; score: number; margin: number }

@@ -1,4 +1,4 @@
-import type { EventSink } from '../events.js';
+import type { EnrolledEvent, EventSink, RejectedRequestEvent, RemovedEvent } from '../events.js';
 import { GalleryInputError } from '../gallery/errors.js';
 import { RequestError, type RequestHandler, type RequestResult } from '../mqtt/request-router.js';
 import type { Clock } from '../util/clock.js';
@@ -269,7 +269,7 @@ export class EnrollmentService {
     }
   }
 
-  private emit(body: { type: 'rejected_request' | 'enrolled' | 'removed'; [k: string]: unknown }): void {
+  private emit(body: EnrolledEvent | RemovedEvent | RejectedRequestEvent): void {
     try {
       this.deps.events.emit(body);
     } catch (err) {

@@ -1,21 +1,11 @@
-import type { EventType } from '../events.js';
+import { EVENT_TYPES } from '../events.js';
 import type { Logger } from '../util/log.js';
 import type { MqttConfig } from './config.js';
 import type { MessageHandler, PublishOptions } from './connection.js';
 import type { Topics } from './topics.js';
 
-/** Every event type, for the Home Assistant event entity. */
-export const EVENT_TYPES: readonly EventType[] = [
-  'access_granted',
-  'access_denied',
-  'unknown_face',
-  'door_forced',
-  'door_held_open',
-  'enrolled',
-  'removed',
-  'rejected_request',
-  'error',
-];
+/** Every event type, for the Home Assistant event entity (defined beside the union in src/events.ts). */
+export { EVENT_TYPES };
 
 export type HomeAssistantCommand = 'unlock' | 'lock';
 

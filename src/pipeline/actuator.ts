@@ -36,11 +36,15 @@ export class DecisionActuator {
       }
     }
     const event = this.events.emit(
-      unlockError ? { ...decision, unlockFailed: unlockError.message } : decision,
+      unlockError && decision.type === 'access_granted'
+        ? { ...decision, unlockFailed: unlockError.message }
+        : decision,
     );
     this.logger.info({ event }, decision.type);
     if (unlockError) {
-      this.events.emit({ type: 'error', component: 'door', reason: `unlock failed: ${unlockError.message}` });
+      const message = `unlock failed: ${unlockError.message}`;
+      // component/reason: the v1 field names this event had; source/message: the one error shape.
+      this.events.emit({ type: 'error', source: 'door', message, component: 'door', reason: message });
       throw unlockError;
     }
   }

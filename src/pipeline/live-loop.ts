@@ -215,7 +215,16 @@ export class LiveLoop {
     if (now - this.lastErrorEventMs >= this.errorEventIntervalMs) {
       this.lastErrorEventMs = now;
       try {
-        this.deps.events.emit({ type: 'error', component: 'live-loop', stage, reason: errorMessage(err) });
+        const message = errorMessage(err);
+        // component/reason: the v1 field names this event had; source/message: the one error shape.
+        this.deps.events.emit({
+          type: 'error',
+          source: 'live-loop',
+          message,
+          stage,
+          component: 'live-loop',
+          reason: message,
+        });
       } catch (emitErr) {
         this.logger.error({ err: emitErr }, 'could not record the error event');
       }

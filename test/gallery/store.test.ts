@@ -33,7 +33,15 @@ function face(seed: number, dim = 8, size = 64): EnrollFace {
 }
 
 function event(n: number): FacegateEvent {
-  return { id: `ev-${n}`, type: 'unknown_face', ts: new Date(n).toISOString(), device: 'd', score: n / 100 };
+  return {
+    id: `ev-${n}`,
+    type: 'unknown_face',
+    ts: new Date(n).toISOString(),
+    device: 'd',
+    score: n / 100,
+    frames: 3,
+    quality: [],
+  };
 }
 
 describe('GalleryStore', () => {

@@ -5,7 +5,7 @@ import { EventPublisher, MemoryEventOutbox } from '../../src/mqtt/event-publishe
 import { RequestRouter, type ResponseBody } from '../../src/mqtt/request-router.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { Observer, OwnBroker, uniqueId, waitUntil } from './helpers.js';
+import { Observer, opaque, OwnBroker, uniqueId, waitUntil } from './helpers.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -25,13 +25,15 @@ describe('the broker crashes (SIGKILL, no persistence) and comes back during ope
       logger: silentLogger(),
     });
     const outbox = new MemoryEventOutbox();
-    const publisher = new EventPublisher({
-      deviceId,
-      outbox,
-      transport: connection,
-      clock: systemClock,
-      logger: silentLogger(),
-    });
+    const publisher = opaque(
+      new EventPublisher({
+        deviceId,
+        outbox,
+        transport: connection,
+        clock: systemClock,
+        logger: silentLogger(),
+      }),
+    );
     const router = new RequestRouter({
       transport: connection,
       logger: silentLogger(),

@@ -2,7 +2,6 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { FacegateEvent } from '../../src/events.js';
 import { defaultMqttConfig } from '../../src/mqtt/config.js';
 import { GalleryStore } from '../../src/gallery/store.js';
 import { MqttConnection } from '../../src/mqtt/connection.js';
@@ -11,7 +10,10 @@ import type { Clock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import {
   Observer,
+  opaque,
   OwnBroker,
+  type OpaqueEvent,
+  type OpaqueOutbox,
   SHARED_BROKER,
   clearRetained,
   freePort,
@@ -46,11 +48,11 @@ function setup<O extends EventOutbox>(url: string, outbox: O, retryMs = 5000) {
     if (url === SHARED_BROKER) await clearRetained(url, [connection.topics.availability]);
   });
   cleanups.push(() => publisher.stop());
-  return { deviceId, connection, publisher, outbox };
+  return { deviceId, connection, publisher: opaque(publisher), outbox: outbox as OpaqueOutbox & O };
 }
 
-function parse(text: string): FacegateEvent {
-  return JSON.parse(text) as FacegateEvent;
+function parse(text: string): OpaqueEvent {
+  return JSON.parse(text) as OpaqueEvent;
 }
 
 describe('EventPublisher', () => {
@@ -122,7 +124,7 @@ describe('EventPublisher', () => {
     publisher.start();
     await waitUntil('connected', () => connection.connected);
 
-    const emitted: FacegateEvent[] = [];
+    const emitted: OpaqueEvent[] = [];
     for (let i = 0; i < 5; i++) emitted.push(publisher.emit({ type: 'access_granted', n: i }));
     await waitUntil('first 5 delivered', () => observer.on(connection.topics.events).length === 5);
     await waitUntil('first 5 acknowledged', () => outbox.size === 0);

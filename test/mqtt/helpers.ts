@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import mqtt, { type MqttClient } from 'mqtt';
+import type { EventSink, EventType, FacegateEvent } from '../../src/events.js';
 import { waitUntil } from '../helpers/broker.js';
 
 export { freePort, OwnBroker, waitUntil, type BrokerOptions } from '../helpers/broker.js';
@@ -82,4 +83,22 @@ export async function clearRetained(url: string, topics: string[]): Promise<void
   } finally {
     await client.endAsync(true);
   }
+}
+
+/**
+ * Delivery tests treat events as opaque JSON (the publisher and outboxes never look inside
+ * a body), so they send numbered bodies of any type, e.g. `{ type: 'door_forced', n: 3 }`,
+ * that the typed `EventSink` (src/events.ts) would refuse from a real producer.
+ */
+export type OpaqueEvent = FacegateEvent & { readonly [field: string]: unknown };
+export interface OpaqueEventPublisher {
+  emit(body: { readonly type: EventType; readonly [field: string]: unknown }): OpaqueEvent;
+}
+export interface OpaqueOutbox {
+  pendingOutbox(limit: number): { seq: number; event: OpaqueEvent }[];
+}
+
+/** The same publisher, typed to take opaque numbered bodies (see OpaqueEvent). */
+export function opaque<P extends EventSink>(publisher: P): OpaqueEventPublisher & P {
+  return publisher as OpaqueEventPublisher & P;
 }
