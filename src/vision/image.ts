@@ -24,10 +24,29 @@ export interface EyePair {
   readonly right: Point;
 }
 
-/** Where a face is: the detector's box and, when found, the eyes (for alignment). */
+/**
+ * The five points alignment and pose use, in image coordinates. `leftEye` is the eye on the
+ * image's left side (the person's right eye), `mouthLeft` the mouth corner on the image's left.
+ */
+export interface FivePoints {
+  readonly leftEye: Point;
+  readonly rightEye: Point;
+  readonly nose: Point;
+  readonly mouthLeft: Point;
+  readonly mouthRight: Point;
+}
+
+/** Facial landmarks of one face: all points the model gives (68-point iBUG order when it gives 68) and the five. */
+export interface FaceLandmarks {
+  readonly points: readonly Point[];
+  readonly five: FivePoints;
+}
+
+/** Where a face is: the detector's box and, when found, the eyes / landmarks (for alignment and pose). */
 export interface FaceRegion {
   readonly box: Box;
   readonly eyes?: EyePair;
+  readonly landmarks?: FaceLandmarks;
 }
 
 export function createGrayImage(width: number, height: number, data?: Uint8Array): GrayImage {
