@@ -109,6 +109,18 @@ export const visionSchema = {
         env: 'FACEGATE_QUALITY_ZONE_HEIGHT',
       },
     },
+    maxRollDeg: {
+      doc: 'Largest in-plane head tilt (degrees, from the eye line of the landmarks; 5..45). A face tilted more is rejected as tilted, live and at enrollment. Alignment levels the eyes, so moderate tilt is harmless.',
+      format: positiveNumber('vision.quality.maxRollDeg', 5, 45),
+      default: 25,
+      env: 'FACEGATE_QUALITY_MAX_ROLL_DEG',
+    },
+    maxYawDeg: {
+      doc: 'Largest left/right head turn (degrees, estimated from the nose offset between the eyes and mouth corners; 5..60). A face turned more is rejected as turned, live and at enrollment: a half-profile embeds far from the frontal templates.',
+      format: positiveNumber('vision.quality.maxYawDeg', 5, 60),
+      default: 25,
+      env: 'FACEGATE_QUALITY_MAX_YAW_DEG',
+    },
     maxFaces: {
       doc: 'At most this many faces per frame go on to recognition (largest first); the rest are rejected as too_many_faces.',
       format: 'nat',
@@ -140,13 +152,16 @@ export interface ZoneFraction {
   readonly height: number;
 }
 
-/** What the quality gate takes (the `vision.quality` slice). */
+/** What the quality gate takes (the `vision.quality` slice); photo enrollment uses the same face rules. */
 export interface QualityConfig {
   readonly minFaceFraction: number;
   readonly minFacePixels: number;
   readonly minSharpness: number;
   readonly doorZone: ZoneFraction;
   readonly maxFaces: number;
+  /** Shared face rules (src/vision/face-rules.ts): pose limits in degrees. */
+  readonly maxRollDeg: number;
+  readonly maxYawDeg: number;
 }
 
 export interface VisionConfig {
@@ -171,4 +186,6 @@ export const DEFAULT_QUALITY_CONFIG: QualityConfig = {
   minSharpness: 60,
   doorZone: { x: 0, y: 0, width: 1, height: 1 },
   maxFaces: 1,
+  maxRollDeg: 25,
+  maxYawDeg: 25,
 };
