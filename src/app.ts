@@ -7,6 +7,7 @@ import type { FacegateConfig } from './config/schema.js';
 import { registerEnrollmentCommands } from './enrollment/commands.js';
 import { PhotoEnroller } from './enrollment/photo-enroller.js';
 import type { EventBody, EventSink, FacegateEvent } from './events.js';
+import { MatcherDuplicateFinder } from './gallery/duplicates.js';
 import { Matcher } from './gallery/matcher.js';
 import { HOUSEKEEPING_INTERVAL_MS } from './gallery/retention.js';
 import { GalleryStore } from './gallery/store.js';
@@ -219,6 +220,8 @@ export class FacegateApp {
       embedder,
       preprocess: facePreprocess,
       limits: photoLimits(config),
+      // The live gate's face rules: a face the door would refuse live is not enrolled.
+      rules: config.vision.quality,
       logger,
     });
     if (config.gallery.bootstrapDir && gallery.stats().people === 0) {
@@ -250,6 +253,12 @@ export class FacegateApp {
       modelId: embedder.modelId,
       store: gallery,
       events: this.eventSink,
+      // duplicate_face: a face another person already has, at the door's own accept threshold.
+      duplicates: new MatcherDuplicateFinder(
+        matcher,
+        () => config.access.acceptThreshold,
+        () => void this.sync?.refreshIfChanged(),
+      ),
       onGalleryChanged: () => void this.sync?.refreshIfChanged(),
       unlock: async () => {
         this.metrics.unlocks.inc({ source: 'remote' });
@@ -573,6 +582,8 @@ export async function importGalleryFolders(config: FacegateConfig, logger: Logge
       embedder,
       preprocess: locator.preprocessor(model.preprocess),
       limits: photoLimits(config),
+      // The live gate's face rules: a face the door would refuse live is not enrolled.
+      rules: config.vision.quality,
       logger,
     });
     const result = await importPersonFolders(dir, {

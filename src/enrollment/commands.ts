@@ -27,6 +27,24 @@ export interface FaceEnroller {
   enrollPhotos(photos: readonly Uint8Array[]): Promise<EnrolledFace[]>;
 }
 
+/** Another enrolled person a new face matches (src/gallery/duplicates.ts). */
+export interface DuplicateMatch {
+  readonly personId: string;
+  readonly name: string;
+  /** The Siamese head's similarity of the closest pair of faces, in (0, 1). */
+  readonly similarity: number;
+  /** The threshold it reached (the access accept threshold). */
+  readonly threshold: number;
+}
+
+/**
+ * Finds an enrolled person OTHER than `personId` whom one of `embeddings` matches at or
+ * above the accept threshold (the closest such person), or null.
+ */
+export interface DuplicateFinder {
+  findDuplicate(embeddings: readonly Float32Array[], personId: string): DuplicateMatch | null;
+}
+
 interface TransactionOption<R> {
   readonly transaction?: { readonly id: string; readonly response: (result: R) => unknown };
 }
@@ -56,7 +74,14 @@ export interface EnrollmentStore {
     options?: TransactionOption<EnrollOutcome> & { replace?: boolean },
   ): EnrollOutcome;
   remove(personId: string, options?: TransactionOption<RemoveOutcome>): RemoveOutcome;
+  /** Adds faces to an existing person (their name and other faces kept), in one transaction. */
+  addTemplates(
+    personId: string,
+    modelId: string,
+    faces: readonly { crop: GrayImage; embedding: Float32Array }[],
+  ): EnrollOutcome;
   listPeople(): readonly { id: string; name: string; faces: number; createdMs: number; updatedMs: number }[];
+  appendAudit(kind: string, detail: unknown): number;
   version(): number;
   /** False when the nonce was seen before (persisted across restarts). */
   rememberNonce(nonce: string, expiresAtMs: number): boolean;
@@ -74,6 +99,11 @@ export interface EnrollmentDeps {
   readonly modelId: string;
   readonly store: EnrollmentStore;
   readonly events: EventSink;
+  /**
+   * Refuses a face that is already enrolled under another person id (`duplicate_face`).
+   * Without it no duplicate check runs (the daemon always passes one).
+   */
+  readonly duplicates?: DuplicateFinder;
   /** Called after every committed gallery change (the matcher reloads its embeddings). */
   readonly onGalleryChanged: () => void | Promise<void>;
   /** Opens the door once; only used when `config.allowUnlock`. */
@@ -85,7 +115,15 @@ export interface EnrollmentDeps {
 /** What is stored per processed transaction and answered again for a duplicate. */
 type StoredResponse =
   | { readonly status: 'ok'; readonly data: unknown }
-  | { readonly status: 'error'; readonly error: { readonly code: string; readonly message: string } };
+  | {
+      readonly status: 'error';
+      readonly error: {
+        readonly code: string;
+        readonly message: string;
+        readonly hint?: string;
+        readonly details?: Record<string, unknown>;
+      };
+    };
 
 /**
  * Registers `enroll`, `remove`, `list` and `unlock` on the router. Every command needs a
@@ -145,7 +183,14 @@ export class EnrollmentService {
       const transaction = request?.claims.transaction ?? peekTransaction(payload);
       const refusal = toEnrollmentError(err, this.log);
       this.log.warn(
-        { cmd, topic, code: refusal.code, reason: refusal.message, kid: request?.kid },
+        {
+          cmd,
+          topic,
+          code: refusal.code,
+          reason: refusal.message,
+          details: refusal.details,
+          kid: request?.kid,
+        },
         'request rejected',
       );
       this.emit({
@@ -153,10 +198,15 @@ export class EnrollmentService {
         cmd,
         code: refusal.code,
         reason: refusal.message,
+        ...(refusal.hint !== undefined ? { hint: refusal.hint } : {}),
+        ...(refusal.details !== undefined ? { details: refusal.details } : {}),
         transaction,
         verified: request !== undefined,
       });
-      throw new RequestError(refusal.code, refusal.message, transaction);
+      throw new RequestError(refusal.code, refusal.message, transaction, {
+        hint: refusal.hint,
+        details: refusal.details,
+      });
     }
   }
 
@@ -174,7 +224,8 @@ export class EnrollmentService {
     if (stored !== undefined) {
       this.log.info({ cmd, transaction }, 'duplicate transaction answered from the store');
       if (stored.status === 'ok') return { transaction, data: stored.data };
-      throw new DuplicateError(new RequestError(stored.error.code, stored.error.message, transaction));
+      const { code, message, hint, details } = stored.error;
+      throw new DuplicateError(new RequestError(code, message, transaction, { hint, details }));
     }
     if (!store.rememberNonce(nonce, request.nonceExpiresAtMs)) {
       throw new EnrollmentError('replayed', 'this request was already received (nonce seen before)');
@@ -198,7 +249,12 @@ export class EnrollmentService {
       if (refusal.code !== 'internal_error' && cmd !== 'list') {
         store.putTransaction(transaction, {
           status: 'error',
-          error: { code: refusal.code, message: refusal.message },
+          error: {
+            code: refusal.code,
+            message: refusal.message,
+            ...(refusal.hint !== undefined ? { hint: refusal.hint } : {}),
+            ...(refusal.details !== undefined ? { details: refusal.details } : {}),
+          },
         });
       }
       throw refusal;
@@ -210,6 +266,12 @@ export class EnrollmentService {
     const { transaction } = request.claims;
     const args = parseEnrollArgs(request.claims.args, config);
     const faces = await enroller.enrollPhotos(args.images);
+    const duplicate = this.checkDuplicate(
+      args.person,
+      faces.map((f) => f.embedding),
+      args.allowDuplicate,
+      { transaction, kid: request.kid },
+    );
     const result = store.enroll(
       { id: args.person, name: args.name, modelId, faces },
       {
@@ -230,9 +292,82 @@ export class EnrollmentService {
       version: result.version,
       transaction,
       kid: request.kid,
+      ...(duplicate ? { duplicateOf: duplicateOf(duplicate) } : {}),
     });
     await this.galleryChanged();
     return { transaction, data: enrollData(result) };
+  }
+
+  /**
+   * Adds templates (faces with embeddings by this door's model) to an enrolled person,
+   * keeping their other faces: for walk-up enrollment from the door camera. The same duplicate
+   * rule as `enroll` applies (a face of someone else never becomes this person's template);
+   * commits in one transaction, then emits `enrolled` (with `added`) and reloads the matcher.
+   *
+   * @throws EnrollmentError `unknown_person`, `duplicate_face`, `invalid_payload` (bad faces, over the per-person limit).
+   */
+  async addTemplates(personId: string, faces: readonly EnrolledFace[]): Promise<EnrollOutcome> {
+    return this.serially(async () => {
+      const { store, modelId } = this.deps;
+      if (!store.listPeople().some((p) => p.id === personId)) {
+        throw new EnrollmentError('unknown_person', `person ${personId} is not enrolled`);
+      }
+      this.checkDuplicate(
+        personId,
+        faces.map((f) => f.embedding),
+        false,
+        {},
+      );
+      let result: EnrollOutcome;
+      try {
+        result = store.addTemplates(personId, modelId, faces);
+      } catch (err) {
+        throw toEnrollmentError(err, this.log);
+      }
+      this.log.info({ person: personId, added: faces.length, faces: result.faces }, 'templates added');
+      this.emit({
+        type: 'enrolled',
+        person: result.personId,
+        name: result.name,
+        faces: result.faces,
+        added: faces.length,
+        version: result.version,
+      });
+      await this.galleryChanged();
+      return result;
+    });
+  }
+
+  /**
+   * The duplicate rule: a face matching ANOTHER enrolled person at or above the accept
+   * threshold is refused (`duplicate_face`, naming them), unless the signed request says
+   * `allowDuplicate` (identical twins): then it is enrolled, logged as a warning and
+   * written to the audit log before the change. Returns the duplicate that was allowed.
+   */
+  private checkDuplicate(
+    personId: string,
+    embeddings: readonly Float32Array[],
+    allow: boolean,
+    context: { transaction?: string; kid?: string },
+  ): DuplicateMatch | null {
+    const duplicate = this.deps.duplicates?.findDuplicate(embeddings, personId) ?? null;
+    if (!duplicate) return null;
+    const similarity = Math.round(duplicate.similarity * 1000) / 1000;
+    if (!allow) {
+      throw new EnrollmentError(
+        'duplicate_face',
+        `this face is already enrolled as ${duplicate.personId} (${duplicate.name}), similarity ${similarity} >= ${round3(duplicate.threshold)}`,
+        {
+          hint: `if this is the same person, re-enroll ${duplicate.personId} instead (or remove that id first); if they are really two people (identical twins), send again with --allow-duplicate`,
+          details: { duplicateOf: duplicateOf(duplicate) },
+        },
+      );
+    }
+    const detail = { personId, duplicateOf: duplicateOf(duplicate), ...context };
+    this.log.warn(detail, 'duplicate face enrolled on explicit override (allowDuplicate)');
+    // Audited before the change: the record of the override exists even if the enroll then fails.
+    this.deps.store.appendAudit('duplicate_allowed', detail);
+    return duplicate;
   }
 
   private async remove(request: VerifiedRequest): Promise<RequestResult> {
@@ -276,6 +411,19 @@ export class EnrollmentService {
       this.log.error({ err, type: body.type }, 'could not record event');
     }
   }
+}
+
+function duplicateOf(d: DuplicateMatch): Record<string, unknown> {
+  return {
+    person: d.personId,
+    name: d.name,
+    similarity: round3(d.similarity),
+    threshold: round3(d.threshold),
+  };
+}
+
+function round3(v: number): number {
+  return Math.round(v * 1000) / 1000;
 }
 
 function enrollData(r: EnrollOutcome): Record<string, unknown> {

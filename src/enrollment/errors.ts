@@ -7,8 +7,15 @@ export type EnrollmentErrorCode =
   | 'too_large' // the photo's bytes exceed enrollment.maxImageBytes
   | 'not_an_image' // not a JPEG or PNG, or it does not decode
   | 'image_too_big' // declared dimensions over the limits (decompression-bomb guard)
-  | 'no_face'
+  | 'no_face' // no face found, even after padding the photo (hint says why)
   | 'several_faces'
+  // the shared face rules (src/vision/face-rules.ts), the same as the live quality gate
+  | 'face_too_small' // face narrower than vision.quality.minFacePixels (never upscaled)
+  | 'face_blurry' // below vision.quality.minSharpness
+  | 'face_tilted' // roll over vision.quality.maxRollDeg
+  | 'face_turned' // yaw over vision.quality.maxYawDeg
+  | 'face_landmarks_implausible' // landmarks a face cannot have
+  | 'duplicate_face' // the face matches ANOTHER enrolled person above the accept threshold
   // request envelope and signature
   | 'payload_too_large' // the whole MQTT request exceeds enrollment.maxRequestBytes
   | 'malformed_request'
@@ -26,12 +33,34 @@ export type EnrollmentErrorCode =
   | 'unlock_disabled'
   | 'internal_error';
 
+/** What goes with a refusal besides the code and message (all optional, all in the MQTT response). */
+export interface RefusalExtras {
+  /** What the admin can do about it, one sentence (facegate-admin prints it). */
+  readonly hint?: string;
+  /** Machine-readable facts: measured value and limit, the duplicated person, ... (JSON). */
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
 export class EnrollmentError extends Error {
+  readonly hint?: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+
   constructor(
     readonly code: EnrollmentErrorCode,
     message: string,
+    extras: RefusalExtras = {},
   ) {
     super(message);
     this.name = 'EnrollmentError';
+    if (extras.hint !== undefined) this.hint = extras.hint;
+    if (extras.details !== undefined) this.details = extras.details;
+  }
+
+  /** The same refusal with a prefix on the message (e.g. which photo of a batch). */
+  withContext(prefix: string): EnrollmentError {
+    return new EnrollmentError(this.code, `${prefix}: ${this.message}`, {
+      hint: this.hint,
+      details: this.details,
+    });
   }
 }

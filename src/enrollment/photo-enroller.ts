@@ -1,10 +1,12 @@
 import sharp from 'sharp';
 import type { Embedder } from '../model/embedder.js';
+import { DEFAULT_QUALITY_CONFIG } from '../vision/config.js';
 import type { FaceDetector } from '../vision/detector.js';
+import { checkFace, type FaceRuleFailure, type FaceRulesConfig } from '../vision/face-rules.js';
 import { createGrayImage, type Box, type FaceRegion, type GrayImage } from '../vision/image.js';
 import { preprocessFace, type PreprocessOptions } from '../vision/preprocess.js';
 import type { Logger } from '../util/log.js';
-import { EnrollmentError } from './errors.js';
+import { EnrollmentError, type EnrollmentErrorCode } from './errors.js';
 import { sniffPhotoFormat } from './photo-format.js';
 
 /** Limits that keep a hostile photo from exhausting memory or CPU. */
@@ -34,7 +36,40 @@ export interface PhotoEnrollerDeps {
    * live loop locates it. Without it the preprocess gets `{ box }`.
    */
   readonly locate?: (image: GrayImage, box: Box) => Promise<FaceRegion>;
+  /**
+   * THE face rules of the live quality gate (`vision.quality`: minFacePixels, minSharpness,
+   * maxRollDeg, maxYawDeg), so a face the door would refuse live is never enrolled.
+   * Default: the configuration defaults.
+   */
+  readonly rules?: FaceRulesConfig;
 }
+
+/**
+ * Borders tried in turn when no face is found (width on each side as a fraction of the
+ * photo's longer side): a face that fills the photo (an ID-badge crop, forehead and chin cut
+ * off) leaves the Haar cascade no room for its window. Measured on ORL faces cut that tight
+ * and enlarged 4x (80 photos, forehead cut at 40/112 rows, chin at 10, sides 12 px): 8 found
+ * as they are, 70 with these four tries; the replicated and the plain (mean edge gray)
+ * border each find faces the other misses.
+ */
+export const RETRY_PADDING: readonly { readonly fraction: number; readonly border: PadBorder }[] = [
+  { fraction: 0.25, border: 'replicate' },
+  { fraction: 0.25, border: 'constant' },
+  { fraction: 0.6, border: 'replicate' },
+  { fraction: 0.6, border: 'constant' },
+];
+
+const NO_FACE_HINT =
+  'use a sharp, frontal, well-lit photo of the whole head with some background around it; a face that fills the whole photo (an ID-badge crop with forehead or chin cut off) may not be found, nor a face in profile, in the dark or covered';
+
+/** Face rule reason → enrollment error code (public contract, docs/enrollment.md). */
+const RULE_CODES: Record<FaceRuleFailure['reason'], EnrollmentErrorCode> = {
+  too_small: 'face_too_small',
+  blurry: 'face_blurry',
+  tilted: 'face_tilted',
+  turned: 'face_turned',
+  landmarks_implausible: 'face_landmarks_implausible',
+};
 
 export type FacePreprocessor = (image: GrayImage, face: FaceRegion) => GrayImage;
 
@@ -56,9 +91,13 @@ export { sniffPhotoFormat, type PhotoFormat } from './photo-format.js';
 export class PhotoEnroller {
   private readonly log: Logger;
   private readonly preprocess: FacePreprocessor;
+  private readonly rules: FaceRulesConfig;
+  /** Decoded photo → its size before shrinking to the working size (for messages). */
+  private readonly originalSize = new WeakMap<GrayImage, { width: number; height: number }>();
 
   constructor(private readonly deps: PhotoEnrollerDeps) {
     this.log = deps.logger.child({ module: 'photo-enroller' });
+    this.rules = deps.rules ?? DEFAULT_QUALITY_CONFIG;
     const pre = deps.preprocess;
     if (typeof pre === 'function') {
       this.preprocess = pre;
@@ -124,36 +163,104 @@ export class PhotoEnroller {
         .raw()
         .toBuffer({ resolveWithObject: true });
       if (info.channels !== 1) throw new Error(`expected 1 channel, got ${info.channels}`);
-      return createGrayImage(
+      const image = createGrayImage(
         info.width,
         info.height,
         new Uint8Array(data.buffer, data.byteOffset, data.length),
       );
+      this.originalSize.set(image, { width, height });
+      return image;
     } catch (err) {
       if (err instanceof EnrollmentError) throw err;
       throw new EnrollmentError('not_an_image', `photo does not decode: ${(err as Error).message}`);
     }
   }
 
-  /** Finds exactly one face and returns its preprocessed crop. */
+  /**
+   * Finds exactly one face that passes the shared face rules and returns its preprocessed
+   * crop. When no face is found the photo is padded with a replicated border and searched
+   * again (RETRY_PADDING); `box` is then in the padded image's coordinates, where the crop
+   * was cut. Throws EnrollmentError (no_face, several_faces, face_too_small, face_blurry,
+   * face_tilted, face_turned, face_landmarks_implausible) with a hint.
+   */
   async cropFace(image: GrayImage): Promise<{ crop: GrayImage; box: Box }> {
-    const boxes = distinctFaces(await this.deps.detector.detect(image));
-    if (boxes.length === 0) throw new EnrollmentError('no_face', 'no face found in the photo');
-    if (boxes.length > 1) {
-      throw new EnrollmentError(
-        'several_faces',
-        `${boxes.length} faces found; an enrollment photo must show one person`,
-      );
-    }
-    const box = boxes[0];
-    const region = this.deps.locate ? await this.deps.locate(image, box) : { box };
-    const crop = this.preprocess(image, region);
+    const found = await this.findFace(image);
+    const region = this.deps.locate ? await this.deps.locate(found.image, found.box) : { box: found.box };
+    const verdict = checkFace(found.image, region, this.rules);
+    if (!verdict.ok) throw this.refusal(image, verdict, found.padded);
+    const crop = this.preprocess(found.image, region);
     if (crop.width !== this.deps.embedder.inputSize || crop.height !== this.deps.embedder.inputSize) {
       throw new RangeError(
         `preprocess made a ${crop.width}x${crop.height} crop; the model takes ${this.deps.embedder.inputSize}`,
       );
     }
-    return { crop, box };
+    return { crop, box: found.box };
+  }
+
+  /** Exactly one face, in the photo or (retry) in the photo with a border around it. */
+  private async findFace(image: GrayImage): Promise<{ image: GrayImage; box: Box; padded: boolean }> {
+    const { width, height } = image;
+    if (width < this.rules.minFacePixels || height < this.rules.minFacePixels) {
+      // Even a face filling the whole photo would be under the live minimum: no detection needed.
+      const measured = Math.min(width, height);
+      throw new EnrollmentError(
+        'face_too_small',
+        `the photo is only ${width}x${height} px: a face must be at least ${this.rules.minFacePixels} px wide`,
+        {
+          hint: `use a larger photo: the face at least ${this.rules.minFacePixels} px wide (photos are never enlarged: an enlarged face is a blurred template)`,
+          details: { measured, limit: this.rules.minFacePixels, photo: { width, height } },
+        },
+      );
+    }
+    let searched = image;
+    let boxes = distinctFaces(await this.deps.detector.detect(image));
+    for (const { fraction, border } of RETRY_PADDING) {
+      if (boxes.length > 0) break;
+      searched = padImage(image, Math.round(fraction * Math.max(image.width, image.height)), border);
+      boxes = distinctFaces(await this.deps.detector.detect(searched));
+      if (boxes.length > 0)
+        this.log.info({ padding: fraction, border }, 'face found after padding the photo');
+    }
+    if (boxes.length === 0) {
+      throw new EnrollmentError(
+        'no_face',
+        `no face found in the ${width}x${height} photo, also with a border added around it`,
+        { hint: NO_FACE_HINT },
+      );
+    }
+    if (boxes.length > 1) {
+      throw new EnrollmentError(
+        'several_faces',
+        `${boxes.length} faces found; an enrollment photo must show one person`,
+        { hint: 'crop the photo to the one person, or use a photo with nobody else in it' },
+      );
+    }
+    return { image: searched, box: boxes[0], padded: searched !== image };
+  }
+
+  private refusal(image: GrayImage, failure: FaceRuleFailure, padded: boolean): EnrollmentError {
+    const original = this.originalSize.get(image);
+    const shrunk = original && original.width !== image.width ? original.width / image.width : 1;
+    let message: string;
+    let hint = failure.hint;
+    if (failure.reason === 'too_small') {
+      message = `the face is ${failure.measured} px wide; the door needs at least ${failure.limit} px (the same minimum as for live faces)`;
+      if (shrunk > 1) {
+        message += ` — measured at the ${image.width}x${image.height} working size, about ${Math.round(failure.measured! * shrunk)} px in the ${original!.width}x${original!.height} photo`;
+      }
+      hint = `use a photo in which the face is at least ${failure.limit} px wide${shrunk > 1 ? ' after shrinking to enrollment.workingMaxSide (crop the photo around the head)' : ''}; photos are never enlarged, an enlarged small face is a blurred template`;
+    } else {
+      message = `face refused (${failure.reason}): ${failure.detail}`;
+    }
+    if (padded) message += ' (found after padding the photo)';
+    this.log.info({ reason: failure.reason, detail: failure.detail }, 'photo refused by the face rules');
+    return new EnrollmentError(RULE_CODES[failure.reason], message, {
+      hint,
+      details: {
+        ...(failure.measured !== undefined ? { measured: failure.measured } : {}),
+        ...(failure.limit !== undefined ? { limit: failure.limit } : {}),
+      },
+    });
   }
 
   /** One photo → one gallery entry. Throws EnrollmentError with a code on bad input. */
@@ -183,7 +290,7 @@ export class PhotoEnroller {
         out.push(await step(item));
       } catch (err) {
         if (err instanceof EnrollmentError && items.length > 1) {
-          throw new EnrollmentError(err.code, `photo ${index + 1} of ${items.length}: ${err.message}`);
+          throw err.withContext(`photo ${index + 1} of ${items.length}`);
         }
         throw err;
       }
@@ -210,4 +317,40 @@ export function distinctFaces(boxes: readonly Box[]): Box[] {
     if (!duplicate) kept.push(box);
   }
   return kept;
+}
+
+export type PadBorder = 'replicate' | 'constant';
+
+/**
+ * The photo with `pad` pixels of border on every side: `replicate` repeats the edge rows and
+ * columns outwards (the forehead and chin continue); `constant` is the mean gray of the
+ * photo's outermost rows and columns (a plain background).
+ */
+export function padImage(image: GrayImage, pad: number, border: PadBorder = 'replicate'): GrayImage {
+  if (!Number.isInteger(pad) || pad < 0) throw new RangeError(`padding must be a natural number, got ${pad}`);
+  const { width, height, data } = image;
+  const w = width + 2 * pad;
+  const h = height + 2 * pad;
+  const out = new Uint8Array(w * h);
+  if (border === 'constant') {
+    out.fill(edgeMean(image));
+    for (let y = 0; y < height; y++) out.set(data.subarray(y * width, (y + 1) * width), (y + pad) * w + pad);
+    return createGrayImage(w, h, out);
+  }
+  for (let y = 0; y < h; y++) {
+    const sy = Math.min(height - 1, Math.max(0, y - pad)) * width;
+    const row = y * w;
+    out.fill(data[sy], row, row + pad);
+    out.set(data.subarray(sy, sy + width), row + pad);
+    out.fill(data[sy + width - 1], row + pad + width, row + w);
+  }
+  return createGrayImage(w, h, out);
+}
+
+function edgeMean(image: GrayImage): number {
+  const { width, height, data } = image;
+  let sum = 0;
+  for (let x = 0; x < width; x++) sum += data[x] + data[(height - 1) * width + x];
+  for (let y = 0; y < height; y++) sum += data[y * width] + data[y * width + width - 1];
+  return Math.round(sum / (2 * width + 2 * height));
 }

@@ -47,6 +47,11 @@ export interface EnrollArgs {
   readonly name: string;
   /** Standard base64 (RFC 4648 §4) of JPEG or PNG photos. */
   readonly images: readonly string[];
+  /**
+   * Enroll even when a face matches another enrolled person (identical twins). Signed like
+   * every arg; the door logs and audits its use. Absent = false.
+   */
+  readonly allowDuplicate?: boolean;
 }
 export interface RemoveArgs {
   readonly person: string;
@@ -90,8 +95,11 @@ function parseText(value: unknown, what: string, max: number): string {
 export function parseEnrollArgs(
   args: unknown,
   limits: ArgLimits,
-): { person: string; name: string; images: Buffer[] } {
-  const a = argsObject(args, 'enroll', ['person', 'name', 'images']);
+): { person: string; name: string; images: Buffer[]; allowDuplicate: boolean } {
+  const a = argsObject(args, 'enroll', ['person', 'name', 'images', 'allowDuplicate']);
+  if (a.allowDuplicate !== undefined && typeof a.allowDuplicate !== 'boolean') {
+    throw new EnrollmentError('invalid_payload', 'allowDuplicate must be true or false');
+  }
   const person = parsePersonId(a.person);
   const name = parseText(a.name, 'name', MAX_NAME_LENGTH);
   if (!Array.isArray(a.images) || a.images.length === 0 || a.images.length > limits.maxImages) {
@@ -113,7 +121,7 @@ export function parseEnrollArgs(
     }
     return Buffer.from(img, 'base64');
   });
-  return { person, name, images };
+  return { person, name, images, allowDuplicate: a.allowDuplicate === true };
 }
 
 export function parseRemoveArgs(args: unknown): { person: string } {

@@ -8,6 +8,13 @@ import { createSimdKernel, type DistanceKernel } from './simd-kernel.js';
  * the runtime has it (the array then lives in the kernel's memory), else in plain
  * JavaScript with early abandon — and keeps the best face of the best person and of the
  * best OTHER person (the runner-up is a person, never a second face of the winner).
+ *
+ * A person with several templates (enrollment photos) is scored by their BEST template.
+ * Measured leave-one-out on realfaces-dev (docs/gallery.md): best template gave the highest
+ * rank-1 (95.1%, one template 86.1%) and fewer strangers over the accept threshold than the
+ * mean or the centroid of the templates, whose EER was slightly lower but which need
+ * re-calibrated thresholds; a top-k mean as tie-breaker changed no decision. The score of
+ * the best template is an ordinary pair similarity, so the model's thresholds still apply.
  */
 
 export interface MatchCandidate {
@@ -102,6 +109,17 @@ export class Matcher {
   setPerson(personId: string, name: string, vectors: readonly Float32Array[]): void {
     for (const v of vectors) this.checkVector(v);
     this.removePerson(personId);
+    this.ensureCapacity(this.rows + vectors.length);
+    for (const v of vectors) this.appendRow(personId, name, v);
+  }
+
+  /**
+   * Appends templates to a person (creating them if new), keeping their other faces: after
+   * GalleryStore.addTemplates committed (walk-up enrollment). The person is then scored by
+   * their best template, old or new.
+   */
+  addTemplates(personId: string, name: string, vectors: readonly Float32Array[]): void {
+    for (const v of vectors) this.checkVector(v);
     this.ensureCapacity(this.rows + vectors.length);
     for (const v of vectors) this.appendRow(personId, name, v);
   }

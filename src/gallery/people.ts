@@ -210,6 +210,23 @@ export class PeopleRepository {
     return result;
   }
 
+  /**
+   * Adds templates (faces with their embeddings by `modelId`) to an ENROLLED person, keeping
+   * their name and other faces, in one transaction (e.g. walk-up photos from the door camera).
+   * At most MAX_FACES_PER_PERSON faces per person in total.
+   *
+   * @throws GalleryInputError when the person is not enrolled, a face is bad, or the limit would be passed.
+   */
+  addTemplates(personId: string, modelId: string, faces: readonly EnrollFace[]): EnrollResult {
+    const id = validatePersonId(personId);
+    // Nested transaction (a savepoint): the person cannot vanish between the lookup and the insert.
+    return this.db.transaction((): EnrollResult => {
+      const row = this.db.sql(`SELECT name FROM people WHERE id = ?`).get(id) as { name: string } | undefined;
+      if (!row) throw new GalleryInputError(`person ${id} is not enrolled`);
+      return this.enroll({ id, name: row.name, modelId, faces }, { replace: false });
+    });
+  }
+
   /** Removes a person with all faces and embeddings, in one transaction. */
   remove(personId: string, options: RemoveOptions = {}): RemoveResult {
     const id = validatePersonId(personId);

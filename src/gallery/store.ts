@@ -8,6 +8,7 @@ import { SqliteEventOutbox, type OutboxEntry } from './outbox.js';
 import {
   PeopleRepository,
   type EmbeddingRow,
+  type EnrollFace,
   type EnrollOptions,
   type EnrollRequest,
   type EnrollResult,
@@ -142,6 +143,10 @@ export class GalleryStore {
   }
   enroll(request: EnrollRequest, options: EnrollOptions = {}): EnrollResult {
     return this.people.enroll(request, options);
+  }
+  /** Adds templates to an ENROLLED person, keeping name and other faces (walk-up enrollment). */
+  addTemplates(personId: string, modelId: string, faces: readonly EnrollFace[]): EnrollResult {
+    return this.people.addTemplates(personId, modelId, faces);
   }
   remove(personId: string, options: RemoveOptions = {}): RemoveResult {
     return this.people.remove(personId, options);

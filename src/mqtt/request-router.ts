@@ -30,12 +30,41 @@ export type RequestHandler = (payload: Buffer, info: RequestInfo) => Promise<Req
 export class RequestError extends Error {
   readonly code: string;
   readonly transaction: string | null;
-  constructor(code: string, message: string, transaction?: string | null) {
+  /** What the sender can do about it (optional; e.g. enrollment photo refusals). */
+  readonly hint?: string;
+  /** Machine-readable facts about the refusal (optional, JSON). */
+  readonly details?: Readonly<Record<string, unknown>>;
+  constructor(
+    code: string,
+    message: string,
+    transaction?: string | null,
+    extras: { hint?: string; details?: Readonly<Record<string, unknown>> } = {},
+  ) {
     super(message);
     this.name = 'RequestError';
     this.code = code;
     this.transaction = transaction ?? null;
+    if (extras.hint !== undefined) this.hint = extras.hint;
+    if (extras.details !== undefined) this.details = extras.details;
   }
+
+  /** The `error` object of the response: code and message, hint and details when present. */
+  toBody(): ErrorBody {
+    return {
+      code: this.code,
+      message: this.message,
+      ...(this.hint !== undefined ? { hint: this.hint } : {}),
+      ...(this.details !== undefined ? { details: this.details } : {}),
+    };
+  }
+}
+
+/** The `error` of a response. `hint` and `details` are optional additions (still protocol v1). */
+export interface ErrorBody {
+  code: string;
+  message: string;
+  hint?: string;
+  details?: Readonly<Record<string, unknown>>;
 }
 
 /** The body published on `<base>/response/<cmd>`. */
@@ -43,7 +72,7 @@ export interface ResponseBody {
   transaction: string | null;
   status: 'ok' | 'error';
   data?: unknown;
-  error?: { code: string; message: string };
+  error?: ErrorBody;
 }
 
 /** The part of `MqttConnection` the router uses. */
@@ -188,7 +217,7 @@ export class RequestRouter {
       } else {
         this.log.info({ cmd: info.cmd, code: err.code, reason: err.message }, 'request failed');
       }
-      return { transaction, status: 'error', error: { code: err.code, message: err.message } };
+      return { transaction, status: 'error', error: err.toBody() };
     }
     this.log.error({ err, cmd: info.cmd }, 'request handler failed');
     return {
