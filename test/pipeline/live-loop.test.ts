@@ -45,7 +45,7 @@ function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
     gate: {
       assess: (_img, boxes) => ({
         accepted: boxes.map((box) => ({
-          region: { box },
+          region: 'x' in box ? { box } : box,
           quality: 'ok' as const,
           reasons: [],
           sharpness: 100,

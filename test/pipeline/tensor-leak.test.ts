@@ -55,7 +55,7 @@ describe('live loop tensor hygiene', () => {
       gate: {
         assess: (_i, boxes) => ({
           accepted: boxes.map((box) => ({
-            region: { box },
+            region: 'x' in box ? { box } : box,
             quality: 'ok' as const,
             reasons: [],
             sharpness: 100,
