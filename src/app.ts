@@ -1,4 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
+import type { ClockSync } from './access/clock-sync.js';
+import { DoorAccess } from './access/door-access.js';
 import { Door } from './access/door.js';
 import { AccessPolicy } from './access/policy.js';
 import type { FrameSource } from './camera/frame-source.js';
@@ -50,6 +52,8 @@ export interface AppOptions {
   readonly galleryPollMs?: number;
   /** facegate's version (package.json), for Home Assistant's device page. */
   readonly softwareVersion?: string;
+  /** Replaces the clock-synchronisation check of the access rules (tests). */
+  readonly clockSync?: ClockSync;
 }
 
 /**
@@ -69,6 +73,8 @@ export class FacegateApp {
   private readonly galleryPollMs: number;
   private readonly softwareVersion: string;
   private readonly feeder: WatchdogFeeder;
+  private readonly clockSync: ClockSync | undefined;
+  private access: DoorAccess | null = null;
 
   private relay: Relay | null = null;
   private door: Door | null = null;
@@ -97,6 +103,7 @@ export class FacegateApp {
     this.stopTimeoutMs = options.stopTimeoutMs ?? 10_000;
     this.galleryPollMs = options.galleryPollMs ?? 2000;
     this.softwareVersion = options.softwareVersion ?? 'unknown';
+    this.clockSync = options.clockSync;
     this.health = new HealthMonitor(() => this.clock.monotonicMs());
     this.feeder = new WatchdogFeeder(
       this.notifier,
@@ -201,6 +208,16 @@ export class FacegateApp {
     await reembedGallery(gallery, embedder, logger.child({ module: 'gallery-reembed' }));
     const matcher = new Matcher(embedder.head, embedder.dimension);
     const policy = new AccessPolicy(config.access);
+    // The policy confirms WHO; the door's access rules decide whether now (docs/access.md).
+    this.access = new DoorAccess({
+      config: config.access,
+      store: gallery,
+      clock,
+      logger,
+      clockSync: this.clockSync,
+    });
+    const access = this.access;
+    await access.start();
     this.sync = new GallerySync(gallery, matcher, embedder.modelId, logger.child({ module: 'gallery-sync' }));
     this.sync.onChange((change) => {
       this.metrics.gallerySize.set({ kind: 'people' }, change.people);
@@ -264,6 +281,10 @@ export class FacegateApp {
         this.metrics.unlocks.inc({ source: 'remote' });
         await door.unlock('remote');
       },
+      accessNow: (id) => access.accessNow(id),
+      schedulesNow: () => access.schedulesNow(),
+      // A changed person starts a new visit: the next confirmation is decided under the new rules.
+      onAccessChanged: ({ personId }) => (personId ? policy.forgetPerson(personId) : undefined),
       clock,
       logger,
     });
@@ -328,7 +349,8 @@ export class FacegateApp {
       preprocess: facePreprocess,
       embedder,
       matcher,
-      policy,
+      // Every grant the policy confirms is reviewed by the door's access rules.
+      policy: access.rules.guard(policy),
       actuator: new DecisionActuator(
         { unlock: () => door.unlock('access_granted') },
         this.eventSink,
@@ -407,6 +429,7 @@ export class FacegateApp {
     for (const off of this.unsubscribers.splice(0)) off();
     await step('live loop and camera', () => (this.loop ? this.loop.stop() : this.camera?.stop()));
     await step('gallery sync', () => this.sync?.stop());
+    await step('access rules', () => this.access?.stop());
     await step('requests', () => this.router?.stop(2000));
     await step('state', () => this.state?.stop());
     await step('discovery', () => this.discovery?.stop());
@@ -452,6 +475,12 @@ export class FacegateApp {
       },
     });
     this.health.add({ name: 'mqtt', critical: false, check: () => ({ ok: mqtt?.connected ?? false }) });
+    const access = this.access;
+    this.health.add({
+      name: 'access',
+      critical: false,
+      check: () => access?.health() ?? { ok: false, detail: 'access rules not started' },
+    });
     this.health.add({
       name: 'door',
       critical: false,

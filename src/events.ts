@@ -16,13 +16,31 @@ export interface EventPerson {
   readonly name: string;
 }
 
-/** Why a recognised-looking face did not open the door. */
+/** A person's credential state as access events show it (docs/access.md). */
+export interface EventPersonState extends EventPerson {
+  readonly suspended: boolean;
+  readonly groups: readonly string[];
+  /** ISO-8601 instants, present when set. */
+  readonly validFrom?: string;
+  readonly validUntil?: string;
+}
+
+/** Why a recognised-looking face did not open the door (the policy: nobody was confirmed). */
 export type DenyReason = 'below_accept_threshold' | 'margin_too_small' | 'not_confirmed' | 'poor_quality';
+
+/** Why the door's access rules refused a person the policy confirmed (src/access/rules.ts). */
+export type AccessRefusal =
+  'suspended' | 'not_yet_valid' | 'expired' | 'not_allowed_here' | 'outside_schedule' | 'clock_unsynced';
 
 /** A gallery person was confirmed over enough frames; the door was told to open. */
 export interface AccessGrantedEvent {
   readonly type: 'access_granted';
-  readonly person: EventPerson;
+  /** Who; with their credential state once the access rules reviewed the grant. */
+  readonly person: EventPerson | EventPersonState;
+  /** The person's suspension (false here), top-level for Home Assistant attributes. */
+  readonly suspended?: boolean;
+  /** The access group that admitted the person on this door. */
+  readonly group?: string;
   /** Best similarity among the confirming frames, 0..1. */
   readonly score: number;
   /** Smallest lead over the runner-up person among the confirming frames. */
@@ -40,8 +58,12 @@ export interface AccessDeniedEvent {
   readonly score: number;
   /** Who came closest (the matcher's best person), for the audit log. */
   readonly closest: EventPerson | null;
-  readonly reason: DenyReason;
+  readonly reason: DenyReason | AccessRefusal;
   readonly frames: number;
+  /** Set for the access rules' reasons: the recognised person, named, with their state. */
+  readonly person?: EventPersonState;
+  /** With `person`: their suspension, top-level for Home Assistant attributes. */
+  readonly suspended?: boolean;
 }
 
 /** A face that matches nobody in the gallery. */
@@ -87,6 +109,38 @@ export interface RemovedEvent {
   readonly kid: string;
 }
 
+/** A signed `update_person` changed a person's credential (no photos). */
+export interface PersonUpdatedEvent {
+  readonly type: 'person_updated';
+  readonly person: string;
+  readonly name: string;
+  readonly groups: readonly string[];
+  readonly suspended: boolean;
+  /** ISO-8601 instants, null when unbounded. */
+  readonly validFrom: string | null;
+  readonly validUntil: string | null;
+  readonly transaction: string;
+  readonly kid: string;
+}
+
+/** A signed `set_schedules` stored (or with `reset`, removed) the door's schedules override. */
+export interface SchedulesSetEvent {
+  readonly type: 'schedules_set';
+  readonly reset: boolean;
+  /** False when a reset found no override. */
+  readonly changed: boolean;
+  /** The schedules in effect now: source, time zone, groups (absent without access rules). */
+  readonly schedules?: {
+    readonly source: 'config' | 'set_schedules';
+    readonly since?: string;
+    readonly timeZone: string;
+    readonly groups: readonly string[];
+    readonly error?: string;
+  };
+  readonly transaction: string;
+  readonly kid: string;
+}
+
 /** A request was refused (bad signature, replay, unknown command, busy, too large...). */
 export interface RejectedRequestEvent {
   readonly type: 'rejected_request';
@@ -126,6 +180,8 @@ export type EventBody =
   | DoorHeldOpenEvent
   | EnrolledEvent
   | RemovedEvent
+  | PersonUpdatedEvent
+  | SchedulesSetEvent
   | RejectedRequestEvent
   | ErrorEvent;
 
@@ -166,8 +222,17 @@ export const EVENT_FIELDS = {
     margin: 'required',
     frames: 'required',
     unlockFailed: 'optional',
+    suspended: 'optional',
+    group: 'optional',
   },
-  access_denied: { score: 'required', closest: 'required', reason: 'required', frames: 'required' },
+  access_denied: {
+    score: 'required',
+    closest: 'required',
+    reason: 'required',
+    frames: 'required',
+    person: 'optional',
+    suspended: 'optional',
+  },
   unknown_face: { score: 'required', frames: 'required', quality: 'required' },
   door_forced: {},
   door_held_open: { seconds: 'required' },
@@ -180,6 +245,23 @@ export const EVENT_FIELDS = {
     kid: 'required',
   },
   removed: { person: 'required', version: 'required', transaction: 'required', kid: 'required' },
+  person_updated: {
+    person: 'required',
+    name: 'required',
+    groups: 'required',
+    suspended: 'required',
+    validFrom: 'required',
+    validUntil: 'required',
+    transaction: 'required',
+    kid: 'required',
+  },
+  schedules_set: {
+    reset: 'required',
+    changed: 'required',
+    schedules: 'optional',
+    transaction: 'required',
+    kid: 'required',
+  },
   rejected_request: {
     cmd: 'required',
     code: 'required',

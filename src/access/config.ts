@@ -21,6 +21,8 @@ function positiveInt(value: unknown): void {
   if (!Number.isInteger(value) || (value as number) <= 0) throw new Error('must be a positive integer');
 }
 
+import { accessRulesSchema, checkAccessRulesConfig, type AccessRulesConfig } from './rules-config.js';
+
 /**
  * Defaults: see docs/door.md ("Choosing the thresholds"). The similarity is the Siamese
  * head's sigmoid score; 0.5 is the write-up's match threshold, the accept threshold sits
@@ -81,6 +83,8 @@ export const accessSchema = {
     default: 10,
     env: 'FACEGATE_ACCESS_NOTICE_COOLDOWN_SECONDS',
   },
+  // Who may pass this door when (time zone, access groups, clock fallback): docs/access.md.
+  ...accessRulesSchema,
 } as const;
 
 /** The typed `access` slice AccessPolicy takes. */
@@ -136,8 +140,8 @@ export function parseModelThresholds(metrics: unknown): ModelThresholds | null {
   return { accept: t.accept, unknown: t.unknown, margin };
 }
 
-export function checkAccessConfig(c: AccessConfig): string[] {
-  const errors: string[] = [];
+export function checkAccessConfig(c: AccessConfig & Partial<AccessRulesConfig>): string[] {
+  const errors: string[] = checkAccessRulesConfig(c);
   if (c.unknownThreshold > c.acceptThreshold) {
     errors.push(
       `access.unknownThreshold (${c.unknownThreshold}) must not be above access.acceptThreshold (${c.acceptThreshold})`,

@@ -23,7 +23,7 @@ import {
 } from '../enrollment/admin-client.js';
 import { generateAdminKeyPair, parseAdminKey } from '../enrollment/keys.js';
 import { sniffPhotoFormat } from '../enrollment/photo-format.js';
-import type { EnrollArgs, ListArgs, RemoveArgs, SignedCommand, UnlockArgs } from '../enrollment/protocol.js';
+import type { RequestArgs, SignedCommand } from '../enrollment/protocol.js';
 
 interface ConnectionFlags {
   broker: string;
@@ -84,11 +84,7 @@ async function brokerOptions(flags: ConnectionFlags): Promise<BrokerOptions> {
   };
 }
 
-async function runRequest(
-  flags: RequestFlags,
-  cmd: SignedCommand,
-  args: EnrollArgs | RemoveArgs | ListArgs | UnlockArgs,
-): Promise<number> {
+async function runRequest(flags: RequestFlags, cmd: SignedCommand, args: RequestArgs): Promise<number> {
   const key = await parseAdminKey(await readFile(flags.key, 'utf8'), flags.key);
   if (flags.device === 'all' && flags.expect === 1) {
     process.stderr.write(

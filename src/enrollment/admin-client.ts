@@ -1,15 +1,7 @@
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import type { AdminKey } from './keys.js';
 import { DEVICE_ID_RULE, isDeviceId } from '../identity.js';
-import {
-  FLEET_AUDIENCE,
-  signRequest,
-  type EnrollArgs,
-  type ListArgs,
-  type RemoveArgs,
-  type SignedCommand,
-  type UnlockArgs,
-} from './protocol.js';
+import { FLEET_AUDIENCE, signRequest, type RequestArgs, type SignedCommand } from './protocol.js';
 
 /** How the admin reaches the broker (TLS and credentials optional). */
 export interface BrokerOptions {
@@ -118,7 +110,7 @@ export async function sendRequest(
   client: MqttClient,
   key: AdminKey,
   cmd: SignedCommand,
-  args: EnrollArgs | RemoveArgs | ListArgs | UnlockArgs,
+  args: RequestArgs,
   options: SendOptions,
 ): Promise<RequestOutcome> {
   checkDevice(options.device);

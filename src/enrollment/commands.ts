@@ -1,4 +1,11 @@
-import type { EnrolledEvent, EventSink, RejectedRequestEvent, RemovedEvent } from '../events.js';
+import type {
+  EnrolledEvent,
+  EventSink,
+  PersonUpdatedEvent,
+  RejectedRequestEvent,
+  RemovedEvent,
+  SchedulesSetEvent,
+} from '../events.js';
 import { GalleryInputError } from '../gallery/errors.js';
 import { RequestError, type RequestHandler, type RequestResult } from '../mqtt/request-router.js';
 import type { Clock } from '../util/clock.js';
@@ -8,9 +15,15 @@ import type { EnrollmentConfig } from './config.js';
 import { EnrollmentError, type EnrollmentErrorCode } from './errors.js';
 import type { EnrolledFace } from './photo-enroller.js';
 import { loadTrustedKeys, type TrustedKey } from './keys.js';
+import type { ScheduleOrigin } from '../access/door-schedules.js';
+import { parseSetSchedulesArgs, parseUpdatePersonArgs } from '../access/protocol.js';
+import type { PersonAccess } from '../access/rules.js';
+import type { PersonAccessPatch } from '../gallery/person-access.js';
 import {
+  SIGNED_COMMANDS,
   parseEnrollArgs,
   parseListArgs,
+  parsePersonId,
   parseRemoveArgs,
   parseUnlockArgs,
   type SignedCommand,
@@ -54,6 +67,13 @@ interface EnrollOutcome {
   readonly name: string;
   readonly faces: number;
   readonly updated: boolean;
+  readonly access: PersonAccess;
+}
+interface UpdateAccessOutcome {
+  readonly personId: string;
+  readonly found: boolean;
+  readonly name: string;
+  readonly access: PersonAccess | null;
 }
 interface RemoveOutcome {
   readonly version: number;
@@ -70,6 +90,7 @@ export interface EnrollmentStore {
       name?: string;
       modelId: string;
       faces: readonly { crop: GrayImage; embedding: Float32Array }[];
+      access?: PersonAccessPatch;
     },
     options?: TransactionOption<EnrollOutcome> & { replace?: boolean },
   ): EnrollOutcome;
@@ -80,8 +101,25 @@ export interface EnrollmentStore {
     modelId: string,
     faces: readonly { crop: GrayImage; embedding: Float32Array }[],
   ): EnrollOutcome;
-  listPeople(): readonly { id: string; name: string; faces: number; createdMs: number; updatedMs: number }[];
   appendAudit(kind: string, detail: unknown): number;
+  /** Validity / suspension / groups, no photos; `found: false` for an unknown person. */
+  updatePersonAccess(
+    personId: string,
+    patch: PersonAccessPatch,
+    options?: TransactionOption<UpdateAccessOutcome>,
+  ): UpdateAccessOutcome;
+  /** Stores the door's schedules override (null: back to the config). */
+  setStoredSchedules(
+    spec: unknown,
+    options?: TransactionOption<{ changed: boolean }> & { kid?: string },
+  ): { changed: boolean };
+  listPeople(): readonly ({
+    id: string;
+    name: string;
+    faces: number;
+    createdMs: number;
+    updatedMs: number;
+  } & PersonAccess)[];
   version(): number;
   /** False when the nonce was seen before (persisted across restarts). */
   rememberNonce(nonce: string, expiresAtMs: number): boolean;
@@ -108,6 +146,15 @@ export interface EnrollmentDeps {
   readonly onGalleryChanged: () => void | Promise<void>;
   /** Opens the door once; only used when `config.allowUnlock`. */
   readonly unlock?: (reason: string) => void | Promise<void>;
+  /**
+   * This door's view of a person's access now (e.g. `{allowed: false, reason: "suspended"}`),
+   * added to each person in `list`; absent: list shows the stored fields only.
+   */
+  readonly accessNow?: (personId: string) => unknown;
+  /** This door's schedules as `list` shows them (source, time zone, groups). */
+  readonly schedulesNow?: () => ScheduleOrigin;
+  /** Called after a committed `update_person` / `set_schedules` (e.g. the policy forgets a cooldown). */
+  readonly onAccessChanged?: (change: { readonly personId?: string }) => void;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -136,7 +183,7 @@ export async function registerEnrollmentCommands(
 ): Promise<EnrollmentService> {
   const keys = deps.trustedKeys ?? (await loadTrustedKeys(deps.config.trustedKeys));
   const service = new EnrollmentService(deps, keys);
-  for (const cmd of ['enroll', 'remove', 'list', 'unlock'] as const) {
+  for (const cmd of SIGNED_COMMANDS) {
     router.register(cmd, (payload, info) => service.handle(cmd, payload, info.topic));
   }
   return service;
@@ -238,9 +285,13 @@ export class EnrollmentService {
           return await this.remove(request);
         case 'list':
           parseListArgs(request.claims.args);
-          return { transaction, data: { version: store.version(), people: store.listPeople() } };
+          return { transaction, data: this.listData() };
         case 'unlock':
           return await this.unlock(request);
+        case 'update_person':
+          return this.updatePerson(request);
+        case 'set_schedules':
+          return this.setSchedules(request);
       }
     } catch (err) {
       // A verified request that failed is remembered with its answer too, so a retry of the
@@ -273,7 +324,7 @@ export class EnrollmentService {
       { transaction, kid: request.kid },
     );
     const result = store.enroll(
-      { id: args.person, name: args.name, modelId, faces },
+      { id: args.person, name: args.name, modelId, faces, access: args.access },
       {
         replace: true,
         transaction: { id: transaction, response: (r) => ({ status: 'ok', data: enrollData(r) }) },
@@ -385,6 +436,68 @@ export class EnrollmentService {
     return { transaction, data: removeData(result) };
   }
 
+  /** `list`: every person with their stored credential and, per door, whether they may pass now. */
+  private listData(): Record<string, unknown> {
+    const { store, accessNow, schedulesNow } = this.deps;
+    const people = store.listPeople().map((p) => ({
+      ...p,
+      ...(accessNow ? { accessNow: accessNow(p.id) } : {}),
+    }));
+    return { version: store.version(), people, ...(schedulesNow ? { schedules: schedulesNow() } : {}) };
+  }
+
+  private updatePerson(request: VerifiedRequest): RequestResult {
+    const { transaction } = request.claims;
+    const { person, patch } = parseUpdatePersonArgs(request.claims.args, parsePersonId);
+    const result = this.deps.store.updatePersonAccess(person, patch, {
+      transaction: {
+        id: transaction,
+        response: (r) =>
+          r.found
+            ? { status: 'ok', data: personData(r) }
+            : {
+                status: 'error',
+                error: { code: 'unknown_person', message: `no person ${person} on this door` },
+              },
+      },
+    });
+    // Stored with its answer above; a retry of this transaction gets the same one.
+    if (!result.found) throw new EnrollmentError('unknown_person', `no person ${person} on this door`);
+    this.log.info({ person, patch, kid: request.kid }, 'person access updated');
+    this.emit({ type: 'person_updated', ...personData(result), transaction, kid: request.kid });
+    this.accessChanged({ personId: person });
+    return { transaction, data: personData(result) };
+  }
+
+  private setSchedules(request: VerifiedRequest): RequestResult {
+    const { transaction } = request.claims;
+    const spec = parseSetSchedulesArgs(request.claims.args);
+    const result = this.deps.store.setStoredSchedules(spec, {
+      kid: request.kid,
+      transaction: {
+        id: transaction,
+        response: (r) => ({ status: 'ok', data: this.schedulesData(r.changed) }),
+      },
+    });
+    const data = this.schedulesData(result.changed);
+    this.log.info({ reset: spec === null, kid: request.kid }, 'door schedules set');
+    this.emit({ type: 'schedules_set', reset: spec === null, ...data, transaction, kid: request.kid });
+    this.accessChanged({});
+    return { transaction, data };
+  }
+
+  private schedulesData(changed: boolean): { changed: boolean; schedules?: ScheduleOrigin } {
+    return { changed, ...(this.deps.schedulesNow ? { schedules: this.deps.schedulesNow() } : {}) };
+  }
+
+  private accessChanged(change: { personId?: string }): void {
+    try {
+      this.deps.onAccessChanged?.(change);
+    } catch (err) {
+      this.log.error({ err }, 'onAccessChanged failed');
+    }
+  }
+
   private async unlock(request: VerifiedRequest): Promise<RequestResult> {
     const { transaction } = request.claims;
     const { reason } = parseUnlockArgs(request.claims.args);
@@ -404,7 +517,9 @@ export class EnrollmentService {
     }
   }
 
-  private emit(body: EnrolledEvent | RemovedEvent | RejectedRequestEvent): void {
+  private emit(
+    body: EnrolledEvent | RemovedEvent | PersonUpdatedEvent | SchedulesSetEvent | RejectedRequestEvent,
+  ): void {
     try {
       this.deps.events.emit(body);
     } catch (err) {
@@ -427,7 +542,32 @@ function round3(v: number): number {
 }
 
 function enrollData(r: EnrollOutcome): Record<string, unknown> {
-  return { person: r.personId, name: r.name, faces: r.faces, updated: r.updated, version: r.version };
+  return {
+    person: r.personId,
+    name: r.name,
+    faces: r.faces,
+    updated: r.updated,
+    version: r.version,
+    ...accessData(r.access),
+  };
+}
+
+/** The answer and event fields of an applied update (`r.access` is set when the person was found). */
+function personData(r: UpdateAccessOutcome): Omit<PersonUpdatedEvent, 'type' | 'transaction' | 'kid'> {
+  const access = r.access ?? { groups: [], suspended: false, validFromMs: null, validUntilMs: null };
+  return { person: r.personId, name: r.name, ...accessData(access) };
+}
+
+/** A credential as the protocol shows it: ISO instants, null for no bound. */
+function accessData(
+  a: PersonAccess,
+): Pick<PersonUpdatedEvent, 'groups' | 'suspended' | 'validFrom' | 'validUntil'> {
+  return {
+    groups: a.groups,
+    suspended: a.suspended,
+    validFrom: a.validFromMs === null ? null : new Date(a.validFromMs).toISOString(),
+    validUntil: a.validUntilMs === null ? null : new Date(a.validUntilMs).toISOString(),
+  };
 }
 
 function removeData(r: RemoveOutcome): Record<string, unknown> {

@@ -7,6 +7,14 @@ import {
   MAX_REASON_LENGTH,
   PERSON_ID_RULE,
 } from '../identity.js';
+import {
+  ENROLL_ACCESS_ARGS,
+  parseAccessFields,
+  type PersonAccessArgs,
+  type SetSchedulesArgs,
+  type UpdatePersonArgs,
+} from '../access/protocol.js';
+import type { PersonAccessPatch } from '../gallery/person-access.js';
 import { EnrollmentError } from './errors.js';
 
 /**
@@ -23,7 +31,14 @@ export const SIGNING_ALG = 'EdDSA';
 /** `aud` of a request every door of the fleet should apply. */
 export const FLEET_AUDIENCE = 'all';
 
-export const SIGNED_COMMANDS = ['enroll', 'remove', 'list', 'unlock'] as const;
+export const SIGNED_COMMANDS = [
+  'enroll',
+  'remove',
+  'list',
+  'unlock',
+  'update_person',
+  'set_schedules',
+] as const;
 export type SignedCommand = (typeof SIGNED_COMMANDS)[number];
 
 export interface RequestClaims {
@@ -42,7 +57,7 @@ export interface RequestClaims {
   readonly args: unknown;
 }
 
-export interface EnrollArgs {
+export interface EnrollArgs extends PersonAccessArgs {
   readonly person: string;
   readonly name: string;
   /** Standard base64 (RFC 4648 §4) of JPEG or PNG photos. */
@@ -53,6 +68,7 @@ export interface EnrollArgs {
    */
   readonly allowDuplicate?: boolean;
 }
+export type { SetSchedulesArgs, UpdatePersonArgs } from '../access/protocol.js';
 export interface RemoveArgs {
   readonly person: string;
 }
@@ -91,15 +107,25 @@ function parseText(value: unknown, what: string, max: number): string {
   return value.trim();
 }
 
-/** Validates enroll args and decodes the photos (size-checked before decoding). */
+/**
+ * Validates enroll args and decodes the photos (size-checked before decoding). The
+ * optional credential fields (groups, validFrom, validUntil) become `access`.
+ */
 export function parseEnrollArgs(
   args: unknown,
   limits: ArgLimits,
-): { person: string; name: string; images: Buffer[]; allowDuplicate: boolean } {
-  const a = argsObject(args, 'enroll', ['person', 'name', 'images', 'allowDuplicate']);
+): {
+  person: string;
+  name: string;
+  images: Buffer[];
+  allowDuplicate: boolean;
+  access: PersonAccessPatch;
+} {
+  const a = argsObject(args, 'enroll', ['person', 'name', 'images', 'allowDuplicate', ...ENROLL_ACCESS_ARGS]);
   if (a.allowDuplicate !== undefined && typeof a.allowDuplicate !== 'boolean') {
     throw new EnrollmentError('invalid_payload', 'allowDuplicate must be true or false');
   }
+  const access = parseAccessFields(a);
   const person = parsePersonId(a.person);
   const name = parseText(a.name, 'name', MAX_NAME_LENGTH);
   if (!Array.isArray(a.images) || a.images.length === 0 || a.images.length > limits.maxImages) {
@@ -121,7 +147,7 @@ export function parseEnrollArgs(
     }
     return Buffer.from(img, 'base64');
   });
-  return { person, name, images, allowDuplicate: a.allowDuplicate === true };
+  return { person, name, images, allowDuplicate: a.allowDuplicate === true, access };
 }
 
 export function parseRemoveArgs(args: unknown): { person: string } {
@@ -148,10 +174,13 @@ export function newTransaction(): string {
   return randomUUID();
 }
 
+export type RequestArgs =
+  EnrollArgs | RemoveArgs | ListArgs | UnlockArgs | UpdatePersonArgs | SetSchedulesArgs;
+
 export interface SignRequestInput {
   readonly cmd: SignedCommand;
   readonly aud: string;
-  readonly args: EnrollArgs | RemoveArgs | ListArgs | UnlockArgs;
+  readonly args: RequestArgs;
   /** Default: a fresh UUID. */
   readonly transaction?: string;
   /** Default: 24 random bytes, base64url. */

@@ -1,3 +1,5 @@
+import { PERSON_ACCESS_MIGRATION } from './person-access.js';
+
 /**
  * THE migration chain of the one gallery database, applied in order by
  * `GalleryDatabase` (src/gallery/database.ts), each in its own transaction; SQLite
@@ -73,6 +75,10 @@ export const MIGRATIONS: readonly Migration[] = [
     detail TEXT NOT NULL
   );
   `,
+  },
+  {
+    name: 'people: validity, suspension and access groups (existing people in "default"); door schedules',
+    sql: PERSON_ACCESS_MIGRATION,
   },
   // Append new migrations here.
 ];

@@ -1,9 +1,18 @@
+import type { PersonAccess } from '../access/rules.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { GrayImage } from '../vision/image.js';
 import type { AuditLog } from './audit.js';
 import type { GalleryDatabase } from './database.js';
 import { GalleryInputError } from './errors.js';
+import {
+  ACCESS_COLUMNS,
+  applyAccessPatch,
+  rowToAccess,
+  validateAccessPatch,
+  type AccessRow,
+  type PersonAccessPatch,
+} from './person-access.js';
 import type { RequestLog, TransactionRecord } from './requests.js';
 import {
   validateCrop,
@@ -30,6 +39,11 @@ export interface EnrollRequest {
   readonly modelId: string;
   /** 1..MAX_FACES_PER_PERSON faces. */
   readonly faces: readonly EnrollFace[];
+  /**
+   * Groups / validity to set with the enrollment (person-access.ts). Absent fields: a new
+   * person gets no validity bounds and the `default` group, an existing person keeps theirs.
+   */
+  readonly access?: PersonAccessPatch;
 }
 
 export interface EnrollOptions {
@@ -51,6 +65,8 @@ export interface EnrollResult {
   readonly faces: number;
   /** True when the person existed before. */
   readonly updated: boolean;
+  /** The person's credential after the enrollment. */
+  readonly access: PersonAccess;
 }
 
 export interface RemoveOptions {
@@ -64,7 +80,7 @@ export interface RemoveResult {
   readonly removed: boolean;
 }
 
-export interface PersonSummary {
+export interface PersonSummary extends PersonAccess {
   readonly id: string;
   readonly name: string;
   readonly createdMs: number;
@@ -158,6 +174,7 @@ export class PeopleRepository {
       );
     }
     if (options.transaction) validateTransactionId(options.transaction.id);
+    const access = request.access ? validateAccessPatch(request.access) : {};
     const replace = options.replace ?? true;
     const now = this.deps.clock.nowMs();
 
@@ -195,8 +212,17 @@ export class PeopleRepository {
           `person ${personId} would have ${count} faces (max ${MAX_FACES_PER_PERSON})`,
         );
       }
+      // Validity and groups in the same transaction as the faces: never a face without its rules.
+      const personAccess = applyAccessPatch(this.db, personId, access, now) as PersonAccess;
       const version = this.bumpVersion();
-      const result: EnrollResult = { version, personId, name, faces: count, updated: Boolean(existing) };
+      const result: EnrollResult = {
+        version,
+        personId,
+        name,
+        faces: count,
+        updated: Boolean(existing),
+        access: personAccess,
+      };
       this.deps.audit.append(
         'enrolled',
         { personId, name, faces: faces.length, modelId, version, replace },
@@ -249,17 +275,25 @@ export class PeopleRepository {
   listPeople(): PersonSummary[] {
     const rows = this.db
       .sql(
-        `SELECT p.id, p.name, p.created_ms, p.updated_ms, COUNT(f.id) AS faces
+        `SELECT p.id, p.name, p.created_ms, p.updated_ms, COUNT(f.id) AS faces,
+                ${ACCESS_COLUMNS.map((c) => `p.${c}`).join(', ')}
            FROM people p LEFT JOIN faces f ON f.person_id = p.id
           GROUP BY p.id ORDER BY p.id`,
       )
-      .all() as { id: string; name: string; created_ms: number; updated_ms: number; faces: number }[];
+      .all() as ({
+      id: string;
+      name: string;
+      created_ms: number;
+      updated_ms: number;
+      faces: number;
+    } & AccessRow)[];
     return rows.map((r) => ({
       id: r.id,
       name: r.name,
       createdMs: r.created_ms,
       updatedMs: r.updated_ms,
       faces: r.faces,
+      ...rowToAccess(r),
     }));
   }
 

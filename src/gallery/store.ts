@@ -1,3 +1,4 @@
+import type { PersonAccess } from '../access/rules.js';
 import type { EventOutbox, FacegateEvent } from '../events.js';
 import type { Clock } from '../util/clock.js';
 import { systemClock } from '../util/clock.js';
@@ -17,7 +18,13 @@ import {
   type RemoveResult,
   type StoredCrop,
 } from './people.js';
-import { RequestLog } from './requests.js';
+import {
+  PersonAccessRepository,
+  type PersonAccessPatch,
+  type StoredSchedules,
+  type UpdateAccessResult,
+} from './person-access.js';
+import { RequestLog, type TransactionRecord } from './requests.js';
 import {
   DAY_MS,
   DEFAULT_RETENTION_DAYS,
@@ -41,6 +48,7 @@ export {
   type StoredCrop,
 } from './people.js';
 export { DEFAULT_RETENTION_DAYS, type RetentionDays } from './retention.js';
+export type { PersonAccessPatch, StoredSchedules, UpdateAccessResult } from './person-access.js';
 
 export interface GalleryStoreOptions {
   readonly clock?: Clock;
@@ -53,6 +61,7 @@ export interface GalleryStoreOptions {
  * handle:
  *
  * - `people`   (people.ts)   people, face crops, embeddings per model, the gallery version
+ * - `access`   (person-access.ts) people's validity, suspension, groups; stored door schedules
  * - `requests` (requests.ts) nonces and processed request transactions
  * - `outbox`   (outbox.ts)   events waiting for the broker
  * - `audit`    (audit.ts)    the local audit log
@@ -69,6 +78,7 @@ export interface GalleryStoreOptions {
 export class GalleryStore {
   readonly database: GalleryDatabase;
   readonly people: PeopleRepository;
+  readonly access: PersonAccessRepository;
   readonly requests: RequestLog;
   readonly audit: AuditLog;
   /** The plain outbox: events only. */
@@ -93,6 +103,12 @@ export class GalleryStore {
       this.audit = new AuditLog(this.database, clock);
       this.requests = new RequestLog(this.database, clock);
       this.people = new PeopleRepository(this.database, {
+        clock,
+        logger,
+        audit: this.audit,
+        requests: this.requests,
+      });
+      this.access = new PersonAccessRepository(this.database, {
         clock,
         logger,
         audit: this.audit,
@@ -171,6 +187,28 @@ export class GalleryStore {
   }
   dropOtherModels(keepModelId: string): number {
     return this.people.dropOtherModels(keepModelId);
+  }
+
+  // ------------------------------------------------------------ access (docs/access.md)
+
+  personAccess(personId: string): PersonAccess | undefined {
+    return this.access.personAccess(personId);
+  }
+  updatePersonAccess(
+    personId: string,
+    patch: PersonAccessPatch,
+    options: { readonly transaction?: TransactionRecord<UpdateAccessResult> } = {},
+  ): UpdateAccessResult {
+    return this.access.updatePersonAccess(personId, patch, options);
+  }
+  storedSchedules(): StoredSchedules | undefined {
+    return this.access.storedSchedules();
+  }
+  setStoredSchedules(
+    spec: unknown,
+    options: { readonly transaction?: TransactionRecord<{ changed: boolean }>; readonly kid?: string } = {},
+  ): { changed: boolean } {
+    return this.access.setStoredSchedules(spec, options);
   }
 
   // ------------------------------------------------------------ requests

@@ -69,7 +69,14 @@ describe('GalleryStore', () => {
     const path = dbPath();
     const s = open(path);
     const r1 = s.enroll({ id: 'alice', name: 'Alice A.', modelId: 'm1', faces: [face(1), face(2)] });
-    expect(r1).toEqual({ version: 1, personId: 'alice', name: 'Alice A.', faces: 2, updated: false });
+    expect(r1).toEqual({
+      version: 1,
+      personId: 'alice',
+      name: 'Alice A.',
+      faces: 2,
+      updated: false,
+      access: { suspended: false, validFromMs: null, validUntilMs: null, groups: ['default'] },
+    });
     s.enroll({ id: 'bob', modelId: 'm1', faces: [face(3)] });
     s.close();
     const t = open(path);
