@@ -4,6 +4,9 @@
  * sends enroll / remove / list / unlock requests to one door or the whole fleet, waiting
  * for every addressed door to answer. See docs/enrollment.md.
  *
+ * `person set|suspend|resume` and `schedules set|reset` change access rules without photos
+ * (docs/access.md).
+ *
  * Exit codes: 0 every addressed device answered ok; 1 a device answered with an error
  * (or bad usage / input); 2 timeout or broker unreachable.
  */
@@ -11,6 +14,7 @@ import { chmod, mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import cliProgress from 'cli-progress';
+import Table from 'cli-table3';
 import type { MqttClient } from 'mqtt';
 import {
   AdminError,
@@ -84,7 +88,12 @@ async function brokerOptions(flags: ConnectionFlags): Promise<BrokerOptions> {
   };
 }
 
-async function runRequest(flags: RequestFlags, cmd: SignedCommand, args: RequestArgs): Promise<number> {
+async function runRequest(
+  flags: RequestFlags,
+  cmd: SignedCommand,
+  args: RequestArgs,
+  render?: (outcome: RequestOutcome) => string,
+): Promise<number> {
   const key = await parseAdminKey(await readFile(flags.key, 'utf8'), flags.key);
   if (flags.device === 'all' && flags.expect === 1) {
     process.stderr.write(
@@ -131,7 +140,11 @@ async function runRequest(flags: RequestFlags, cmd: SignedCommand, args: Request
     bar?.stop();
     await client.endAsync();
   }
-  process.stdout.write(`${JSON.stringify({ ...outcome, elapsedMs: Date.now() - started }, null, 2)}\n`);
+  process.stdout.write(
+    render
+      ? render(outcome)
+      : `${JSON.stringify({ ...outcome, elapsedMs: Date.now() - started }, null, 2)}\n`,
+  );
   if (outcome.ok) return 0;
   const errors = outcome.responses.filter((r) => r.status === 'error');
   for (const r of errors)
@@ -187,6 +200,84 @@ async function readImages(paths: string[]): Promise<string[]> {
   );
 }
 
+/** `--groups a,b` → ["a", "b"] (the device validates the names). */
+function groupList(value: string): string[] {
+  const groups = value
+    .split(',')
+    .map((g) => g.trim())
+    .filter((g) => g.length > 0);
+  if (groups.length === 0) throw new InvalidArgumentError('give one or more group names, comma-separated');
+  return groups;
+}
+
+/** `--valid-until 2027-01-31T18:00:00+01:00`, or `none` to clear the bound. */
+function instant(value: string): string | null {
+  if (value === 'none') return null;
+  if (
+    !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,3})?)?(Z|[+-]\d{2}(:?\d{2})?)$/.test(value) ||
+    Number.isNaN(Date.parse(value))
+  )
+    throw new InvalidArgumentError(
+      'must be an ISO-8601 instant with Z or an offset (2027-01-31T18:00:00+01:00), or "none"',
+    );
+  return value;
+}
+
+interface AccessFlags {
+  groups?: string[];
+  validFrom?: string | null;
+  validUntil?: string | null;
+}
+
+function accessArgs(opts: AccessFlags): Record<string, unknown> {
+  return {
+    ...(opts.groups !== undefined ? { groups: opts.groups } : {}),
+    ...(opts.validFrom !== undefined ? { validFrom: opts.validFrom } : {}),
+    ...(opts.validUntil !== undefined ? { validUntil: opts.validUntil } : {}),
+  };
+}
+
+function withAccess(cmd: Command): Command {
+  return cmd
+    .option(
+      '--groups <names>',
+      'access groups, comma-separated (default for a new person: default)',
+      groupList,
+    )
+    .option('--valid-from <instant>', 'valid from this ISO-8601 instant (inclusive), or "none"', instant)
+    .option('--valid-until <instant>', 'valid until this ISO-8601 instant (exclusive), or "none"', instant);
+}
+
+/** `list --table`: one row per person and door: the stored credential and whether the door admits them now. */
+function listTable(outcome: RequestOutcome): string {
+  const table = new Table({
+    head: ['device', 'person', 'name', 'faces', 'groups', 'valid from', 'valid until', 'suspended', 'now'],
+  });
+  for (const r of outcome.responses) {
+    if (r.status !== 'ok') {
+      table.push([r.device, { colSpan: 8, content: `error ${r.error?.code}: ${r.error?.message}` }]);
+      continue;
+    }
+    const data = r.data as { people?: Record<string, unknown>[] } | undefined;
+    for (const p of data?.people ?? []) {
+      const now = p.accessNow as { allowed?: boolean; reason?: string; group?: string } | undefined;
+      const iso = (ms: unknown) => (typeof ms === 'number' ? new Date(ms).toISOString() : '');
+      table.push([
+        r.device,
+        String(p.id),
+        String(p.name),
+        String(p.faces),
+        Array.isArray(p.groups) ? p.groups.join(', ') : '',
+        iso(p.validFromMs),
+        iso(p.validUntilMs),
+        p.suspended ? 'yes' : 'no',
+        now ? (now.allowed ? `allowed (${now.group})` : `denied: ${now.reason}`) : '?',
+      ]);
+    }
+  }
+  return `${table.toString()}\n`;
+}
+
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('facegate-admin')
     .description('Sign and send enrollment requests to facegate doors over MQTT')
@@ -199,20 +290,71 @@ function buildProgram(setExit: (code: number) => void): Command {
     .option('--force', 'overwrite existing key files', false)
     .action(async (opts: { out: string; force: boolean }) => keygen(opts.out, opts.force));
 
-  withRequest(program.command('enroll'))
-    .description('enroll (or re-enroll) a person from one or more photos')
+  withAccess(withRequest(program.command('enroll')))
+    .description(
+      'enroll (or re-enroll) a person from one or more photos, optionally with groups and validity',
+    )
     .requiredOption('--person <id>', 'person id (letters, digits, . _ -)')
     .requiredOption('--name <name>', 'display name')
     .argument('<image...>', 'JPEG or PNG photos showing only this person')
-    .action(async (images: string[], opts: RequestFlags & { person: string; name: string }) => {
+    .action(async (images: string[], opts: RequestFlags & AccessFlags & { person: string; name: string }) => {
       setExit(
         await runRequest(opts, 'enroll', {
           person: opts.person,
           name: opts.name,
           images: await readImages(images),
+          ...accessArgs(opts),
         }),
       );
     });
+
+  const person = program
+    .command('person')
+    .description("change a person's credential on the door(s) without photos (update_person)");
+  withAccess(withRequest(person.command('set')))
+    .description('set groups and/or validity')
+    .requiredOption('--person <id>', 'person id')
+    .action(async (opts: RequestFlags & AccessFlags & { person: string }) => {
+      const args = accessArgs(opts);
+      if (Object.keys(args).length === 0)
+        throw new AdminError('person set: give --groups, --valid-from and/or --valid-until', 'usage');
+      setExit(await runRequest(opts, 'update_person', { person: opts.person, ...args }));
+    });
+  for (const [name, suspended, text] of [
+    ['suspend', true, 'refuse the person at once (faces are kept; resume undoes it)'],
+    ['resume', false, 'lift a suspension'],
+  ] as const) {
+    withRequest(person.command(name))
+      .description(text)
+      .requiredOption('--person <id>', 'person id')
+      .action(async (opts: RequestFlags & { person: string }) =>
+        setExit(await runRequest(opts, 'update_person', { person: opts.person, suspended })),
+      );
+  }
+
+  const schedules = program
+    .command('schedules')
+    .description("set a door's access groups and windows (set_schedules)");
+  withRequest(schedules.command('set'))
+    .description(
+      'store the door(s) groups and windows; they override access.groups of the config until reset',
+    )
+    .requiredOption(
+      '--file <json>',
+      'JSON file: {"timeZone"?: "Europe/Berlin", "groups": {name: {"always": true} | {"windows": [...], "holidays": [...]}}}',
+    )
+    .action(async (opts: RequestFlags & { file: string }) => {
+      let spec: unknown;
+      try {
+        spec = JSON.parse(await readFile(opts.file, 'utf8'));
+      } catch (err) {
+        throw new AdminError(`${opts.file}: ${(err as Error).message}`, 'usage');
+      }
+      setExit(await runRequest(opts, 'set_schedules', spec as RequestArgs));
+    });
+  withRequest(schedules.command('reset'))
+    .description("drop the stored schedules: the door(s) go back to their config's access.groups")
+    .action(async (opts: RequestFlags) => setExit(await runRequest(opts, 'set_schedules', { reset: true })));
 
   withRequest(program.command('remove'))
     .description('remove a person and all their faces')
@@ -222,8 +364,11 @@ function buildProgram(setExit: (code: number) => void): Command {
     );
 
   withRequest(program.command('list'))
-    .description('list the enrolled people of each device')
-    .action(async (opts: RequestFlags) => setExit(await runRequest(opts, 'list', {})));
+    .description("list the enrolled people of each device, with each person's state on that door")
+    .option('--table', 'a table (device, person, groups, validity, suspended, now) instead of JSON')
+    .action(async (opts: RequestFlags & { table?: boolean }) =>
+      setExit(await runRequest(opts, 'list', {}, opts.table ? listTable : undefined)),
+    );
 
   withRequest(program.command('unlock'))
     .description('open the door once (only if the device enables enrollment.allowUnlock)')
