@@ -36,7 +36,7 @@ export const accessRulesSchema = {
     env: 'FACEGATE_ACCESS_TIME_ZONE',
   },
   groups: {
-    doc: 'The access groups this door admits: group name → {"always": true} or {"windows": [{"days": ["mon",...], "from": "HH:MM", "to": "HH:MM"}], "holidays": ["YYYY-MM-DD"], "allowWhenClockUnsynced": false}. A window whose "to" is at or before "from" ends the next day. A group not listed here is refused (not_allowed_here). Empty (the default): the "default" group, always. A signed set_schedules overrides this at run time (docs/access.md). Environment: the JSON text.',
+    doc: 'The access groups this door admits: name → {"always": true} or {"windows": [{"days": ["mon",...], "from": "HH:MM", "to": "HH:MM"}], "holidays": ["YYYY-MM-DD"], "allowWhenClockUnsynced": bool}; "to" at or before "from" ends the next day. Unlisted groups: not_allowed_here. Empty: group "default", always. Overridden by set_schedules. Env: JSON. See docs/access.md.',
     // convict keeps an Object leaf whole (and parses the env JSON); checkAccessRulesConfig validates it.
     format: Object,
     default: {} as Record<string, GroupScheduleSpec>,

@@ -303,7 +303,14 @@ describe('unlock when enabled', () => {
         logger: silentLogger(),
       },
     );
-    expect([...handlers.keys()].sort()).toEqual(['enroll', 'list', 'remove', 'unlock']);
+    expect([...handlers.keys()].sort()).toEqual([
+      'enroll',
+      'list',
+      'remove',
+      'set_schedules',
+      'unlock',
+      'update_person',
+    ]);
     const req = await signRequest(admin.admin.privateKey, admin.admin.kid, {
       cmd: 'unlock',
       aud: 'door-u',
