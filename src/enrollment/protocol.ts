@@ -114,7 +114,13 @@ function parseText(value: unknown, what: string, max: number): string {
 export function parseEnrollArgs(
   args: unknown,
   limits: ArgLimits,
-): { person: string; name: string; images: Buffer[]; allowDuplicate: boolean; access: PersonAccessPatch } {
+): {
+  person: string;
+  name: string;
+  images: Buffer[];
+  allowDuplicate: boolean;
+  access: PersonAccessPatch;
+} {
   const a = argsObject(args, 'enroll', ['person', 'name', 'images', 'allowDuplicate', ...ENROLL_ACCESS_ARGS]);
   if (a.allowDuplicate !== undefined && typeof a.allowDuplicate !== 'boolean') {
     throw new EnrollmentError('invalid_payload', 'allowDuplicate must be true or false');

@@ -100,6 +100,72 @@ describe('facegate-admin against a running daemon', () => {
     ]);
   });
 
+  it('person set|suspend|resume change the credential without photos; list --table shows the state', async () => {
+    const set = await runAdmin([
+      'person',
+      'set',
+      ...common,
+      '--device',
+      'door-cli',
+      '--person',
+      'alice',
+      '--groups',
+      'default,night',
+      '--valid-until',
+      '2099-01-01T00:00:00+01:00',
+    ]);
+    expect(set.code, set.stderr).toBe(0);
+    expect(JSON.parse(set.stdout)).toMatchObject({
+      ok: true,
+      responses: [
+        { data: { person: 'alice', groups: ['default', 'night'], validUntil: '2098-12-31T23:00:00.000Z' } },
+      ],
+    });
+    const suspend = await runAdmin([
+      'person',
+      'suspend',
+      ...common,
+      '--device',
+      'door-cli',
+      '--person',
+      'alice',
+    ]);
+    expect(suspend.code, suspend.stderr).toBe(0);
+    const table = await runAdmin(['list', ...common, '--device', 'door-cli', '--table']);
+    expect(table.code, table.stderr).toBe(0);
+    expect(table.stdout).toMatch(
+      /door-cli.*alice.*default, night.*2098-12-31T23:00:00.000Z.*yes.*denied: suspended/,
+    );
+    const resume = await runAdmin([
+      'person',
+      'resume',
+      ...common,
+      '--device',
+      'door-cli',
+      '--person',
+      'alice',
+    ]);
+    expect(JSON.parse(resume.stdout)).toMatchObject({
+      ok: true,
+      responses: [{ data: { suspended: false } }],
+    });
+    const nobody = await runAdmin([
+      'person',
+      'suspend',
+      ...common,
+      '--device',
+      'door-cli',
+      '--person',
+      'nobody',
+    ]);
+    expect(nobody.code).toBe(1);
+    expect(nobody.stderr).toMatch(/unknown_person/);
+    const empty = await runAdmin(['person', 'set', ...common, '--device', 'door-cli', '--person', 'alice']);
+    expect(empty.code).toBe(1);
+    expect(empty.stderr).toMatch(/give --groups/);
+    expect(peopleIn(daemon.galleryPath)).toEqual(['alice']);
+  });
+
   it('exits 1 with the reason when the photo shows no face, and enrolls nothing', async () => {
     const out = await runAdmin([
       'enroll',
