@@ -3,6 +3,16 @@
  * owned by src/access. Cross-field rules (threshold order, N <= M, driver settings) are in
  * `checkAccessConfig` / `checkDoorConfig`, which the config loader runs after convict.
  */
+import {
+  checkGpioLines,
+  inputSchema,
+  relaySchema,
+  type InputConfig,
+  type RelayConfig,
+} from '../gpio/config.js';
+
+// The line configs live in src/gpio/config.ts (src/gpio never imports src/access).
+export type { GpioLineConfig, InputConfig, InputType, RelayConfig, RelayType } from '../gpio/config.js';
 
 /** convict format: a number in [0, 1] (env strings are parsed as numbers from the default's type). */
 function fraction(value: unknown): void {
@@ -162,94 +172,14 @@ export function checkAccessConfig(c: AccessConfig & Partial<AccessRulesConfig>):
 export const MIN_PULSE_MS = 100;
 export const MAX_PULSE_MS = 30_000;
 
-const INPUT_TYPES = ['none', 'simulated', 'onoff', 'gpiod'] as const;
-
-function gpioLine(value: unknown): void {
-  if (!Number.isInteger(value) || (value as number) < 0 || (value as number) > 1023) {
-    throw new Error('must be a GPIO line offset 0..1023');
-  }
-}
-
 function pulseMs(value: unknown): void {
   if (!Number.isInteger(value) || (value as number) < MIN_PULSE_MS || (value as number) > MAX_PULSE_MS) {
     throw new Error(`must be an integer between ${MIN_PULSE_MS} and ${MAX_PULSE_MS} ms`);
   }
 }
 
-function inputSchema(name: string, envName: string, doc: string) {
-  return {
-    type: {
-      doc: `${doc} driver: none, simulated (never changes by itself), onoff (sysfs), gpiod (gpiomon).`,
-      format: INPUT_TYPES,
-      default: 'none' as (typeof INPUT_TYPES)[number],
-      env: `FACEGATE_DOOR_${envName}_TYPE`,
-    },
-    chip: {
-      doc: `${name}: gpiochip label (e.g. pinctrl-rp1 on a Pi 5, pinctrl-bcm2711 on a Pi 4), name (gpiochip0) or "auto" (the Raspberry Pi header chip).`,
-      format: String,
-      default: 'auto',
-      env: `FACEGATE_DOOR_${envName}_CHIP`,
-    },
-    line: {
-      doc: `${name}: line offset within the chip (the BCM GPIO number on a Raspberry Pi).`,
-      format: gpioLine,
-      default: 0,
-      env: `FACEGATE_DOOR_${envName}_LINE`,
-    },
-    activeLow: {
-      doc: `${name}: the input is active (door open / button pressed) when the line reads 0.`,
-      format: Boolean,
-      default: false,
-      env: `FACEGATE_DOOR_${envName}_ACTIVE_LOW`,
-    },
-  };
-}
-
 export const doorSchema = {
-  relay: {
-    type: {
-      doc: 'Relay driver: simulated, onoff (sysfs GPIO), gpiod (libgpiod gpioset), mqtt (Shelly/Tasmota-style relay).',
-      format: ['simulated', 'onoff', 'gpiod', 'mqtt'] as const,
-      default: 'simulated' as 'simulated' | 'onoff' | 'gpiod' | 'mqtt',
-      env: 'FACEGATE_RELAY_TYPE',
-    },
-    chip: {
-      doc: 'onoff/gpiod: gpiochip label (pinctrl-rp1 on a Pi 5, pinctrl-bcm2711 on a Pi 4), name (gpiochip0) or "auto" (the Raspberry Pi header chip).',
-      format: String,
-      default: 'auto',
-      env: 'FACEGATE_RELAY_CHIP',
-    },
-    line: {
-      doc: 'onoff/gpiod: line offset within the chip (the BCM GPIO number on a Raspberry Pi).',
-      format: gpioLine,
-      default: 17,
-      env: 'FACEGATE_RELAY_LINE',
-    },
-    activeLow: {
-      doc: 'onoff/gpiod: the relay is energised (door unlocked) by driving the line low (most opto-isolated relay boards).',
-      format: Boolean,
-      default: false,
-      env: 'FACEGATE_RELAY_ACTIVE_LOW',
-    },
-    commandTopic: {
-      doc: 'mqtt: topic that switches the relay (Shelly Gen1: shellies/<id>/relay/0/command; Tasmota: cmnd/<topic>/POWER).',
-      format: String,
-      default: '',
-      env: 'FACEGATE_RELAY_COMMAND_TOPIC',
-    },
-    payloadUnlock: {
-      doc: 'mqtt: payload that energises the relay (Shelly: on, Tasmota: ON).',
-      format: String,
-      default: 'on',
-      env: 'FACEGATE_RELAY_PAYLOAD_UNLOCK',
-    },
-    payloadLock: {
-      doc: 'mqtt: payload that releases the relay (Shelly: off, Tasmota: OFF).',
-      format: String,
-      default: 'off',
-      env: 'FACEGATE_RELAY_PAYLOAD_LOCK',
-    },
-  },
+  relay: relaySchema,
   pulseMs: {
     doc: `How long the relay holds the door unlocked, in milliseconds (${MIN_PULSE_MS}..${MAX_PULSE_MS}).`,
     format: pulseMs,
@@ -272,26 +202,6 @@ export const doorSchema = {
   exitButton: inputSchema('Request-to-exit button', 'EXIT_BUTTON', 'Request-to-exit button'),
 } as const;
 
-export type RelayType = 'simulated' | 'onoff' | 'gpiod' | 'mqtt';
-export type InputType = (typeof INPUT_TYPES)[number];
-
-export interface GpioLineConfig {
-  readonly chip: string;
-  readonly line: number;
-  readonly activeLow: boolean;
-}
-
-export interface RelayConfig extends GpioLineConfig {
-  readonly type: RelayType;
-  readonly commandTopic: string;
-  readonly payloadUnlock: string;
-  readonly payloadLock: string;
-}
-
-export interface InputConfig extends GpioLineConfig {
-  readonly type: InputType;
-}
-
 /** The typed `door` slice the Door and createRelay/createInput take. */
 export interface DoorConfig {
   readonly relay: RelayConfig;
@@ -304,28 +214,7 @@ export interface DoorConfig {
 
 export function checkDoorConfig(c: DoorConfig): string[] {
   const errors: string[] = [];
-  if (c.relay.type === 'mqtt' && c.relay.commandTopic.trim() === '') {
-    errors.push('door.relay.commandTopic is required when door.relay.type is mqtt');
-  }
-  if (c.relay.type === 'mqtt' && /[#+]/.test(c.relay.commandTopic)) {
-    errors.push('door.relay.commandTopic must not contain MQTT wildcards');
-  }
-  if (c.relay.type === 'mqtt' && c.relay.payloadLock === c.relay.payloadUnlock) {
-    errors.push('door.relay.payloadLock and door.relay.payloadUnlock must differ');
-  }
-  const gpio = (t: string) => t === 'onoff' || t === 'gpiod';
-  const used: { what: string; cfg: GpioLineConfig; type: string }[] = [
-    { what: 'door.relay', cfg: c.relay, type: c.relay.type },
-    { what: 'door.contact', cfg: c.contact, type: c.contact.type },
-    { what: 'door.exitButton', cfg: c.exitButton, type: c.exitButton.type },
-  ].filter((u) => gpio(u.type));
-  for (let i = 0; i < used.length; i++) {
-    for (let j = i + 1; j < used.length; j++) {
-      if (used[i].cfg.chip === used[j].cfg.chip && used[i].cfg.line === used[j].cfg.line) {
-        errors.push(`${used[i].what} and ${used[j].what} use the same GPIO line ${used[i].cfg.line}`);
-      }
-    }
-  }
+  errors.push(...checkGpioLines(c));
   if (c.heldOpenSeconds * 1000 < c.pulseMs) {
     errors.push(
       `door.heldOpenSeconds (${c.heldOpenSeconds}) must be at least the unlock pulse (${c.pulseMs} ms)`,

@@ -1,4 +1,4 @@
-import type { GpioLineConfig, InputConfig, RelayConfig } from '../access/config.js';
+import type { GpioLineConfig, InputConfig, RelayConfig } from './config.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import { GpiodInput, GpiodRelay, systemCommandRunner, type CommandRunner } from './gpiod.js';
