@@ -1,4 +1,4 @@
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../util/log.js';
 import { GpioLineError, parseGpiodetect, pickChip } from './chips.js';
@@ -37,6 +37,9 @@ export interface CommandRunner {
   killSync(pid: number): void;
 }
 
+/** Children spawned by systemCommandRunner that still run, by pid (only our own are ever killed). */
+const heldChildren = new Map<number, ChildProcess>();
+
 export const systemCommandRunner: CommandRunner = {
   run: (command, args) =>
     new Promise((resolve, reject) => {
@@ -51,15 +54,20 @@ export const systemCommandRunner: CommandRunner = {
   },
   spawn: (command, args) => {
     const child = spawn(command, [...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    if (child.pid !== undefined) heldChildren.set(child.pid, child);
     const exited = new Promise<number | null>((resolve) => {
-      child.once('exit', (code) => resolve(code));
+      child.once('exit', (code) => {
+        if (child.pid !== undefined) heldChildren.delete(child.pid);
+        resolve(code);
+      });
       child.once('error', () => resolve(-1));
     });
     return { stdout: child.stdout, kill: (s) => void child.kill(s), exited, pid: child.pid };
   },
   killSync: (pid) => {
     try {
-      process.kill(pid, 'SIGKILL');
+      // ChildProcess.kill sends the signal synchronously: usable from the crash handlers.
+      heldChildren.get(pid)?.kill('SIGKILL');
     } catch {
       // already gone
     }
