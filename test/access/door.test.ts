@@ -1,26 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { Door, RELAY_TIMEOUT_MS } from '../../src/access/door.js';
-import type { EventBody, EventSink, FacegateEvent } from '../../src/events.js';
+import { RecordingSink } from '../fakes/events.js';
 import { GpiodInput, GpiodRelay } from '../../src/gpio/gpiod.js';
 import { SimulatedInput, SimulatedRelay } from '../../src/gpio/simulated.js';
 import type { Relay } from '../../src/gpio/types.js';
 import { silentLogger } from '../../src/util/log.js';
 import { FakeGpioBank, FakeGpiodTools } from '../fakes/gpio-lines.js';
-import { flush, ManualTime } from './manual-time.js';
+import { flush, ManualTime } from '../fakes/manual-time.js';
 
 const logger = silentLogger();
 const options = { pulseMs: 3000, heldOpenSeconds: 30, openGraceMs: 1000 };
-
-class RecordingSink implements EventSink {
-  readonly events: EventBody[] = [];
-  emit(body: EventBody): FacegateEvent {
-    this.events.push(body);
-    return { ...body, id: String(this.events.length), ts: new Date(0).toISOString(), device: 'test' };
-  }
-  types(): string[] {
-    return this.events.map((e) => e.type);
-  }
-}
 
 async function simulatedDoor() {
   const time = new ManualTime();

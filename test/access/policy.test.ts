@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_ACCESS_CONFIG, type AccessConfig } from '../../src/access/config.js';
 import { AccessPolicy, type AccessDecision, type ObservedFace } from '../../src/access/policy.js';
 import type { MatchResult } from '../../src/gallery/matcher.js';
-import { ManualTime } from './manual-time.js';
+import { ManualTime } from '../fakes/manual-time.js';
 
 const config: AccessConfig = {
   ...DEFAULT_ACCESS_CONFIG,

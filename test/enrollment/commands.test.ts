@@ -8,7 +8,8 @@ import { connectBroker, sendRequest, type DeviceResponse } from '../../src/enrol
 import { registerEnrollmentCommands, type FaceEnroller } from '../../src/enrollment/commands.js';
 import { DEFAULT_ENROLLMENT_CONFIG } from '../../src/enrollment/config.js';
 import { signRequest } from '../../src/enrollment/protocol.js';
-import type { EventBody, EventSink, FacegateEvent } from '../../src/events.js';
+import type { EventBody } from '../../src/events.js';
+import { RecordingSink } from '../fakes/events.js';
 import { GalleryStore } from '../../src/gallery/store.js';
 import { defaultMqttConfig } from '../../src/mqtt/config.js';
 import { MqttConnection } from '../../src/mqtt/connection.js';
@@ -30,14 +31,6 @@ const BROKER = 'mqtt://127.0.0.1:1883';
 const prefix = `fgtest-${randomUUID().slice(0, 8)}`;
 const deviceId = 'door-1';
 
-class RecordingSink implements EventSink {
-  readonly events: EventBody[] = [];
-  emit(body: EventBody): FacegateEvent {
-    this.events.push(body);
-    return { ...body, id: String(this.events.length), ts: new Date().toISOString(), device: deviceId };
-  }
-}
-
 // The real photo pipeline (Haar detector + committed model), counting how often it runs.
 let photoRuns = 0;
 let detector: StoppableFaceDetector;
@@ -51,7 +44,7 @@ let router: RequestRouter;
 let client: MqttClient;
 let admin: TestAdmin;
 let stranger: TestAdmin;
-const sink = new RecordingSink();
+const sink = new RecordingSink(deviceId, Date.now);
 let reloads = 0;
 const unlocks: string[] = [];
 

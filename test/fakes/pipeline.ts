@@ -1,5 +1,4 @@
 import type { Frame, FrameSource } from '../../src/camera/frame-source.js';
-import type { EventBody, EventSink, FacegateEvent } from '../../src/events.js';
 import type { Embedder } from '../../src/model/embedder.js';
 import type { Box, GrayImage } from '../../src/vision/image.js';
 import { createGrayImage } from '../../src/vision/image.js';
@@ -90,19 +89,4 @@ export class SceneEmbedder implements Embedder {
     return faces.map((f) => Float32Array.of(f.data[0], 1));
   }
   dispose(): void {}
-}
-
-export class RecordingSink implements EventSink {
-  readonly events: FacegateEvent[] = [];
-  private n = 0;
-  emit(body: EventBody): FacegateEvent {
-    const event = {
-      ...body,
-      id: `e${++this.n}`,
-      ts: new Date().toISOString(),
-      device: 'test',
-    } as FacegateEvent;
-    this.events.push(event);
-    return event;
-  }
 }

@@ -7,7 +7,7 @@ import type { FacegateEvent } from '../../src/events.js';
 import { MIGRATIONS } from '../../src/gallery/migrations.js';
 import { GalleryInputError, GalleryStore, type EnrollFace } from '../../src/gallery/store.js';
 import { silentLogger } from '../../src/util/log.js';
-import { ManualTime } from '../access/manual-time.js';
+import { ManualTime } from '../fakes/manual-time.js';
 
 const dirs: string[] = [];
 function dbPath(): string {

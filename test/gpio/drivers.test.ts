@@ -8,7 +8,7 @@ import { GpiodInput, GpiodRelay } from '../../src/gpio/gpiod.js';
 import { OnoffInput, OnoffRelay } from '../../src/gpio/onoff.js';
 import { SimulatedRelay } from '../../src/gpio/simulated.js';
 import { silentLogger } from '../../src/util/log.js';
-import { flush, ManualTime } from '../access/manual-time.js';
+import { flush, ManualTime } from '../fakes/manual-time.js';
 import { FakeGpioBank, FakeGpiodTools, fakeOnoffFactory, writeFakeSysfs } from '../fakes/gpio-lines.js';
 
 const logger = silentLogger();

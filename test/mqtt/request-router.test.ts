@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventBody, EventSink, FacegateEvent } from '../../src/events.js';
+import { RecordingSink } from '../fakes/events.js';
 import { defaultMqttConfig } from '../../src/mqtt/config.js';
 import { MqttConnection } from '../../src/mqtt/connection.js';
 import {
@@ -10,14 +10,6 @@ import {
 } from '../../src/mqtt/request-router.js';
 import { silentLogger } from '../../src/util/log.js';
 import { Observer, SHARED_BROKER, uniqueId, waitUntil } from './helpers.js';
-
-class RecordingSink implements EventSink {
-  readonly events: EventBody[] = [];
-  emit(body: EventBody): FacegateEvent {
-    this.events.push(body);
-    return { ...body, id: String(this.events.length), ts: '', device: 'test' };
-  }
-}
 
 // One device and one admin-side observer for the whole file; every test uses its own transactions.
 const fleet = uniqueId('fleet');

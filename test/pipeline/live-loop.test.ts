@@ -7,7 +7,8 @@ import { LiveLoop, type LiveLoopDeps } from '../../src/pipeline/live-loop.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { createGrayImage, type GrayImage } from '../../src/vision/image.js';
-import { RecordingSink, SceneDetector, SceneEmbedder, TimerFrameSource } from './fakes.js';
+import { RecordingSink } from '../fakes/events.js';
+import { SceneDetector, SceneEmbedder, TimerFrameSource } from '../fakes/pipeline.js';
 
 const grantKnown: Pick<AccessPolicy, 'observe'> = {
   observe(_t, faces) {

@@ -13,7 +13,8 @@ import { LiveLoop } from '../../src/pipeline/live-loop.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { DEFAULT_PREPROCESS, preprocessFace } from '../../src/vision/preprocess.js';
-import { RecordingSink, TimerFrameSource } from './fakes.js';
+import { RecordingSink } from '../fakes/events.js';
+import { TimerFrameSource } from '../fakes/pipeline.js';
 
 /**
  * The live loop with a REAL TF.js sister network (a small one saved and loaded through
