@@ -5,6 +5,11 @@ import tseslint from 'typescript-eslint';
 const PROCESS_MESSAGE =
   'Only src/main.ts and src/cli/ touch `process`: take what you need (env, clock, exit) through your constructor.';
 
+const PROCESS_IMPORTS = [
+  { name: 'process', message: PROCESS_MESSAGE },
+  { name: 'node:process', message: PROCESS_MESSAGE },
+];
+
 export default tseslint.config(
   {
     ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'models/**', 'data/**', 'tmp/**', '.state/**'],
@@ -32,12 +37,37 @@ export default tseslint.config(
     ignores: ['src/main.ts', 'src/cli/**'],
     rules: {
       'no-restricted-globals': ['error', { name: 'process', message: PROCESS_MESSAGE }],
+      'no-restricted-imports': ['error', { paths: PROCESS_IMPORTS }],
+    },
+  },
+  // Dependencies point one way (docs/architecture.md): what the daemon loads never pulls in
+  // training code, and the GPIO drivers never depend on the door logic built on them.
+  {
+    files: ['src/model/**/*.ts'],
+    rules: {
       'no-restricted-imports': [
         'error',
         {
-          paths: [
-            { name: 'process', message: PROCESS_MESSAGE },
-            { name: 'node:process', message: PROCESS_MESSAGE },
+          paths: PROCESS_IMPORTS,
+          patterns: [
+            { group: ['**/training/*'], message: 'src/model/ is what the daemon loads: no training code' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/gpio/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: PROCESS_IMPORTS,
+          patterns: [
+            {
+              group: ['**/access/*'],
+              message: 'src/gpio/ is below src/access/: access imports gpio, not the reverse',
+            },
           ],
         },
       ],
