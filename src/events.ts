@@ -212,10 +212,14 @@ export interface EventEnvelope {
 export type FacegateEvent = EventBody & EventEnvelope;
 
 type Presence<T, K extends keyof T> = object extends Pick<T, K> ? 'optional' : 'required';
+type FieldsOf<B> = {
+  readonly [K in Exclude<keyof B, 'type'>]-?: Presence<B, K>;
+};
+// A type without fields gets Record<string, never>: `{}` alone would accept any extra key.
 type FieldTable = {
-  readonly [T in EventType]: {
-    readonly [K in Exclude<keyof EventBodyOf<T>, 'type'>]-?: Presence<EventBodyOf<T>, K>;
-  };
+  readonly [T in EventType]: [Exclude<keyof EventBodyOf<T>, 'type'>] extends [never]
+    ? Record<string, never>
+    : FieldsOf<EventBodyOf<T>>;
 };
 
 /**
