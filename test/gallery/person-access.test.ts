@@ -6,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../src/gallery/migrations.js';
 import { GalleryInputError, GalleryStore, type EnrollFace } from '../../src/gallery/store.js';
 import { silentLogger } from '../../src/util/log.js';
-import { ManualTime } from '../access/manual-time.js';
+import { ManualTime } from '../fakes/manual-time.js';
 
 // The credential side of the gallery on a real SQLite file: migration 2 from a database
 // written by the previous release, update without photos, the stored schedules override.
