@@ -9,6 +9,7 @@ import { defineConfig } from 'vitest/config';
 export const UNIT_TESTS = [
   'test/access/door.test.ts',
   'test/access/policy.test.ts',
+  'test/access/rules.test.ts',
   'test/camera/latest-frame-slot.test.ts',
   'test/camera/webcam-source.test.ts',
   'test/cli/options.test.ts',
@@ -25,6 +26,7 @@ export const UNIT_TESTS = [
   'test/training/metrics.test.ts',
   'test/training/pairs.test.ts',
   'test/util/random.test.ts',
+  'test/vision/pose.test.ts',
   'test/vision/preprocess.test.ts',
 ];
 
