@@ -34,6 +34,9 @@ function row(name: string, f: PipelineFigures): string[] {
     percent(f.tar_at_far['0.01']),
     percent(f.rank1),
     percent(f.rank1_all_photos),
+    f.rank1_templates
+      ? `${percent(f.rank1_templates.best)} / ${percent(f.rank1_templates.mean)} / ${percent(f.rank1_templates.both)}`
+      : '–',
     ms(f),
   ];
 }
@@ -46,6 +49,7 @@ const HEAD = [
   'TAR@FAR 1%',
   'rank-1',
   'rank-1 (misses count)',
+  'rank-1, 2 enrolled: best / mean / both',
   'ms/face (median)',
 ];
 

@@ -52,6 +52,19 @@ export interface PipelineFigures {
   readonly rank1_probes: number;
   /** Rank-1 where photos without a face count as wrong (null when every person has one photo). */
   readonly rank1_all_photos: number | null;
+  /**
+   * Rank-1 with up to `enrolled` photos enrolled per person (the first found ones; at least
+   * one photo of each person is left as a probe), a person scored by the best of their
+   * templates, by the mean of the template scores, and by both (their average). Null when
+   * no person has more than one probe-able photo beyond the first.
+   */
+  readonly rank1_templates: {
+    readonly enrolled: number;
+    readonly probes: number;
+    readonly best: number;
+    readonly mean: number;
+    readonly both: number;
+  } | null;
   /** Faces aligned by the pipeline (facegate reports it; absent for pipelines that do not). */
   readonly aligned?: number;
   /** Faces found only in the padded photo (face-api.js; absent for pipelines that do not pad). */
@@ -144,6 +157,8 @@ export function figures(
   const allProbes = photos.length - people.size;
   const r1All = r1 !== null && allProbes > 0 ? (r1 * probes.length) / allProbes : null;
 
+  const templates = rank1WithTemplates(labels, embeddings, similarity, TEMPLATES_ENROLLED);
+
   const times = found.map((f) => f.result.ms).sort((a, b) => a - b);
   const count = (flag: 'aligned' | 'padded') =>
     found.some((f) => f.result[flag] !== undefined)
@@ -164,6 +179,7 @@ export function figures(
     rank1: r1,
     rank1_probes: probes.length,
     rank1_all_photos: r1All,
+    rank1_templates: templates,
     ...count('aligned'),
     ...count('padded'),
     ms_per_face:
@@ -174,6 +190,57 @@ export function figures(
             p95: quantile(times, 0.95),
           }
         : null,
+  };
+}
+
+/** Photos enrolled per person for `rank1_templates` (realfaces-dev has at least 4 per person). */
+export const TEMPLATES_ENROLLED = 2;
+
+/**
+ * Rank-1 with several templates per person: the first min(k, n-1) faces of each person
+ * (in order) are enrolled, the rest are probes; a person is scored by best / mean / both
+ * (average of best and mean) of the probe's similarities to their templates.
+ */
+export function rank1WithTemplates(
+  labels: readonly number[],
+  embeddings: readonly Float32Array[],
+  similarity: Similarity,
+  k: number,
+): PipelineFigures['rank1_templates'] {
+  const byPerson = new Map<number, number[]>();
+  labels.forEach((l, i) => byPerson.set(l, [...(byPerson.get(l) ?? []), i]));
+  const gallery = new Map<number, number[]>();
+  const probes: number[] = [];
+  for (const [label, idx] of byPerson) {
+    const n = Math.max(1, Math.min(k, idx.length - 1));
+    gallery.set(label, idx.slice(0, n));
+    probes.push(...idx.slice(n));
+  }
+  if (probes.length === 0 || gallery.size < 2 || ![...gallery.values()].some((g) => g.length > 1))
+    return null;
+  const hits = { best: 0, mean: 0, both: 0 };
+  for (const p of probes) {
+    const top = {
+      best: { s: -Infinity, l: -1 },
+      mean: { s: -Infinity, l: -1 },
+      both: { s: -Infinity, l: -1 },
+    };
+    for (const [label, templates] of gallery) {
+      const scores = templates.map((t) => similarity(embeddings[p], embeddings[t]));
+      const best = Math.max(...scores);
+      const mean = scores.reduce((a, b) => a + b, 0) / scores.length;
+      const rule = { best, mean, both: (best + mean) / 2 };
+      for (const key of ['best', 'mean', 'both'] as const)
+        if (rule[key] > top[key].s) top[key] = { s: rule[key], l: label };
+    }
+    for (const key of ['best', 'mean', 'both'] as const) if (top[key].l === labels[p]) hits[key]++;
+  }
+  return {
+    enrolled: k,
+    probes: probes.length,
+    best: hits.best / probes.length,
+    mean: hits.mean / probes.length,
+    both: hits.both / probes.length,
   };
 }
 

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { compareResults, type ComparedPhoto, type PhotoResult } from '../../src/training/comparison.js';
+import {
+  compareResults,
+  rank1WithTemplates,
+  type ComparedPhoto,
+  type PhotoResult,
+} from '../../src/training/comparison.js';
 import { comparisonMarkdown, comparisonTable } from '../../src/training/comparison-format.js';
 
 /** An embedding near person `label`'s centre (one axis per person), nudged by `noise`. */
@@ -54,6 +59,8 @@ describe('compareResults (side-by-side protocol)', () => {
     expect(a.rank1).toBe(1);
     expect(a.rank1_probes).toBe(6);
     expect(a.ms_per_face?.median).toBe(11);
+    // 2 of 3 photos enrolled per person, 1 probe each.
+    expect(a.rank1_templates).toEqual({ enrolled: 2, probes: 3, best: 1, mean: 1, both: 1 });
     const b = r.pipelines.b;
     expect(b.faces_found).toBe(7);
     // p0: 2 found (1 genuine pair), p1: 3 (3), p2: 2 (1).
@@ -86,6 +93,21 @@ describe('compareResults (side-by-side protocol)', () => {
     expect(r.pipelines.a.eer).toBeNull();
     expect(r.pipelines.a.rank1).toBeNull();
     expect(comparisonTable(r)).toContain('–');
+  });
+
+  it('scores several templates per person by best, mean and both', () => {
+    // Person 0's templates: one close to the probe, one far; person 1's: both middling.
+    const v = (x: number, y: number) => Float32Array.of(x, y);
+    const labels = [0, 0, 0, 1, 1, 1];
+    const e = [v(0, 0), v(10, 0), v(0.5, 0), v(1.5, 0), v(1.6, 0), v(9, 9)];
+    const r = rank1WithTemplates(labels, e, negDistance, 2);
+    // probe 2 (person 0): best → person 0 (distance 0.5 vs 1.0); mean → person 1 (5 vs 1.05);
+    // both → person 1 (2.75 vs 1.025). Probe 5 (person 1) is nearer person 0's (10,0): wrong for all.
+    expect(r?.probes).toBe(2);
+    expect(r?.enrolled).toBe(2);
+    expect(r?.best).toBe(0.5);
+    expect(r?.mean).toBe(0);
+    expect(r?.both).toBe(0);
   });
 
   it('refuses photos without a result for a pipeline', () => {
