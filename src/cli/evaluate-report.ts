@@ -2,11 +2,11 @@
 /**
  * `npm run evaluate:report [-- --model <dir>] [--sets realfaces-dev,tvfaces,olivetti,orl]`
  *
- * Runs `evaluate --peer` (facegate beside face-api.js's own pipeline, src/model/comparison.ts)
- * on every evaluation set and writes the numbers only — never an image — to
- * `docs/evaluation.json` and the table between the markers in `docs/evaluation.md` (the
- * README's "How well it recognises" table). Sets from `../shared` (evaluation only, never
- * committed) are skipped with a message when absent. Results of sets not run this time are
+ * Runs `evaluate --peer` (facegate beside face-api.js's own pipeline, src/training/comparison.ts)
+ * on every evaluation set and writes the numbers only — never an image or an embedding — to
+ * `docs/evaluation.json` and the table between the evaluation-table markers in
+ * `docs/evaluation.md` and `README.md` ("How well it recognises"). Sets from `../shared`
+ * (evaluation only, never committed) are skipped with a message when absent. Results of sets not run this time are
  * kept from the existing JSON, so one set can be re-measured alone.
  */
 import { existsSync } from 'node:fs';
@@ -15,7 +15,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
-import { comparisonMarkdown, comparisonTable, type SetReport } from '../training/comparison-format.js';
+import {
+  comparisonDetailMarkdown,
+  comparisonMarkdown,
+  comparisonTable,
+  type SetReport,
+} from '../training/comparison-format.js';
 import { createLogger } from '../util/log.js';
 import { comparePipelines, PEERS } from './evaluate.js';
 import { list } from './options.js';
@@ -75,8 +80,13 @@ export const EVALUATION_SETS: readonly EvaluationSet[] = [
   },
 ];
 
-const START = '<!-- evaluation-table:start (written by npm run evaluate:report) -->';
-const END = '<!-- evaluation-table:end -->';
+const marker = (name: string) => ({
+  start: `<!-- ${name}:start (written by npm run evaluate:report) -->`,
+  end: `<!-- ${name}:end -->`,
+});
+/** The README table (docs/evaluation.md and README.md) and the detailed one (docs/evaluation.md). */
+export const TABLE = marker('evaluation-table');
+export const DETAILS = marker('evaluation-details');
 
 interface StoredReport {
   readonly date: string;
@@ -84,12 +94,12 @@ interface StoredReport {
   readonly sets: Record<string, SetReport & { readonly date: string; readonly machine: unknown }>;
 }
 
-/** Replaces the text between the table markers in `markdown` (errors when they are missing). */
-export function replaceTable(markdown: string, table: string): string {
-  const a = markdown.indexOf(START);
-  const b = markdown.indexOf(END);
-  if (a < 0 || b < a) throw new Error(`the markers ${START} … ${END} are missing`);
-  return markdown.slice(0, a + START.length) + '\n\n' + table + '\n' + markdown.slice(b);
+/** Replaces the text between a pair of markers in `markdown` (errors when they are missing). */
+export function replaceTable(markdown: string, table: string, markers = TABLE): string {
+  const a = markdown.indexOf(markers.start);
+  const b = markdown.indexOf(markers.end);
+  if (a < 0 || b < a) throw new Error(`the markers ${markers.start} … ${markers.end} are missing`);
+  return markdown.slice(0, a + markers.start.length) + '\n\n' + table + '\n' + markdown.slice(b);
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -104,7 +114,12 @@ export async function main(argv: string[]): Promise<number> {
       process.env.FACEGATE_SHARED_DIR ?? path.join(REPO, '..', 'shared'),
     )
     .option('--json <file>', 'where the numbers go', 'docs/evaluation.json')
-    .option('--markdown <file>', 'the document whose table is replaced', 'docs/evaluation.md')
+    .option(
+      '--markdown <list>',
+      'documents whose table (between the evaluation-table markers) is replaced',
+      list,
+      ['docs/evaluation.md', 'README.md'],
+    )
     .option(
       '--cache <file>',
       'peer results reused between runs (embeddings: keep out of the repository; "" = none)',
@@ -117,7 +132,7 @@ export async function main(argv: string[]): Promise<number> {
     sets?: string[];
     shared: string;
     json: string;
-    markdown: string;
+    markdown: string[];
     cache: string;
     backend?: string;
   }>();
@@ -163,16 +178,23 @@ export async function main(argv: string[]): Promise<number> {
   const ordered = EVALUATION_SETS.filter((s) => sets[s.key]).map((s) => sets[s.key]);
   const out: StoredReport = { date: new Date().toISOString(), model, sets };
   await writeFile(o.json, JSON.stringify(out, null, 2) + '\n');
-  if (existsSync(o.markdown)) {
-    await writeFile(
-      o.markdown,
-      replaceTable(await readFile(o.markdown, 'utf8'), comparisonMarkdown(ordered)),
-    );
-    say(`wrote ${o.json} and the table in ${o.markdown}`);
-  } else {
-    say(`wrote ${o.json}; ${o.markdown} is absent, the table:`);
-    process.stdout.write(comparisonMarkdown(ordered));
+  const table = comparisonMarkdown(ordered);
+  const details = comparisonDetailMarkdown(ordered);
+  let written = 0;
+  for (const file of o.markdown) {
+    let text = existsSync(file) ? await readFile(file, 'utf8') : '';
+    if (!text.includes(TABLE.start)) {
+      say(`${file} has no evaluation-table markers: left as it is`);
+      continue;
+    }
+    text = replaceTable(text, table);
+    if (text.includes(DETAILS.start)) text = replaceTable(text, details, DETAILS);
+    await writeFile(file, text);
+    say(`wrote the table in ${file}`);
+    written++;
   }
+  say(`wrote ${o.json}`);
+  if (written === 0) process.stdout.write(table);
   return 0;
 }
 

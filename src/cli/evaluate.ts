@@ -70,6 +70,10 @@ export function buildEvaluateCommand(): Command {
       'with --peer: at most the first n photos of each person',
       int('per-person', 1),
     )
+    .option(
+      '--cache <file>',
+      'with --peer: reuse the peer results (by photo content) from this JSON file and add new ones; keep it out of the repository (embeddings)',
+    )
     .option('--json', 'print only the JSON report on stdout');
 }
 
