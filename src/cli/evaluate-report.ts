@@ -102,6 +102,14 @@ export function replaceTable(markdown: string, table: string, markers = TABLE): 
   return markdown.slice(0, a + markers.start.length) + '\n\n' + table + '\n' + markdown.slice(b);
 }
 
+/** The text as the repository's prettier config formats it (so `npm run format:check` stays green). */
+async function formatted(file: string, text: string): Promise<string> {
+  // prettier is a dev dependency, and this is a development tool.
+  const prettier = await import('prettier');
+  const config = (await prettier.resolveConfig(file)) ?? {};
+  return prettier.format(text, { ...config, filepath: file });
+}
+
 export async function main(argv: string[]): Promise<number> {
   const program = new Command()
     .name('evaluate:report')
@@ -177,7 +185,7 @@ export async function main(argv: string[]): Promise<number> {
   }
   const ordered = EVALUATION_SETS.filter((s) => sets[s.key]).map((s) => sets[s.key]);
   const out: StoredReport = { date: new Date().toISOString(), model, sets };
-  await writeFile(o.json, JSON.stringify(out, null, 2) + '\n');
+  await writeFile(o.json, await formatted(o.json, JSON.stringify(out, null, 2) + '\n'));
   const table = comparisonMarkdown(ordered);
   const details = comparisonDetailMarkdown(ordered);
   let written = 0;
@@ -189,7 +197,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     text = replaceTable(text, table);
     if (text.includes(DETAILS.start)) text = replaceTable(text, details, DETAILS);
-    await writeFile(file, text);
+    await writeFile(file, await formatted(file, text));
     say(`wrote the table in ${file}`);
     written++;
   }
