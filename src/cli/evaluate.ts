@@ -1,13 +1,26 @@
 #!/usr/bin/env node
 /**
  * `npm run evaluate -- --data <dir> [--model <dir>] [--folds K] [--json]`
+ * `npm run evaluate -- --data <dir> --model <dir> [--detect] --peer faceapi[,faceapi-colour] [--json]`
  * With --model: that model on every person in the data (people it never saw, if the data
  * is not its training set). Without: k-fold by person, training a model per fold.
  * Prints ONE JSON object with --json; writes roc.png and demo-grid.png into --out.
+ * With --peer: facegate and face-api.js's own pipeline on the same photos, same protocol
+ * (src/model/comparison.ts), as a table or one JSON object; no plots.
  */
+import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
+import {
+  faceApiPipeline,
+  facegatePipeline,
+  ResultCache,
+  runComparison,
+} from '../training/compared-pipelines.js';
+import { compareResults, type ComparisonReport } from '../training/comparison.js';
+import { comparisonTable } from '../training/comparison-format.js';
+import { FaceApiPeer } from '../training/peer-faceapi.js';
 import { loadFaceDataset } from '../training/dataset.js';
 import {
   crossValidate,
@@ -47,7 +60,117 @@ export function buildEvaluateCommand(): Command {
       '--detect',
       'with --model: run the live Haar detector (and the eye finder when the model aligns) on full photos instead of treating each image as a crop',
     )
+    .option(
+      '--peer <list>',
+      'with --model: also run a peer pipeline on the same photos with the same protocol and print both (faceapi = face-api.js SSD + 68 landmarks + ResNet on gray, faceapi-colour = the same on colour)',
+      list,
+    )
+    .option(
+      '--per-person <n>',
+      'with --peer: at most the first n photos of each person',
+      int('per-person', 1),
+    )
+    .option(
+      '--cache <file>',
+      'with --peer: reuse the peer results (by photo content) from this JSON file and add new ones; keep it out of the repository (embeddings)',
+    )
     .option('--json', 'print only the JSON report on stdout');
+}
+
+export const PEERS = ['faceapi', 'faceapi-colour'] as const;
+
+/** Where and on what the numbers were measured (they depend on the machine and its load). */
+export function machineInfo(backend: string, detector: string): Record<string, unknown> {
+  const cpus = os.cpus();
+  return {
+    cpu: cpus[0]?.model ?? 'unknown',
+    cores: cpus.length,
+    arch: process.arch,
+    node: process.version,
+    tfjs_backend: backend,
+    detector,
+    loadavg_1min: Number(os.loadavg()[0].toFixed(2)),
+  };
+}
+
+/**
+ * `--peer`: facegate (the model's own face path) and the peer pipelines on the same photos;
+ * `kind` photo = each pipeline detects (`--detect`), crop = the image is the face.
+ */
+export async function comparePipelines(
+  o: {
+    data: string;
+    model: string;
+    people?: string[];
+    peer: string[];
+    perPerson?: number;
+    detect?: boolean;
+    cache?: string;
+  },
+  backend: string,
+  logger: Logger,
+  progress: (message: string) => void,
+): Promise<
+  ComparisonReport & {
+    pipelines_run: Record<string, string>;
+    model: string;
+    machine: Record<string, unknown>;
+  }
+> {
+  const unknown = o.peer.filter((p) => !(PEERS as readonly string[]).includes(p));
+  if (unknown.length > 0)
+    throw new Error(`unknown --peer ${unknown.join(', ')}: expected ${PEERS.join(', ')}`);
+  const kind = o.detect ? 'photo' : 'crop';
+  const detectorBackend =
+    (process.env.FACEGATE_DETECTOR_BACKEND as 'auto' | 'native' | 'wasm' | undefined) ?? 'auto';
+  const embedder = await loadEmbedder(o.model, logger);
+  const detector =
+    kind === 'photo'
+      ? await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend: detectorBackend }, logger)
+      : null;
+  const preprocess = {
+    ...DEFAULT_PREPROCESS,
+    ...embedder.preprocess,
+    size: embedder.inputSize,
+  } as PretrainedPreprocess;
+  const align = { ...preprocess, align: preprocess.align ?? null };
+  const eyes = align.align ? await createEyeFinder({ backend: detectorBackend }, logger) : null;
+  try {
+    const peer = await FaceApiPeer.load();
+    const pipelines = [
+      facegatePipeline(embedder, { detector, eyes }, align),
+      ...o.peer.map((p) => faceApiPipeline(peer, p === 'faceapi-colour')),
+    ];
+    const cache = o.cache ? await ResultCache.open(o.cache) : undefined;
+    const { photos } = await runComparison(path.resolve(o.data), pipelines, {
+      kind,
+      people: o.people,
+      perPerson: o.perPerson,
+      cache,
+      onPhoto: async (done, total) => {
+        if (done % 10 === 0 || done === total) {
+          progress(`${done}/${total} photos`);
+          await cache?.save();
+        }
+      },
+    });
+    const report = compareResults(
+      path.basename(path.resolve(o.data)),
+      kind,
+      photos,
+      Object.fromEntries(pipelines.map((p) => [p.name, p.similarity])),
+    );
+    return {
+      ...report,
+      model: embedder.modelId,
+      pipelines_run: Object.fromEntries(pipelines.map((p) => [p.name, p.description])),
+      machine: machineInfo(backend, detector?.name ?? 'none (crops)'),
+    };
+  } finally {
+    embedder.dispose();
+    await detector?.stop();
+    await eyes?.stop();
+  }
 }
 
 /**
@@ -101,10 +224,25 @@ export async function main(argv: string[]): Promise<number> {
     out: string;
     backend?: string;
     detect?: boolean;
+    peer?: string[];
+    perPerson?: number;
+    cache?: string;
     json?: boolean;
   }>();
   const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn', process.stderr);
-  await chooseBackend(parseBackendPreference(o.backend ?? process.env.FACEGATE_TF_BACKEND), logger);
+  const backend = await chooseBackend(
+    parseBackendPreference(o.backend ?? process.env.FACEGATE_TF_BACKEND),
+    logger,
+  );
+  if (o.peer) {
+    if (!o.model) throw new Error('--peer needs --model (the facegate model to compare)');
+    const report = await comparePipelines({ ...o, model: o.model, peer: o.peer }, backend, logger, (m) =>
+      process.stderr.write(`evaluate: ${m}\n`),
+    );
+    process.stdout.write(o.json ? JSON.stringify(report) + '\n' : comparisonTable(report));
+    return 0;
+  }
+  if (o.perPerson !== undefined || o.cache) throw new Error('--per-person and --cache are for --peer runs');
   let output: EvaluationOutput;
   let title: string;
   if (o.model) {
