@@ -46,6 +46,13 @@ export class DoorAccess {
 
   async start(): Promise<void> {
     if (this.clockSync instanceof SystemdClockSync) await this.clockSync.start();
+    const schedules = this.schedules.current();
+    if (schedules.timeZone === 'UTC' && dependsOnClock(schedules)) {
+      // The default zone with time windows is almost always a forgotten setting, not a door at Greenwich.
+      this.log.warn(
+        'access.timeZone is UTC while groups have time windows: windows are read as UTC times; set the door’s IANA zone',
+      );
+    }
     this.log.info(
       {
         schedules: this.schedules.origin(),
