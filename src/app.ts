@@ -1,6 +1,7 @@
 import type { ClockSync } from './access/clock-sync.js';
 import { DoorAccess } from './access/door-access.js';
 import { Door } from './access/door.js';
+import { FaceDoorOpener } from './access/door-opener.js';
 import { AccessPolicy } from './access/policy.js';
 import {
   buildComponents,
@@ -15,6 +16,7 @@ import {
 } from './compose.js';
 import type { FacegateConfig } from './config/schema.js';
 import { registerEnrollmentCommands } from './enrollment/commands.js';
+import { RemoteUnlock } from './enrollment/remote-unlock.js';
 import type { PhotoEnroller } from './enrollment/photo-enroller.js';
 import { AppEventSink } from './event-sink.js';
 import type { EventSink } from './events.js';
@@ -27,6 +29,7 @@ import { isTransactionId } from './identity.js';
 import type { MqttConnection } from './mqtt/connection.js';
 import { EventPublisher, type EventTransport } from './mqtt/event-publisher.js';
 import { HomeAssistantDiscovery } from './mqtt/discovery.js';
+import { HomeAssistantLock } from './mqtt/home-assistant-lock.js';
 import { RequestRouter } from './mqtt/request-router.js';
 import { StatePublisher } from './mqtt/state-publisher.js';
 import { HealthMonitor } from './ops/health.js';
@@ -399,7 +402,7 @@ export class FacegateApp {
           matcher: need(this.matcher, 'the matcher'),
           // Every grant the policy confirms is reviewed by the door's access rules.
           policy: need(this.access, 'the access rules').rules.guard(need(this.policy, 'the access policy')),
-          door: { unlock: () => door.unlock('access_granted') },
+          door: new FaceDoorOpener(door, this.metrics),
           events: this.sink,
           metrics: this.metrics,
           clock,
@@ -480,21 +483,14 @@ export class FacegateApp {
       {
         name: 'home assistant',
         start: () => {
-          const door = need(this.door, 'the door');
+          const haLock = new HomeAssistantLock(need(this.door, 'the door'), logger, this.metrics);
           discovery = new HomeAssistantDiscovery({
             transport: mqtt,
             deviceId: config.device.id,
             config: config.mqtt.homeAssistant,
             softwareVersion: this.softwareVersion,
             hasDoorContact: config.door.contact.type !== 'none',
-            onCommand: (command) => {
-              if (command === 'unlock') {
-                this.metrics.unlocks.inc({ source: 'home_assistant' });
-                void door.unlock('home_assistant');
-              } else {
-                void door.lock();
-              }
-            },
+            onCommand: (command) => void haLock.handle(command),
             logger,
           });
           discovery.start();
@@ -536,9 +532,9 @@ export class FacegateApp {
       {
         name: 'requests',
         start: async () => {
-          const door = need(this.door, 'the door');
           const access = need(this.access, 'the access rules');
           const policy = need(this.policy, 'the access policy');
+          const remoteUnlock = new RemoteUnlock(need(this.door, 'the door'), this.metrics);
           router = new RequestRouter({
             transport: mqtt,
             logger,
@@ -560,10 +556,7 @@ export class FacegateApp {
               () => void this.sync?.refreshIfChanged(),
             ),
             onGalleryChanged: () => void this.sync?.refreshIfChanged(),
-            unlock: async () => {
-              this.metrics.unlocks.inc({ source: 'remote' });
-              await door.unlock('remote');
-            },
+            unlock: (_reason, request) => remoteUnlock.unlock(request),
             accessNow: (id) => access.accessNow(id),
             schedulesNow: () => access.schedulesNow(),
             // A changed person starts a new visit: the next confirmation is decided under the new rules.

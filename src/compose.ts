@@ -245,7 +245,7 @@ export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
     embedder: face.model.embedder,
     matcher: parts.matcher,
     policy: parts.policy,
-    actuator: new DecisionActuator(parts.door, parts.events, parts.metrics, parts.logger),
+    actuator: new DecisionActuator(parts.door, parts.events, parts.logger),
     events: parts.events,
     metrics: parts.metrics,
     clock: parts.clock,

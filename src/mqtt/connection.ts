@@ -110,6 +110,11 @@ export class MqttConnection {
     client.on('close', () => {
       this.subscribesInFlight = 0; // unanswered SUBSCRIBEs are sent again on the next connect
       this.generation++;
+      if (this.client !== client) {
+        // stop() closed it: not a lost connection, and nothing reconnects.
+        this.setConnected(false);
+        return;
+      }
       // mqtt.js has already armed its reconnect timer with the current period; the next one backs off.
       this.nextReconnectMs = Math.min(this.config.reconnect.maxMs, this.nextReconnectMs * 2);
       // ±20 % jitter: a fleet whose broker restarts does not reconnect in lockstep.
@@ -146,6 +151,7 @@ export class MqttConnection {
       });
     });
     this.setConnected(false);
+    this.log.info('mqtt disconnected (stop)');
   }
 
   /** Registers a handler for a topic filter; (re)subscribed on every connect. Returns an unsubscribe function. */

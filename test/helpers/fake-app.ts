@@ -1,13 +1,14 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Writable } from 'node:stream';
 import { FacegateApp, type AppOptions } from '../../src/app.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { FacegateConfig } from '../../src/config/schema.js';
 import { GalleryStore } from '../../src/gallery/store.js';
 import { SimulatedInput, SimulatedRelay } from '../../src/gpio/simulated.js';
 import { systemClock } from '../../src/util/clock.js';
-import { silentLogger, type Logger } from '../../src/util/log.js';
+import { createLogger, silentLogger, type Logger } from '../../src/util/log.js';
 import { preprocessFace } from '../../src/vision/preprocess.js';
 import { ListFrameSource } from '../fakes/camera.js';
 import {
@@ -18,6 +19,19 @@ import {
   fakeCrop,
   fakeFaceFrame,
 } from '../fakes/face.js';
+
+/** A logger whose JSON lines are kept in `lines` (and `has(msg)` looks for one). */
+export function recordingLogger(level: 'debug' | 'info' = 'info') {
+  const lines: Record<string, unknown>[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const text of chunk.toString('utf8').split('\n')) if (text) lines.push(JSON.parse(text));
+      done();
+    },
+  });
+  const logger = createLogger(level, stream);
+  return { logger, lines, has: (msg: string) => lines.some((l) => l.msg === msg) };
+}
 
 /** Brightness levels of the fake people (see test/fakes/face.ts). */
 export const ALICE = 60;
@@ -53,11 +67,15 @@ export async function createFakeApp(
     mqtt?: boolean;
     logger?: Logger;
     app?: Partial<AppOptions>;
+    /** Changes to the loaded config (e.g. the mqtt relay). */
+    configure?: (config: FacegateConfig) => FacegateConfig;
+    /** Build the relay from the config instead of the simulated one. */
+    configuredRelay?: boolean;
   } = {},
 ): Promise<FakeApp> {
   const dir = mkdtempSync(join(tmpdir(), 'facegate-fakeapp-'));
   const galleryPath = join(dir, 'facegate.db');
-  const config = loadConfig({
+  const loaded = loadConfig({
     env: {
       FACEGATE_DEVICE_ID: `fake-${Math.random().toString(36).slice(2, 10)}`,
       FACEGATE_STATE_DIR: dir,
@@ -68,6 +86,7 @@ export async function createFakeApp(
       ...options.env,
     },
   });
+  const config = options.configure ? options.configure(loaded) : loaded;
   const logger = options.logger ?? silentLogger();
   const embedder = new BrightnessEmbedder();
   const store = new GalleryStore(galleryPath, logger);
@@ -97,7 +116,7 @@ export async function createFakeApp(
       detector,
       model: { embedder, preprocess: FAKE_FACE_PREPROCESS },
       eyeFinder: null,
-      relay,
+      ...(options.configuredRelay ? {} : { relay }),
       contact: null,
       exitButton,
       ...(options.mqtt ? {} : { mqtt: null }),
