@@ -75,6 +75,23 @@ export interface UnknownFaceEvent {
   readonly quality: readonly string[];
 }
 
+/** What opened the door in a `door_unlocked` event (a face's unlock is its `access_granted`). */
+export type DoorUnlockSource = 'exit_button' | 'remote' | 'home_assistant';
+
+/** The door was unlocked by something other than a face: its one trace. */
+export interface DoorUnlockedEvent {
+  readonly type: 'door_unlocked';
+  readonly source: DoorUnlockSource;
+  /** remote: the admin's reason. */
+  readonly reason?: string;
+  /** remote: the signed request's transaction. */
+  readonly transaction?: string;
+  /** remote: id of the admin key that signed it. */
+  readonly keyId?: string;
+  /** Set when the relay could not be driven: the door did NOT open. */
+  readonly unlockFailed?: string;
+}
+
 /** The door contact opened while the relay was locked. */
 export interface DoorForcedEvent {
   readonly type: 'door_forced';
@@ -185,6 +202,7 @@ export type EventBody =
   | AccessGrantedEvent
   | AccessDeniedEvent
   | UnknownFaceEvent
+  | DoorUnlockedEvent
   | DoorForcedEvent
   | DoorHeldOpenEvent
   | EnrolledEvent
@@ -247,6 +265,13 @@ export const EVENT_FIELDS = {
     suspended: 'optional',
   },
   unknown_face: { score: 'required', frames: 'required', quality: 'required' },
+  door_unlocked: {
+    source: 'required',
+    reason: 'optional',
+    transaction: 'optional',
+    keyId: 'optional',
+    unlockFailed: 'optional',
+  },
   door_forced: {},
   door_held_open: { seconds: 'required' },
   enrolled: {

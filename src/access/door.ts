@@ -12,7 +12,11 @@ import { MAX_PULSE_MS, MIN_PULSE_MS } from './config.js';
  * - Door contact: opening while locked (and after the grace period) is `door_forced`;
  *   open longer than heldOpenSeconds is `door_held_open`; closing during a pulse relocks
  *   at once (no tailgating on the rest of the pulse).
- * - Exit button: press = unlock pulse (reason exit_button).
+ * - Exit button: press = unlock pulse (source exit_button).
+ * - Every unlock leaves one trace: a face unlock's is the `access_granted` event its
+ *   caller (the live loop's actuator) emits with the outcome; every other source (exit
+ *   button, signed remote request, Home Assistant) gets one `door_unlocked` event here,
+ *   naming the source and its details, with `unlockFailed` when the relay did not move.
  */
 
 /** Timer functions, handed in so tests advance time by hand. */
@@ -45,7 +49,31 @@ export interface DoorDeps {
   readonly timers?: Timers;
 }
 
+/** What opened the door (the `source` of its trace event). */
+export type UnlockSource = 'face' | 'exit_button' | 'remote' | 'home_assistant';
+
+/** The older spelling of a source (`access_granted` = face). */
 export type UnlockReason = 'access_granted' | 'exit_button' | 'remote' | 'home_assistant';
+
+/** One unlock and who asked for it, for the log and the trace event. */
+export interface UnlockRequest {
+  readonly source: UnlockSource;
+  /** face: the person granted. */
+  readonly personId?: string;
+  /** remote: the signed request's transaction and key id. */
+  readonly transaction?: string;
+  readonly keyId?: string;
+  /** remote: the reason given by the admin. */
+  readonly reason?: string;
+}
+
+/** Whether the relay moved; `error` says why not. */
+export type UnlockOutcome = { readonly ok: true } | { readonly ok: false; readonly error: string };
+
+function toRequest(request: UnlockRequest | UnlockReason): UnlockRequest {
+  if (typeof request !== 'string') return request;
+  return { source: request === 'access_granted' ? 'face' : request };
+}
 
 export interface DoorState {
   readonly locked: boolean;
@@ -96,23 +124,35 @@ export class Door {
       await exitButton.start();
       this.unsubscribe.push(
         exitButton.onChange((pressed) => {
-          if (pressed) void this.unlock('exit_button');
+          if (pressed) void this.unlock({ source: 'exit_button' });
         }),
       );
     }
     this.log.info({ relay: this.deps.relay.name, pulseMs: this.pulseMs }, 'door locked and ready');
   }
 
-  /** One unlock pulse (a second unlock during a pulse extends it). Never throws. */
-  unlock(reason: UnlockReason): Promise<void> {
-    if (!this.started) return Promise.resolve();
+  /**
+   * One unlock pulse (a second unlock during a pulse extends it). Never throws: resolves
+   * with whether the relay moved. Sources other than `face` get their `door_unlocked`
+   * event here (see the class comment).
+   */
+  unlock(request: UnlockRequest | UnlockReason): Promise<UnlockOutcome> {
+    const req = toRequest(request);
+    if (!this.started) {
+      const outcome: UnlockOutcome = { ok: false, error: 'door is not running' };
+      this.log.warn({ ...req }, 'unlock refused: the door is not running');
+      this.trace(req, outcome);
+      return Promise.resolve(outcome);
+    }
+    let outcome: UnlockOutcome = { ok: false, error: 'unlock did not run' };
     return this.enqueue(async () => {
       this.clearRelock();
       const wasUnlocked = this.deps.relay.unlocked;
       try {
         await this.withTimeout(this.deps.relay.unlock(), RELAY_TIMEOUT_MS, 'relay unlock');
       } catch (err) {
-        this.log.error({ err, reason }, 'relay failed to unlock');
+        outcome = { ok: false, error: (err as Error).message };
+        this.log.error({ err, ...req }, 'relay failed to unlock');
         this.deps.events.emit({
           type: 'error',
           source: 'door',
@@ -121,17 +161,38 @@ export class Door {
         await this.lockRelay();
         return;
       }
+      outcome = { ok: true };
       if (!wasUnlocked) {
         this.unlocks++;
         this.openedDuringPulse = this.deps.contact?.read() ?? false;
       }
-      this.log.info({ reason, pulseMs: this.pulseMs }, 'door unlocked');
+      this.log.info({ ...req, pulseMs: this.pulseMs }, 'door unlocked');
       this.relockTimer = this.timers.setTimeout(() => {
         this.relockTimer = null;
         void this.enqueue(() => this.lockRelay());
       }, this.pulseMs);
       this.notify();
+    }).then(() => {
+      this.trace(req, outcome);
+      return outcome;
     });
+  }
+
+  /** The one `door_unlocked` event of a non-face unlock (a face's is its `access_granted`). */
+  private trace(req: UnlockRequest, outcome: UnlockOutcome): void {
+    if (req.source === 'face') return;
+    try {
+      this.deps.events.emit({
+        type: 'door_unlocked',
+        source: req.source,
+        ...(req.reason !== undefined ? { reason: req.reason } : {}),
+        ...(req.transaction !== undefined ? { transaction: req.transaction } : {}),
+        ...(req.keyId !== undefined ? { keyId: req.keyId } : {}),
+        ...(outcome.ok ? {} : { unlockFailed: outcome.error }),
+      });
+    } catch (err) {
+      this.log.error({ err, ...req }, 'could not record the unlock event');
+    }
   }
 
   /** Locks now (ends a pulse early). */

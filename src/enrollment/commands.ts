@@ -11,6 +11,7 @@ import { RequestError, type RequestHandler, type RequestResult } from '../mqtt/r
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
 import type { GrayImage } from '../vision/image.js';
+import type { RemoteUnlockRequest } from './remote-unlock.js';
 import type { EnrollmentConfig } from './config.js';
 import { EnrollmentError, type EnrollmentErrorCode } from './errors.js';
 import type { EnrolledFace } from './photo-enroller.js';
@@ -144,8 +145,11 @@ export interface EnrollmentDeps {
   readonly duplicates?: DuplicateFinder;
   /** Called after every committed gallery change (the matcher reloads its embeddings). */
   readonly onGalleryChanged: () => void | Promise<void>;
-  /** Opens the door once; only used when `config.allowUnlock`. */
-  readonly unlock?: (reason: string) => void | Promise<void>;
+  /**
+   * Opens the door once (RemoteUnlock, src/enrollment/remote-unlock.ts); only used when
+   * `config.allowUnlock`. Rejects when the door did not open.
+   */
+  readonly unlock?: (reason: string, request: RemoteUnlockRequest) => void | Promise<void>;
   /**
    * This door's view of a person's access now (e.g. `{allowed: false, reason: "suspended"}`),
    * added to each person in `list`; absent: list shows the stored fields only.
@@ -505,10 +509,19 @@ export class EnrollmentService {
   }
 
   private async unlock(request: VerifiedRequest): Promise<RequestResult> {
-    const { transaction } = request.claims;
+    const { transaction, iat } = request.claims;
     const { reason } = parseUnlockArgs(request.claims.args);
     if (!this.deps.unlock) throw new EnrollmentError('unlock_disabled', 'this device has no door to unlock');
-    await this.deps.unlock(`${reason} (transaction ${transaction}, key ${request.kid})`);
+    // The lifetime (exp) bounds how long a request is valid; an unlock's moment is much shorter.
+    const ageSeconds = this.deps.clock.nowMs() / 1000 - iat;
+    const maxAge = this.deps.config.unlockMaxAgeSeconds;
+    if (ageSeconds > maxAge) {
+      throw new EnrollmentError(
+        'stale_unlock',
+        `unlock issued ${Math.round(ageSeconds)} s ago (limit ${maxAge} s, enrollment.unlockMaxAgeSeconds): not carried out late`,
+      );
+    }
+    await this.deps.unlock(reason, { reason, transaction, keyId: request.kid });
     const data = { unlocked: true };
     this.deps.store.putTransaction(transaction, { status: 'ok', data });
     return { transaction, data };

@@ -1,3 +1,9 @@
+function secondsUpTo600(value: unknown): void {
+  if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 600) {
+    throw new Error('must be an integer number of seconds in 1..600');
+  }
+}
+
 /** convict schema slice for `enrollment` (signed MQTT requests; owned by src/enrollment). */
 export const enrollmentSchema = {
   trustedKeys: {
@@ -54,6 +60,12 @@ export const enrollmentSchema = {
     default: 1024,
     env: 'FACEGATE_ENROLLMENT_WORKING_MAX_SIDE',
   },
+  unlockMaxAgeSeconds: {
+    doc: 'A signed remote unlock older than this (now - iat, seconds, 1..600) is refused with stale_unlock: a request delivered late (a persistent session, a bridge catching up) must not open the door for nobody.',
+    format: secondsUpTo600,
+    default: 30,
+    env: 'FACEGATE_ENROLLMENT_UNLOCK_MAX_AGE_SECONDS',
+  },
   allowUnlock: {
     doc: 'Accept signed remote `unlock` requests (off: a remote unlock is a door key sent over the network).',
     format: Boolean,
@@ -73,6 +85,7 @@ export interface EnrollmentConfig {
   readonly maxImagePixels: number;
   readonly maxImageDimension: number;
   readonly workingMaxSide: number;
+  readonly unlockMaxAgeSeconds: number;
   readonly allowUnlock: boolean;
 }
 
@@ -87,5 +100,6 @@ export const DEFAULT_ENROLLMENT_CONFIG: EnrollmentConfig = {
   maxImagePixels: enrollmentSchema.maxImagePixels.default,
   maxImageDimension: enrollmentSchema.maxImageDimension.default,
   workingMaxSide: enrollmentSchema.workingMaxSide.default,
+  unlockMaxAgeSeconds: enrollmentSchema.unlockMaxAgeSeconds.default,
   allowUnlock: enrollmentSchema.allowUnlock.default,
 };

@@ -31,6 +31,8 @@ export type EnrollmentErrorCode =
   // commands
   | 'unknown_person'
   | 'unlock_disabled'
+  | 'stale_unlock' // a remote unlock older than enrollment.unlockMaxAgeSeconds: never carried out late
+  | 'unlock_failed' // the door did not open (relay fault, broker of an MQTT relay away)
   | 'internal_error';
 
 /** What goes with a refusal besides the code and message (all optional, all in the MQTT response). */

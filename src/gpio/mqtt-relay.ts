@@ -9,9 +9,18 @@ export interface MqttRelayOptions {
 }
 
 /**
+ * How long an unlock command stays meaningful (s): it goes out with this MQTT 5 message
+ * expiry, so a broker holding it for a relay that is away drops it, and it is withdrawn
+ * from the client when not acknowledged in time. A person waits at the door for a few
+ * seconds at most; an unlock delivered later opens the door for nobody.
+ */
+export const UNLOCK_EXPIRY_SECONDS = 5;
+
+/**
  * A network relay (Shelly, Tasmota...) switched by publishing to its command topic.
  * Messages are QoS 1 and never retained: a retained "unlock" would reopen the door
- * whenever the relay reconnects. Because this process cannot hold the relay physically,
+ * whenever the relay reconnects. An unlock is never queued while the broker is away and
+ * expires after UNLOCK_EXPIRY_SECONDS; a lock may arrive late (locking is always safe). Because this process cannot hold the relay physically,
  * configure the device's own auto-off (Shelly "auto off", Tasmota PulseTime) to the
  * pulse length as the fail-secure backstop (docs/door.md).
  */
@@ -48,6 +57,7 @@ export class MqttRelay implements Relay {
     await this.publisher.publish(this.options.commandTopic, this.options.payloadUnlock, {
       qos: 1,
       retain: false,
+      expiresInSeconds: UNLOCK_EXPIRY_SECONDS,
     });
     this.isUnlocked = true;
   }

@@ -42,8 +42,16 @@ export interface RelayPublisher {
    * command queued offline would open the door whenever the broker came back.
    */
   readonly connected?: boolean;
-  /** Must reject (not queue) when the message cannot be sent now. */
-  publish(topic: string, payload: string, options?: { qos?: 0 | 1 | 2; retain?: boolean }): Promise<void>;
+  /**
+   * Must reject (not queue) when the message cannot be sent now. `expiresInSeconds`: a
+   * command that must not be carried out later (an unlock): never queued, sent with that
+   * MQTT 5 message expiry, withdrawn when not acknowledged in time.
+   */
+  publish(
+    topic: string,
+    payload: string,
+    options?: { qos?: 0 | 1 | 2; retain?: boolean; expiresInSeconds?: number },
+  ): Promise<void>;
 }
 
 /** A set of listeners, for inputs. */

@@ -10,6 +10,13 @@ export interface PublishOptions {
   qos?: 0 | 1;
   retain?: boolean;
   properties?: IPublishPacket['properties'];
+  /**
+   * For a command whose meaning expires (an unlock): refused at once while disconnected,
+   * sent with this MQTT 5 message expiry (seconds) so the broker drops it for a subscriber
+   * that is away, and withdrawn from mqtt.js's outgoing store (never re-sent after a
+   * reconnect) when not acknowledged within it or when the connection drops first.
+   */
+  expiresInSeconds?: number;
 }
 
 export interface MqttConnectionOptions {
@@ -103,6 +110,11 @@ export class MqttConnection {
     client.on('close', () => {
       this.subscribesInFlight = 0; // unanswered SUBSCRIBEs are sent again on the next connect
       this.generation++;
+      if (this.client !== client) {
+        // stop() closed it: not a lost connection, and nothing reconnects.
+        this.setConnected(false);
+        return;
+      }
       // mqtt.js has already armed its reconnect timer with the current period; the next one backs off.
       this.nextReconnectMs = Math.min(this.config.reconnect.maxMs, this.nextReconnectMs * 2);
       // ±20 % jitter: a fleet whose broker restarts does not reconnect in lockstep.
@@ -139,6 +151,7 @@ export class MqttConnection {
       });
     });
     this.setConnected(false);
+    this.log.info('mqtt disconnected (stop)');
   }
 
   /** Registers a handler for a topic filter; (re)subscribed on every connect. Returns an unsubscribe function. */
@@ -173,12 +186,69 @@ export class MqttConnection {
   publish(topic: string, payload: string | Buffer, options: PublishOptions = {}): Promise<void> {
     const client = this.client;
     if (!client) return Promise.reject(new Error('mqtt connection is not started'));
+    if (options.expiresInSeconds !== undefined) return this.publishExpiring(client, topic, payload, options);
     return new Promise((resolve, reject) => {
       client.publish(
         topic,
         payload,
         { qos: options.qos ?? 1, retain: options.retain ?? false, properties: options.properties },
         (err) => (err ? reject(err) : resolve()),
+      );
+    });
+  }
+
+  private publishExpiring(
+    client: MqttClient,
+    topic: string,
+    payload: string | Buffer,
+    options: PublishOptions,
+  ): Promise<void> {
+    const seconds = Math.max(1, Math.round(options.expiresInSeconds ?? 1));
+    if (!this.isConnected || !client.connected) {
+      return Promise.reject(
+        new Error(`not connected to the broker: a command that expires is not queued (${topic})`),
+      );
+    }
+    return new Promise((resolve, reject) => {
+      let withdrawn: string | null = null;
+      let settled = false;
+      const finish = (err?: Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        client.off('close', onClose);
+        if (err) reject(err);
+        else resolve();
+      };
+      const callback = (err?: Error): void => finish(err && withdrawn ? new Error(withdrawn) : err);
+      const withdraw = (why: string): void => {
+        withdrawn = why;
+        // Out of mqtt.js's outgoing store (and its store-processing queue): never re-sent after a reconnect.
+        for (const [id, entry] of Object.entries(client.outgoing)) {
+          if (entry.cb === callback) client.removeOutgoingMessage(Number(id));
+        }
+        const queue = (client as unknown as { _storeProcessingQueue?: { callback?: unknown }[] })
+          ._storeProcessingQueue;
+        const queued = queue?.findIndex((f) => f.callback === callback) ?? -1;
+        if (queue && queued >= 0) queue.splice(queued, 1);
+        finish(new Error(why));
+      };
+      const onClose = (): void =>
+        withdraw(`connection lost before the broker acknowledged the command (${topic}); not re-sent`);
+      const timer = setTimeout(
+        () => withdraw(`command not acknowledged within its ${seconds} s expiry (${topic}); withdrawn`),
+        seconds * 1000,
+      );
+      client.on('close', onClose);
+      client.publish(
+        topic,
+        payload,
+        {
+          qos: options.qos ?? 1,
+          retain: options.retain ?? false,
+          properties: { ...options.properties, messageExpiryInterval: seconds },
+        },
+        callback,
       );
     });
   }

@@ -76,8 +76,24 @@ export class HomeAssistantDiscovery {
       }),
     );
     if (config.allowUnlock) {
+      // A lock command's moment passes: subscribed at QoS 0, so a broker does not queue it in
+      // our persistent session while the door is away (Mosquitto keeps no QoS 0 messages
+      // for offline clients unless queue_qos0_messages is set), and a retained one (every
+      // subscribe would deliver it again) is never carried out.
       this.unsubscribers.push(
-        transport.subscribe(this.commandTopic, (_topic, payload) => this.onCommand(payload)),
+        transport.subscribe(
+          this.commandTopic,
+          (_topic, payload, packet) => {
+            if (packet.retain) {
+              this.log.warn(
+                'ignoring a retained Home Assistant lock command (it would replay on every connect)',
+              );
+              return;
+            }
+            this.onCommand(payload);
+          },
+          0,
+        ),
       );
     }
     // Otherwise the connect listener sends them (mqtt.js would only queue them in memory).

@@ -1,17 +1,20 @@
 import type { AccessDecision } from '../access/policy.js';
 import type { EventSink } from '../events.js';
-import type { FacegateMetrics } from '../ops/metrics.js';
 import type { Logger } from '../util/log.js';
 
-/** What the actuator needs from the door: one unlock pulse. */
+/**
+ * What the actuator needs from the door: one unlock pulse for this person; rejects when
+ * the door did not open (FaceDoorOpener, src/access/door-opener.ts).
+ */
 export interface DoorOpener {
   unlock(request: { readonly source: 'face'; readonly personId: string }): Promise<void>;
 }
 
 /**
  * Carries out a policy decision: for `access_granted` the door first (the person is
- * waiting), then the event. A failed unlock is still reported: the event says so and an
- * `error` event follows.
+ * waiting), then the event — the face unlock's one trace. A failed unlock is still
+ * reported: the event carries `unlockFailed` (the door has logged the relay fault and
+ * emitted its `error` event), and the loop goes on.
  */
 export class DecisionActuator {
   private readonly logger: Logger;
@@ -19,7 +22,6 @@ export class DecisionActuator {
   constructor(
     private readonly door: DoorOpener,
     private readonly events: EventSink,
-    private readonly metrics: FacegateMetrics,
     logger: Logger,
   ) {
     this.logger = logger.child({ module: 'decisions' });
@@ -30,7 +32,6 @@ export class DecisionActuator {
     if (decision.type === 'access_granted') {
       try {
         await this.door.unlock({ source: 'face', personId: decision.person.id });
-        this.metrics.unlocks.inc({ source: 'face' });
       } catch (err) {
         unlockError = err as Error;
       }
@@ -40,12 +41,7 @@ export class DecisionActuator {
         ? { ...decision, unlockFailed: unlockError.message }
         : decision,
     );
-    this.logger.info({ event }, decision.type);
-    if (unlockError) {
-      const message = `unlock failed: ${unlockError.message}`;
-      // component/reason: the v1 field names this event had; source/message: the one error shape.
-      this.events.emit({ type: 'error', source: 'door', message, component: 'door', reason: message });
-      throw unlockError;
-    }
+    if (unlockError) this.logger.error({ event }, 'access granted but the door did not open');
+    else this.logger.info({ event }, decision.type);
   }
 }

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { readPersonFolders } from '../util/person-folders.js';
@@ -144,7 +144,7 @@ export class ResultCache {
 
   async save(): Promise<void> {
     await mkdir(path.dirname(this.file), { recursive: true });
-    const tmp = `${this.file}.${process.pid}.tmp`;
+    const tmp = `${this.file}.${randomUUID()}.tmp`;
     await writeFile(tmp, JSON.stringify({ format: CACHE_FORMAT, entries: this.entries }));
     await rename(tmp, this.file);
   }

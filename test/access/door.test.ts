@@ -242,6 +242,8 @@ describe('Door', () => {
     await door.stop();
     expect(bank.level('gpiochip0:17')).toBe(1);
     expect(tools.running.size).toBe(0);
-    expect(events.types()).toEqual(['door_forced']);
+    // #15.5: the exit button's unlock leaves its trace; the face unlock's is its caller's access_granted.
+    expect(events.types()).toEqual(['door_forced', 'door_unlocked']);
+    expect(events.events[1]).toEqual({ type: 'door_unlocked', source: 'exit_button' });
   });
 });

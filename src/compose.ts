@@ -1,0 +1,257 @@
+import * as tf from '@tensorflow/tfjs';
+import type { AccessPolicy } from './access/policy.js';
+import type { FrameSource } from './camera/frame-source.js';
+import { createFrameSource } from './camera/create-frame-source.js';
+import type { FacegateConfig } from './config/schema.js';
+import { PhotoEnroller } from './enrollment/photo-enroller.js';
+import type { EventSink } from './events.js';
+import type { Matcher } from './gallery/matcher.js';
+import { createInput, createRelay, type GpioDeps } from './gpio/factory.js';
+import { MqttRelayPublisher } from './gpio/mqtt-relay-publisher.js';
+import type { DigitalInput, Relay } from './gpio/types.js';
+import type { Embedder } from './model/embedder.js';
+import { modelDirFor } from './model/config.js';
+import { loadEmbedder } from './model/load.js';
+import { loadPretrainedEmbedder } from './model/pretrained/embedder.js';
+import { MqttConnection } from './mqtt/connection.js';
+import type { FacegateMetrics } from './ops/metrics.js';
+import { noServiceNotifier, type ServiceNotifier } from './ops/systemd.js';
+import { DecisionActuator, type DoorOpener } from './pipeline/actuator.js';
+import { FaceLocator } from './pipeline/face-locator.js';
+import { LiveLoop } from './pipeline/live-loop.js';
+import { systemClock, type Clock } from './util/clock.js';
+import { createLogger, type Logger } from './util/log.js';
+import { createFaceDetector, type StoppableFaceDetector } from './vision/detector.js';
+import { createEyeFinder, type EyeFinder } from './vision/eyes.js';
+import { DEFAULT_PREPROCESS, type PreprocessOptions } from './vision/preprocess.js';
+import { QualityGate } from './vision/quality.js';
+
+/** The configured sister network and how faces must be preprocessed for it. */
+export interface LoadedModel {
+  readonly embedder: Embedder;
+  readonly preprocess: PreprocessOptions;
+}
+
+/**
+ * What a caller may put in place of a configured component (MQTT.js's
+ * `options.store || new Store()` shape): tests pass fakes for the hardware (camera, GPIO)
+ * or a small model; the bench passes `mqtt: null`. Whatever is given is used (and stopped
+ * or disposed by the app like its own).
+ */
+export interface ComponentOverrides {
+  readonly logger?: Logger;
+  readonly clock?: Clock;
+  /** systemd notify; default: none. */
+  readonly notifier?: ServiceNotifier;
+  /** Instead of `camera.*`. */
+  readonly camera?: FrameSource;
+  /** Instead of `vision.detector.*`. */
+  readonly detector?: StoppableFaceDetector;
+  /** Instead of loading `model.*` (the embedder and its preprocessing). */
+  readonly model?: LoadedModel;
+  /** The eye finder for models that align; null: never look for eyes. Default: the OpenCV eye cascades when the model aligns. */
+  readonly eyeFinder?: EyeFinder | null;
+  /** Instead of `door.relay.*`. */
+  readonly relay?: Relay;
+  /** Instead of `door.contact.*` (null: none). */
+  readonly contact?: DigitalInput | null;
+  /** Instead of `door.exitButton.*` (null: none). */
+  readonly exitButton?: DigitalInput | null;
+  /** The MQTT connection; null: no MQTT at all (bench, tools): events stay in the outbox. */
+  readonly mqtt?: MqttConnection | null;
+  /** Instead of `gallery.path`. */
+  readonly galleryPath?: string;
+  /** GPIO driver seams (fake gpiod tools, a fake sysfs root), for tests. */
+  readonly gpio?: Pick<GpioDeps, 'commandRunner' | 'onoffFactory' | 'sysfsRoot'>;
+}
+
+/** A component built on first call (loading, opening or spawning happens here, in start()). */
+export type Provider<T> = () => Promise<T>;
+
+/**
+ * Every component of the daemon, ready to be started: constructed objects only store
+ * their settings, and what needs I/O (models, OpenCV, GPIO lines, the camera) is a
+ * provider called by the lifecycle. Nothing here opens, loads or connects.
+ */
+export interface Components {
+  readonly config: FacegateConfig;
+  readonly logger: Logger;
+  readonly clock: Clock;
+  readonly notifier: ServiceNotifier;
+  readonly galleryPath: string;
+  /** null when MQTT is off (overrides.mqtt = null). */
+  readonly mqtt: MqttConnection | null;
+  readonly camera: Provider<FrameSource>;
+  readonly detector: Provider<StoppableFaceDetector>;
+  readonly model: Provider<LoadedModel>;
+  /** The eye finder for this model (null when it does not align on the eyes). */
+  readonly eyeFinder: (model: LoadedModel) => Promise<EyeFinder | null>;
+  readonly relay: Provider<Relay>;
+  readonly contact: Provider<DigitalInput | null>;
+  readonly exitButton: Provider<DigitalInput | null>;
+}
+
+/**
+ * Builds the daemon's components from the config with real defaults, each replaceable
+ * through `overrides`. Throws only on bad local settings (an invalid device id for MQTT).
+ */
+export function buildComponents(config: FacegateConfig, overrides: ComponentOverrides = {}): Components {
+  const logger = overrides.logger ?? createLogger(config.log.level);
+  const clock = overrides.clock ?? systemClock;
+  const mqtt =
+    overrides.mqtt !== undefined
+      ? overrides.mqtt
+      : new MqttConnection({ config: config.mqtt, deviceId: config.device.id, logger });
+  const gpioDeps = (): GpioDeps => ({
+    logger,
+    clock,
+    ...overrides.gpio,
+    // The relay's own MQTT client view: `connected` lets MqttRelay refuse an unlock while the broker is away.
+    publisher: mqtt ? new MqttRelayPublisher(mqtt) : undefined,
+  });
+  const given =
+    <T>(value: T): Provider<T> =>
+    () =>
+      Promise.resolve(value);
+  return {
+    config,
+    logger,
+    clock,
+    notifier: overrides.notifier ?? noServiceNotifier,
+    galleryPath: overrides.galleryPath ?? config.gallery.path,
+    mqtt,
+    camera: overrides.camera
+      ? given(overrides.camera)
+      : () => Promise.resolve().then(() => createFrameSource(config.camera, clock, logger)),
+    detector: overrides.detector
+      ? given(overrides.detector)
+      : () => createFaceDetector(config.vision.detector, logger),
+    model: overrides.model ? given(overrides.model) : () => loadConfiguredModel(config, logger),
+    eyeFinder: (model) =>
+      overrides.eyeFinder !== undefined
+        ? Promise.resolve(overrides.eyeFinder)
+        : createEyeFinderFor(config, model.preprocess, logger),
+    relay: overrides.relay ? given(overrides.relay) : () => createRelay(config.door.relay, gpioDeps()),
+    contact:
+      overrides.contact !== undefined
+        ? given(overrides.contact)
+        : () => createInput('door contact', config.door.contact, gpioDeps()),
+    exitButton:
+      overrides.exitButton !== undefined
+        ? given(overrides.exitButton)
+        : () => createInput('exit button', config.door.exitButton, gpioDeps()),
+  };
+}
+
+/** The configured sister network (`model.backbone`) and how faces must be preprocessed for it. */
+export async function loadConfiguredModel(config: FacegateConfig, logger: Logger): Promise<LoadedModel> {
+  if (config.model.backbone === 'faceapi') {
+    const embedder = await loadPretrainedEmbedder(modelDirFor(config.model), logger, {
+      backend: config.model.tfBackend,
+    });
+    return { embedder, preprocess: embedder.preprocess };
+  }
+  const embedder = await loadEmbedder(config.model.path, logger, { backend: config.model.tfBackend });
+  return { embedder, preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize } };
+}
+
+/** Eyes are looked for only when the model aligns faces on them. */
+async function createEyeFinderFor(
+  config: FacegateConfig,
+  preprocess: PreprocessOptions,
+  logger: Logger,
+): Promise<EyeFinder | null> {
+  if (!preprocess.align) return null;
+  return createEyeFinder({ backend: config.vision.detector.backend, threads: 1 }, logger);
+}
+
+/** The face path shared by the live loop and enrollment: detector, eyes, THE preprocessing. */
+export interface FacePath {
+  readonly detector: StoppableFaceDetector;
+  readonly locator: FaceLocator;
+  readonly model: LoadedModel;
+  /** THE preprocessing, one function object shared by the live loop and enrollment. */
+  readonly preprocess: ReturnType<FaceLocator['preprocessor']>;
+}
+
+/** Loads the detector and the eye finder for a loaded model (the face path). */
+export async function loadFacePath(components: Components, model: LoadedModel): Promise<FacePath> {
+  const detector = await components.detector();
+  let eyes: EyeFinder | null;
+  try {
+    eyes = await components.eyeFinder(model);
+  } catch (err) {
+    await detector.stop().catch(() => undefined);
+    throw err;
+  }
+  const locator = new FaceLocator(eyes);
+  return { detector, locator, model, preprocess: locator.preprocessor(model.preprocess) };
+}
+
+/** Stops what loadFacePath started (the embedder is disposed by its owner). */
+export async function stopFacePath(path: FacePath): Promise<void> {
+  await Promise.allSettled([path.detector.stop(), path.locator.stop()]);
+}
+
+/** The photo enroller of the daemon and the gallery tool, on the shared face path. */
+export function createPhotoEnroller(config: FacegateConfig, path: FacePath, logger: Logger): PhotoEnroller {
+  return new PhotoEnroller({
+    detector: path.locator.wrapDetector(path.detector),
+    embedder: path.model.embedder,
+    preprocess: path.preprocess,
+    limits: {
+      maxImageBytes: config.enrollment.maxImageBytes,
+      maxImagePixels: config.enrollment.maxImagePixels,
+      maxImageDimension: config.enrollment.maxImageDimension,
+      workingMaxSide: config.enrollment.workingMaxSide,
+    },
+    // The live gate's face rules: a face the door would refuse live is not enrolled.
+    rules: config.vision.quality,
+    logger,
+  });
+}
+
+export interface LiveLoopParts {
+  readonly config: FacegateConfig;
+  readonly camera: FrameSource;
+  readonly face: FacePath;
+  readonly matcher: Matcher;
+  /** The access policy (in the daemon: as reviewed by the door's access rules). */
+  readonly policy: Pick<AccessPolicy, 'observe'>;
+  /** Opens the door for a granted face. */
+  readonly door: DoorOpener;
+  readonly events: EventSink;
+  readonly metrics: FacegateMetrics;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** After every frame (feeds the systemd watchdog). */
+  readonly onProgress?: () => void;
+}
+
+/**
+ * THE place the live loop is put together from the components (camera → detector →
+ * quality gate → eyes → preprocess → embed → match → policy → door and events). The
+ * daemon and the bench both build it here.
+ */
+export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
+  const { face } = parts;
+  const gate = new QualityGate(parts.config.vision.quality);
+  return new LiveLoop({
+    source: parts.camera,
+    detector: face.detector,
+    gate,
+    locate: face.locator.aligns ? (image, region) => face.locator.locate(image, region.box) : undefined,
+    preprocess: face.preprocess,
+    embedder: face.model.embedder,
+    matcher: parts.matcher,
+    policy: parts.policy,
+    actuator: new DecisionActuator(parts.door, parts.events, parts.logger),
+    events: parts.events,
+    metrics: parts.metrics,
+    clock: parts.clock,
+    logger: parts.logger,
+    onProgress: parts.onProgress,
+    // The engine's own count: needs no initialised backend (a fake embedder never starts one).
+    tensorCount: () => tf.engine().state.numTensors,
+  });
+}

@@ -1,0 +1,43 @@
+import type { EventBody, EventSink, FacegateEvent } from './events.js';
+import type { Clock } from './util/clock.js';
+import type { Logger } from './util/log.js';
+
+/**
+ * The daemon's one event sink: each event goes to the outbox-backed publisher, which
+ * stores it with its audit row in one SQL transaction (and sends it to MQTT). Until the gallery database is open (a relay fault during start-up)
+ * and after it closed, events can only be logged: they are stamped `id: "unstored"`.
+ */
+export class AppEventSink implements EventSink {
+  private store: EventSink | null = null;
+  private readonly log: Logger;
+
+  constructor(
+    private readonly deviceId: string,
+    private readonly clock: Clock,
+    logger: Logger,
+  ) {
+    this.log = logger.child({ module: 'events' });
+  }
+
+  /** From now on events are stored and audited (`store`: the outbox-backed EventPublisher). */
+  attach(store: EventSink): void {
+    this.store = store;
+  }
+
+  /** Back to logging only (the database is closing). */
+  detach(): void {
+    this.store = null;
+  }
+
+  emit(body: EventBody): FacegateEvent {
+    if (this.store) return this.store.emit(body);
+    const event: FacegateEvent = {
+      ...body,
+      id: 'unstored',
+      ts: new Date(this.clock.nowMs()).toISOString(),
+      device: this.deviceId,
+    };
+    this.log.warn({ event }, 'event before the gallery opened: logged only');
+    return event;
+  }
+}
