@@ -474,7 +474,15 @@ export class FacegateApp {
         };
       },
     });
-    this.health.add({ name: 'mqtt', critical: false, check: () => ({ ok: mqtt?.connected ?? false }) });
+    this.health.add({
+      name: 'mqtt',
+      critical: false,
+      // Not ok while disconnected, or for a while after the broker said the session was taken over.
+      check: () => {
+        const status = mqtt?.status();
+        return { ok: status !== undefined && status.connected && status.problem === null, detail: status };
+      },
+    });
     const access = this.access;
     this.health.add({
       name: 'access',
