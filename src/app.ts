@@ -6,7 +6,7 @@ import { AccessPolicy } from './access/policy.js';
 import type { FrameSource } from './camera/frame-source.js';
 import { createFrameSource } from './camera/create-frame-source.js';
 import type { FacegateConfig } from './config/schema.js';
-import { registerEnrollmentCommands } from './enrollment/commands.js';
+import { registerEnrollmentCommands, type EnrollmentService } from './enrollment/commands.js';
 import { PhotoEnroller } from './enrollment/photo-enroller.js';
 import type { EventBody, EventSink, FacegateEvent } from './events.js';
 import { MatcherDuplicateFinder } from './gallery/duplicates.js';
@@ -86,6 +86,7 @@ export class FacegateApp {
   private mqtt: MqttConnection | null = null;
   private publisher: EventPublisher | null = null;
   private router: RequestRouter | null = null;
+  private enrollment: EnrollmentService | null = null;
   private state: StatePublisher | null = null;
   private discovery: HomeAssistantDiscovery | null = null;
   private camera: FrameSource | null = null;
@@ -263,7 +264,7 @@ export class FacegateApp {
       events: this.eventSink,
     });
     const door = this.door;
-    await registerEnrollmentCommands(this.router, {
+    this.enrollment = await registerEnrollmentCommands(this.router, {
       deviceId: config.device.id,
       config: config.enrollment,
       enroller,
@@ -488,6 +489,12 @@ export class FacegateApp {
       name: 'access',
       critical: false,
       check: () => access?.health() ?? { ok: false, detail: 'access rules not started' },
+    });
+    this.health.add({
+      name: 'requests',
+      critical: false,
+      // Signed requests since start: applied, answered again from the store, refused (reported / repeats).
+      check: () => ({ ok: true, detail: this.enrollment?.stats }),
     });
     this.health.add({
       name: 'door',
