@@ -256,7 +256,10 @@ export class EnrollmentService {
           { cmd, code: refusal.code, transaction },
           'repeated request refused again (not reported)',
         );
-        throw new RequestError(refusal.code, refusal.message, transaction);
+        throw new RequestError(refusal.code, refusal.message, transaction, {
+          hint: refusal.hint,
+          details: refusal.details,
+        });
       }
       this.counts.rejected++;
       this.log.warn(
