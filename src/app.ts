@@ -15,7 +15,7 @@ import {
   type LoadedModel,
 } from './compose.js';
 import type { FacegateConfig } from './config/schema.js';
-import { registerEnrollmentCommands } from './enrollment/commands.js';
+import { registerEnrollmentCommands, type EnrollmentService } from './enrollment/commands.js';
 import { RemoteUnlock } from './enrollment/remote-unlock.js';
 import type { PhotoEnroller } from './enrollment/photo-enroller.js';
 import { AppEventSink } from './event-sink.js';
@@ -108,6 +108,7 @@ export class FacegateApp {
   private sync: GallerySync | null = null;
   private face: FacePath | null = null;
   private enroller: PhotoEnroller | null = null;
+  private enrollment: EnrollmentService | null = null;
   private state: StatePublisher | null = null;
   private loop: LiveLoop | null = null;
   private http: OpsHttpServer | null = null;
@@ -542,7 +543,7 @@ export class FacegateApp {
             maxConcurrent: config.mqtt.requests.maxConcurrent,
             events: this.sink,
           });
-          await registerEnrollmentCommands(router, {
+          this.enrollment = await registerEnrollmentCommands(router, {
             deviceId: config.device.id,
             config: config.enrollment,
             enroller: need(this.enroller, 'the enroller'),
@@ -608,12 +609,26 @@ export class FacegateApp {
         };
       },
     });
-    this.health.add({ name: 'mqtt', critical: false, check: () => ({ ok: mqtt?.connected ?? false }) });
+    this.health.add({
+      name: 'mqtt',
+      critical: false,
+      // Not ok while disconnected, or for a while after the broker said the session was taken over.
+      check: () => {
+        const status = mqtt?.status();
+        return { ok: status !== undefined && status.connected && status.problem === null, detail: status };
+      },
+    });
     const access = this.access;
     this.health.add({
       name: 'access',
       critical: false,
       check: () => access?.health() ?? { ok: false, detail: 'access rules not started' },
+    });
+    this.health.add({
+      name: 'requests',
+      critical: false,
+      // Signed requests since start: applied, answered again from the store, refused (reported / repeats).
+      check: () => ({ ok: true, detail: this.enrollment?.stats }),
     });
     this.health.add({
       name: 'door',

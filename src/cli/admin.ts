@@ -8,7 +8,9 @@
  * (docs/access.md).
  *
  * Exit codes: 0 every addressed device answered ok; 1 a device answered with an error
- * (or bad usage / input); 2 timeout or broker unreachable.
+ * (or bad usage / input); 2 the request did not get through in time: not connected,
+ * refused or unacknowledged by the broker, or not every expected device answered. The
+ * message names the failed step and what to do.
  */
 import { chmod, mkdir, readFile, writeFile, access } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -25,6 +27,13 @@ import {
   type BrokerOptions,
   type RequestOutcome,
 } from '../enrollment/admin-client.js';
+import { DEFAULT_ENROLLMENT_CONFIG } from '../enrollment/config.js';
+import {
+  base64Length,
+  DEFAULT_MAX_SIDE,
+  normalizePhoto,
+  PhotoNormalizeError,
+} from '../enrollment/photo-normalize.js';
 import { generateAdminKeyPair, parseAdminKey } from '../enrollment/keys.js';
 import { sniffPhotoFormat } from '../enrollment/photo-format.js';
 import type { RequestArgs, SignedCommand } from '../enrollment/protocol.js';
@@ -44,7 +53,14 @@ interface RequestFlags extends ConnectionFlags {
   expect: number;
   timeout: number;
   lifetime: number;
+  resend: number;
   progress: boolean;
+}
+
+function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
+  return n;
 }
 
 function positiveInt(value: string): number {
@@ -69,8 +85,19 @@ function withRequest(cmd: Command): Command {
     .requiredOption('--device <id>', 'device id, or "all" for the whole fleet')
     .requiredOption('--key <file>', 'admin private key (PEM PKCS#8 or JWK) from `keygen`')
     .option('--expect <n>', 'devices that must answer ok (for --device all)', positiveInt, 1)
-    .option('--timeout <seconds>', 'give up after this many seconds', positiveInt, 30)
+    .option(
+      '--timeout <seconds>',
+      'give up after this many seconds, counted from the start (connect and publish included)',
+      positiveInt,
+      30,
+    )
     .option('--lifetime <seconds>', 'request validity (exp - iat)', positiveInt, 300)
+    .option(
+      '--resend <seconds>',
+      're-publish the same signed request after this long without every answer (doubling); 0: once',
+      nonNegativeNumber,
+      3,
+    )
     .option('--no-progress', 'no progress display on stderr');
 }
 
@@ -94,13 +121,26 @@ async function runRequest(
   args: RequestArgs,
   render?: (outcome: RequestOutcome) => string,
 ): Promise<number> {
+  // --timeout counts from here: connecting, an unacknowledged publish and the answers share it.
+  const started = Date.now();
+  const timeoutMs = flags.timeout * 1000;
   const key = await parseAdminKey(await readFile(flags.key, 'utf8'), flags.key);
   if (flags.device === 'all' && flags.expect === 1) {
     process.stderr.write(
       'note: --device all waits for ONE answer; pass --expect <fleet size> to wait for every door\n',
     );
   }
-  const client = await connectBroker(await brokerOptions(flags));
+  const options = await brokerOptions(flags);
+  const client = await connectBroker({
+    ...options,
+    connectTimeoutMs: Math.max(1000, Math.min(10_000, timeoutMs - (Date.now() - started))),
+  }).catch((err: unknown) => {
+    const message = err instanceof Error ? err.message : String(err);
+    throw new AdminError(
+      `not connected: ${message}\n  what to do: check the broker address, port, TLS files and credentials, and that the broker runs`,
+      'connect',
+    );
+  });
   const bar =
     flags.progress && process.stderr.isTTY
       ? new cliProgress.SingleBar(
@@ -113,7 +153,6 @@ async function runRequest(
           cliProgress.Presets.shades_classic,
         )
       : undefined;
-  const started = Date.now();
   let ticker: NodeJS.Timeout | undefined;
   let outcome: RequestOutcome;
   try {
@@ -123,8 +162,9 @@ async function runRequest(
     outcome = await sendRequest(client, key, cmd, args, {
       device: flags.device,
       expect: flags.expect,
-      timeoutMs: flags.timeout * 1000,
+      timeoutMs: Math.max(0, timeoutMs - (Date.now() - started)),
       lifetimeSeconds: flags.lifetime,
+      resendMs: flags.resend * 1000,
       prefix: flags.prefix,
       onResponse: (response, received) => {
         bar?.update(received);
@@ -138,7 +178,11 @@ async function runRequest(
   } finally {
     if (ticker) clearInterval(ticker);
     bar?.stop();
-    await client.endAsync();
+    // Forced and bounded: a broker that broke the connection must not hold the tool up.
+    await Promise.race([
+      client.endAsync(true).catch(() => undefined),
+      new Promise((resolve) => setTimeout(resolve, 1000).unref()),
+    ]);
   }
   process.stdout.write(
     render
@@ -146,16 +190,20 @@ async function runRequest(
       : `${JSON.stringify({ ...outcome, elapsedMs: Date.now() - started }, null, 2)}\n`,
   );
   if (outcome.ok) return 0;
-  const errors = outcome.responses.filter((r) => r.status === 'error');
-  for (const r of errors)
+  for (const r of outcome.responses.filter((r) => r.status === 'error'))
     process.stderr.write(`error from ${r.device}: ${r.error?.code}: ${r.error?.message}\n`);
+  const failure = outcome.failure;
+  if (failure) {
+    process.stderr.write(
+      `facegate-admin: ${failure.step.replace(/_/g, ' ')}: ${failure.message}\n  what to do: ${failure.hint}\n`,
+    );
+  }
   if (outcome.timedOut) {
     process.stderr.write(
       `timeout: ${outcome.responses.length} of ${flags.expect} device(s) answered within ${flags.timeout} s\n`,
     );
-    return errors.length > 0 ? 1 : 2;
   }
-  return 1;
+  return failure?.step === 'error_answer' ? 1 : 2;
 }
 
 async function keygen(out: string, force: boolean): Promise<void> {
@@ -190,14 +238,48 @@ async function keygen(out: string, force: boolean): Promise<void> {
   );
 }
 
-async function readImages(paths: string[]): Promise<string[]> {
-  return Promise.all(
-    paths.map(async (path) => {
-      const bytes = await readFile(path);
-      if (sniffPhotoFormat(bytes) === null) throw new AdminError(`${path} is not a JPEG or PNG`, 'usage');
-      return bytes.toString('base64');
-    }),
-  );
+/**
+ * Reads, checks and normalises the photos (EXIF rotation applied, scaled to `maxSide`,
+ * JPEG), then checks them against the door's default limits (`enrollment.maxImageBytes`,
+ * `enrollment.maxRequestBytes`) so a too large request is refused here with a clear reason.
+ */
+async function readImages(paths: string[], maxSide: number, verbose: boolean): Promise<string[]> {
+  const limits = DEFAULT_ENROLLMENT_CONFIG;
+  if (paths.length > limits.maxImages)
+    throw new AdminError(`at most ${limits.maxImages} photos per request (enrollment.maxImages)`, 'usage');
+  const encoded: string[] = [];
+  for (const path of paths) {
+    const bytes = await readFile(path);
+    if (sniffPhotoFormat(bytes) === null) throw new AdminError(`${path} is not a JPEG or PNG`, 'usage');
+    let photo;
+    try {
+      photo = await normalizePhoto(bytes, { maxSide });
+    } catch (err) {
+      if (err instanceof PhotoNormalizeError) throw new AdminError(`${path}: ${err.message}`, 'usage');
+      throw err;
+    }
+    if (verbose) {
+      process.stderr.write(
+        `${path}: ${bytes.length} bytes → ${photo.width}x${photo.height} JPEG, ${photo.jpeg.length} bytes${photo.orientation > 1 ? ` (EXIF orientation ${photo.orientation} applied)` : ''}\n`,
+      );
+    }
+    if (photo.jpeg.length > limits.maxImageBytes) {
+      throw new AdminError(
+        `${path} is still ${photo.jpeg.length} bytes after scaling to ${maxSide} px; a door accepts at most ${limits.maxImageBytes} (enrollment.maxImageBytes): use a smaller --max-side`,
+        'usage',
+      );
+    }
+    encoded.push(photo.jpeg.toString('base64'));
+  }
+  // The signed request adds a header, claims and the base64url of all that (4/3).
+  const requestBytes = base64Length(encoded.reduce((n, e) => n + e.length + 3, 0) + 1024) + 200;
+  if (requestBytes > limits.maxRequestBytes) {
+    throw new AdminError(
+      `the request would be about ${requestBytes} bytes; a door accepts at most ${limits.maxRequestBytes} (enrollment.maxRequestBytes): send fewer photos or use a smaller --max-side`,
+      'usage',
+    );
+  }
+  return encoded;
 }
 
 /** `--groups a,b` → ["a", "b"] (the device validates the names). */
@@ -296,17 +378,28 @@ function buildProgram(setExit: (code: number) => void): Command {
     )
     .requiredOption('--person <id>', 'person id (letters, digits, . _ -)')
     .requiredOption('--name <name>', 'display name')
+    .option(
+      '--max-side <px>',
+      'photos are rotated by EXIF, scaled to this longest side and re-encoded as JPEG',
+      positiveInt,
+      DEFAULT_MAX_SIDE,
+    )
     .argument('<image...>', 'JPEG or PNG photos showing only this person')
-    .action(async (images: string[], opts: RequestFlags & AccessFlags & { person: string; name: string }) => {
-      setExit(
-        await runRequest(opts, 'enroll', {
-          person: opts.person,
-          name: opts.name,
-          images: await readImages(images),
-          ...accessArgs(opts),
-        }),
-      );
-    });
+    .action(
+      async (
+        images: string[],
+        opts: RequestFlags & AccessFlags & { person: string; name: string; maxSide: number },
+      ) => {
+        setExit(
+          await runRequest(opts, 'enroll', {
+            person: opts.person,
+            name: opts.name,
+            images: await readImages(images, opts.maxSide, opts.progress),
+            ...accessArgs(opts),
+          }),
+        );
+      },
+    );
 
   const person = program
     .command('person')

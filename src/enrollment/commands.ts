@@ -7,6 +7,7 @@ import type {
   SchedulesSetEvent,
 } from '../events.js';
 import { GalleryInputError } from '../gallery/errors.js';
+import { RepeatedRefusals } from '../mqtt/repeated-refusals.js';
 import { RequestError, type RequestHandler, type RequestResult } from '../mqtt/request-router.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
@@ -193,9 +194,23 @@ export async function registerEnrollmentCommands(
   return service;
 }
 
+/** What the service did with the requests it received since start (health, tests, fuzzer). */
+export interface EnrollmentStats {
+  /** Requests carried out (a gallery change, a list, an unlock) and answered ok. */
+  readonly applied: number;
+  /** Re-deliveries of an already answered transaction, answered from the store (no event). */
+  readonly answeredFromStore: number;
+  /** Refusals reported with a `rejected_request` event. */
+  readonly rejected: number;
+  /** Refusals of a payload already refused and reported recently: answered, not reported again. */
+  readonly repeatedRefusals: number;
+}
+
 export class EnrollmentService {
   private readonly verifier: RequestVerifier;
   private readonly log: Logger;
+  private readonly repeats: RepeatedRefusals;
+  private counts = { applied: 0, answeredFromStore: 0, rejected: 0 };
   /** Requests are applied one at a time: no two enrollments race for the detector or the DB. */
   private queue: Promise<unknown> = Promise.resolve();
 
@@ -204,6 +219,7 @@ export class EnrollmentService {
     readonly keys: readonly TrustedKey[],
   ) {
     this.log = deps.logger.child({ module: 'enrollment' });
+    this.repeats = new RepeatedRefusals(() => deps.clock.monotonicMs());
     this.verifier = new RequestVerifier({
       deviceId: deps.deviceId,
       keys,
@@ -216,23 +232,40 @@ export class EnrollmentService {
     else this.log.info({ keys: keys.map((k) => ({ kid: k.kid, source: k.source })) }, 'trusted admin keys');
   }
 
-  /** Verifies and applies one request; throws RequestError (code + reason) on refusal. */
+  get stats(): EnrollmentStats {
+    return { ...this.counts, repeatedRefusals: this.repeats.repeated };
+  }
+
+  /**
+   * Verifies and applies one request; throws RequestError (code + reason) on refusal.
+   *
+   * Order: signature, addressee and claims first; then, one request at a time, a
+   * transaction already answered is answered again from the store (even when the copy
+   * has expired meanwhile: retained and re-delivered requests), and only a new transaction
+   * has its validity window and nonce checked and is applied. A refusal is reported once
+   * per payload (see RepeatedRefusals), however often the same bytes arrive.
+   */
   async handle(cmd: SignedCommand, payload: Buffer, topic: string): Promise<RequestResult> {
     let request: VerifiedRequest | undefined;
     try {
-      if (cmd === 'unlock' && !this.deps.config.allowUnlock) {
-        throw new EnrollmentError(
-          'unlock_disabled',
-          'remote unlock is disabled on this device (enrollment.allowUnlock)',
-        );
-      }
-      request = await this.verifier.verify(payload, cmd);
+      request = await this.verifier.verify(payload, cmd, { checkWindow: false });
       const verified = request;
-      return await this.serially(() => this.apply(cmd, verified));
+      return await this.serially(() => this.answerOrApply(cmd, verified));
     } catch (err) {
       if (err instanceof DuplicateError) throw err.requestError;
       const transaction = request?.claims.transaction ?? peekTransaction(payload);
       const refusal = toEnrollmentError(err, this.log);
+      if (!this.repeats.shouldReport(payload, refusal.code)) {
+        this.log.debug(
+          { cmd, code: refusal.code, transaction },
+          'repeated request refused again (not reported)',
+        );
+        throw new RequestError(refusal.code, refusal.message, transaction, {
+          hint: refusal.hint,
+          details: refusal.details,
+        });
+      }
+      this.counts.rejected++;
       this.log.warn(
         {
           cmd,
@@ -261,6 +294,23 @@ export class EnrollmentService {
     }
   }
 
+  private async answerOrApply(cmd: SignedCommand, request: VerifiedRequest): Promise<RequestResult> {
+    const { transaction } = request.claims;
+    // A transaction already processed is answered as it was the first time, changing nothing.
+    const stored = this.deps.store.getTransaction(transaction) as StoredResponse | undefined;
+    if (stored !== undefined) {
+      this.counts.answeredFromStore++;
+      this.log.info({ cmd, transaction }, 'duplicate transaction answered from the store');
+      if (stored.status === 'ok') return { transaction, data: stored.data };
+      const { code, message, hint, details } = stored.error;
+      throw new DuplicateError(new RequestError(code, message, transaction, { hint, details }));
+    }
+    this.verifier.checkWindow(request.claims);
+    const result = await this.apply(cmd, request);
+    this.counts.applied++;
+    return result;
+  }
+
   private serially<T>(task: () => Promise<T>): Promise<T> {
     const run = this.queue.then(task, task);
     this.queue = run.catch(() => undefined);
@@ -270,14 +320,6 @@ export class EnrollmentService {
   private async apply(cmd: SignedCommand, request: VerifiedRequest): Promise<RequestResult> {
     const { store } = this.deps;
     const { transaction, nonce } = request.claims;
-    // A transaction already processed is answered as it was the first time, changing nothing.
-    const stored = store.getTransaction(transaction) as StoredResponse | undefined;
-    if (stored !== undefined) {
-      this.log.info({ cmd, transaction }, 'duplicate transaction answered from the store');
-      if (stored.status === 'ok') return { transaction, data: stored.data };
-      const { code, message, hint, details } = stored.error;
-      throw new DuplicateError(new RequestError(code, message, transaction, { hint, details }));
-    }
     if (!store.rememberNonce(nonce, request.nonceExpiresAtMs)) {
       throw new EnrollmentError('replayed', 'this request was already received (nonce seen before)');
     }
@@ -287,9 +329,13 @@ export class EnrollmentService {
           return await this.enroll(request);
         case 'remove':
           return await this.remove(request);
-        case 'list':
+        case 'list': {
           parseListArgs(request.claims.args);
-          return { transaction, data: this.listData() };
+          // Stored like every answer, so a re-delivered list is answered, not refused as a replay.
+          const data = this.listData();
+          store.putTransaction(transaction, { status: 'ok', data });
+          return { transaction, data };
+        }
         case 'unlock':
           return await this.unlock(request);
         case 'update_person':
@@ -301,7 +347,7 @@ export class EnrollmentService {
       // A verified request that failed is remembered with its answer too, so a retry of the
       // same transaction gets the same reason instead of "replayed".
       const refusal = toEnrollmentError(err, this.log);
-      if (refusal.code !== 'internal_error' && cmd !== 'list') {
+      if (refusal.code !== 'internal_error') {
         store.putTransaction(transaction, {
           status: 'error',
           error: {
@@ -511,6 +557,13 @@ export class EnrollmentService {
   private async unlock(request: VerifiedRequest): Promise<RequestResult> {
     const { transaction, iat } = request.claims;
     const { reason } = parseUnlockArgs(request.claims.args);
+    // Checked after verification, so the refusal is stored with the transaction like any other.
+    if (!this.deps.config.allowUnlock) {
+      throw new EnrollmentError(
+        'unlock_disabled',
+        'remote unlock is disabled on this device (enrollment.allowUnlock)',
+      );
+    }
     if (!this.deps.unlock) throw new EnrollmentError('unlock_disabled', 'this device has no door to unlock');
     // The lifetime (exp) bounds how long a request is valid; an unlock's moment is much shorter.
     const ageSeconds = this.deps.clock.nowMs() / 1000 - iat;

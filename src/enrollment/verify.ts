@@ -35,7 +35,16 @@ const CLAIMS = ['v', 'cmd', 'aud', 'iat', 'exp', 'nonce', 'transaction', 'args']
 export class RequestVerifier {
   constructor(private readonly opts: VerifierOptions) {}
 
-  async verify(payload: Uint8Array, cmd: string): Promise<VerifiedRequest> {
+  /**
+   * `checkWindow: false` leaves the validity window (iat/exp) to `checkWindow()`: a request
+   * whose transaction was already answered is answered again from the store even after it
+   * expired (a retained or re-delivered copy), without counting as a new refusal.
+   */
+  async verify(
+    payload: Uint8Array,
+    cmd: string,
+    options: { checkWindow?: boolean } = {},
+  ): Promise<VerifiedRequest> {
     const { opts } = this;
     if (payload.length > opts.maxRequestBytes) {
       throw new EnrollmentError(
@@ -91,6 +100,7 @@ export class RequestVerifier {
 
     const claims = parseClaims(claimBytes);
     this.checkClaims(claims, cmd);
+    if (options.checkWindow ?? true) this.checkWindow(claims);
     return { claims, kid, nonceExpiresAtMs: (claims.exp + opts.maxClockSkewSeconds) * 1000 };
   }
 
@@ -115,6 +125,11 @@ export class RequestVerifier {
         `request is valid for ${c.exp - c.iat} s, limit ${opts.maxLifetimeSeconds} s`,
       );
     }
+  }
+
+  /** Throws `not_yet_valid` / `expired` when now (± the allowed skew) is outside [iat, exp]. */
+  checkWindow(c: RequestClaims): void {
+    const { opts } = this;
     const now = opts.clock.nowMs() / 1000;
     if (c.iat > now + opts.maxClockSkewSeconds) {
       throw new EnrollmentError(

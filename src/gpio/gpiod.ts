@@ -136,6 +136,8 @@ export class GpiodRelay implements Relay {
   private chipName = '';
   private holder: HeldProcess | null = null;
   private isUnlocked = false;
+  /** start() claimed the line; before that (or after a failed start) there is nothing to lock. */
+  private claimed = false;
   private readonly log: Logger;
 
   constructor(
@@ -154,6 +156,7 @@ export class GpiodRelay implements Relay {
     this.version = await detectGpiodVersion(this.runner);
     this.chipName = await resolveGpiodChip(this.runner, this.options.chip);
     await this.hold(0);
+    this.claimed = true;
     this.log.info(
       { chip: this.chipName, line: this.options.line, libgpiod: this.version },
       'relay line claimed, locked',
@@ -165,7 +168,16 @@ export class GpiodRelay implements Relay {
     this.isUnlocked = true;
   }
 
+  /**
+   * Drives the line to locked. After a failed start() nothing of ours holds the line, so
+   * the door's stop() locking "again" is not an error (it used to log a second, misleading
+   * "relay used before start()" after the real start-up failure).
+   */
   async lock(): Promise<void> {
+    if (!this.claimed && !this.holder) {
+      this.log.debug('relay line was never claimed; nothing to lock');
+      return;
+    }
     await this.hold(0);
     this.isUnlocked = false;
   }
@@ -184,7 +196,7 @@ export class GpiodRelay implements Relay {
   }
 
   async close(): Promise<void> {
-    if (!this.chipName) return;
+    if (!this.chipName || !this.claimed) return;
     await this.lock();
     // The holder keeps running until here so the line never floats while we run; at exit
     // the last value stays on the pin (a pull resistor should hold "locked" beyond that).

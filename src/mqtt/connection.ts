@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from '../util/log.js';
 import type { MqttConfig } from './config.js';
+import { describeReasonCode, SESSION_TAKEN_OVER } from './reason-codes.js';
 import { isValidDeviceId, resolveBaseTopic, topicMatches, topicsFor, type Topics } from './topics.js';
 
 export type MessageHandler = (topic: string, payload: Buffer, packet: IPublishPacket) => void;
@@ -30,6 +32,29 @@ interface Subscription {
   qos: 0 | 1;
   handler: MessageHandler;
 }
+
+/** What `/health` shows about the connection (`MqttConnection.status()`). */
+export interface MqttStatus {
+  readonly connected: boolean;
+  readonly clientId: string;
+  /** Connection attempts that failed or ended early in a row (drives the backoff). */
+  readonly consecutiveFailures: number;
+  /** Delay before the next attempt while disconnected, ms (null while connected). */
+  readonly nextReconnectMs: number | null;
+  /** Times the broker said another client took this session over (DISCONNECT 0x8E). */
+  readonly sessionTakeovers: number;
+  /** The broker's last DISCONNECT, if any. */
+  readonly lastDisconnect: {
+    readonly reasonCode: number;
+    readonly reason: string;
+    readonly agoSeconds: number;
+  } | null;
+  /** Set while a takeover happened within the last 10 minutes: two devices share a client id. */
+  readonly problem: string | null;
+}
+
+/** A takeover this recent still marks the connection as a problem in `/health`. */
+const TAKEOVER_MEMORY_MS = 10 * 60_000;
 
 export const AVAILABILITY_ONLINE = 'online';
 export const AVAILABILITY_OFFLINE = 'offline';
@@ -61,9 +86,19 @@ export class MqttConnection {
   private subscribesInFlight = 0;
   /** Bumped on every connection loss, so late SUBACK callbacks of an old connection are ignored. */
   private generation = 0;
-  private nextReconnectMs: number;
+  private failures = 0;
+  private connectedAtMs: number | null = null;
+  private reconnectTimer: NodeJS.Timeout | null = null;
+  private plannedDelayMs: number | null = null;
+  private takeovers = 0;
+  private watchingAvailability = false;
+  private lastDisconnect: { reasonCode: number; atMs: number } | null = null;
+  private lastTakeoverMs: number | null = null;
+  private readonly now: () => number;
+  /** This process's connection; sent as a user property with availability, to spot a twin. */
+  readonly instanceId = randomUUID();
 
-  constructor(options: MqttConnectionOptions) {
+  constructor(options: MqttConnectionOptions & { monotonicMs?: () => number }) {
     if (!isValidDeviceId(options.deviceId)) {
       throw new Error(`device id "${options.deviceId}" must be 1-64 letters, digits, "-" or "_"`);
     }
@@ -79,7 +114,7 @@ export class MqttConnection {
       );
     }
     this.clientId = options.config.clientId.trim() || `facegate-${options.deviceId}`;
-    this.nextReconnectMs = Math.max(100, options.config.reconnect.minMs);
+    this.now = options.monotonicMs ?? (() => performance.now());
   }
 
   get connected(): boolean {
@@ -94,36 +129,145 @@ export class MqttConnection {
   /** Starts connecting in the background. Throws only on bad local settings (unreadable TLS/password files). */
   start(): void {
     if (this.client) return;
+    if (!this.watchingAvailability) {
+      this.watchingAvailability = true;
+      this.subscribe(this.topics.availability, (_topic, payload, packet) =>
+        this.onAvailability(payload, packet),
+      );
+    }
     const client = mqtt.connect(this.config.url, this.clientOptions());
     this.client = client;
     client.on('connect', (connack) => {
-      this.nextReconnectMs = Math.max(100, this.config.reconnect.minMs);
-      client.options.reconnectPeriod = this.nextReconnectMs;
-      this.log.info({ url: this.config.url, sessionPresent: connack.sessionPresent }, 'mqtt connected');
+      this.connectedAtMs = this.now();
+      this.plannedDelayMs = null;
+      this.log.info(
+        { url: this.config.url, sessionPresent: connack.sessionPresent, clientId: this.clientId },
+        'mqtt connected',
+      );
       this.resubscribeAll(client);
-      client.publish(this.topics.availability, AVAILABILITY_ONLINE, { qos: 1, retain: true }, (err) => {
+      client.publish(this.topics.availability, AVAILABILITY_ONLINE, this.availabilityOptions(), (err) => {
         if (err) this.log.warn({ err: err.message }, 'could not publish availability');
       });
       this.setConnected(true);
       for (const listener of this.connectListeners) this.safely(listener, 'connect listener');
     });
-    client.on('close', () => {
-      this.subscribesInFlight = 0; // unanswered SUBSCRIBEs are sent again on the next connect
-      this.generation++;
-      if (this.client !== client) {
-        // stop() closed it: not a lost connection, and nothing reconnects.
-        this.setConnected(false);
-        return;
+    // The broker's DISCONNECT (MQTT 5) says why; 'close' follows.
+    client.on('disconnect', (packet) => {
+      const reasonCode = packet.reasonCode ?? 0;
+      this.lastDisconnect = { reasonCode, atMs: this.now() };
+      if (reasonCode === SESSION_TAKEN_OVER) {
+        this.recordTakeover('broker DISCONNECT 0x8e session taken over');
+      } else {
+        this.log.warn({ reasonCode, reason: describeReasonCode(reasonCode) }, 'mqtt broker disconnected us');
       }
-      // mqtt.js has already armed its reconnect timer with the current period; the next one backs off.
-      this.nextReconnectMs = Math.min(this.config.reconnect.maxMs, this.nextReconnectMs * 2);
-      // ±20 % jitter: a fleet whose broker restarts does not reconnect in lockstep.
-      client.options.reconnectPeriod = Math.round(this.nextReconnectMs * (0.8 + Math.random() * 0.4));
-      if (this.isConnected) this.log.warn('mqtt connection lost; reconnecting');
-      this.setConnected(false);
     });
+    client.on('close', () => this.onClose(client));
     client.on('error', (err) => this.log.warn({ err: err.message }, 'mqtt error'));
     client.on('message', (topic, payload, packet) => this.dispatch(topic, payload, packet));
+  }
+
+  private availabilityOptions(): { qos: 1; retain: true; properties: IPublishPacket['properties'] } {
+    return { qos: 1, retain: true, properties: { userProperties: { instance: this.instanceId } } };
+  }
+
+  /**
+   * Our own availability topic, as the broker delivers it: an `online` or `offline` sent by
+   * another instance (user property `instance`) means another process connects with this
+   * device's identity. Brokers that close the old connection without DISCONNECT 0x8E on a
+   * takeover (Mosquitto 2.0) are caught this way too. A retained `offline` of another
+   * instance is only the previous run of this door and is ignored.
+   */
+  private onAvailability(payload: Buffer, packet: IPublishPacket): void {
+    const raw = packet.properties?.userProperties?.instance;
+    const instance = Array.isArray(raw) ? raw[0] : raw;
+    if (instance === undefined || instance === this.instanceId) return;
+    const text = payload.toString('utf8');
+    if (text !== AVAILABILITY_ONLINE && text !== AVAILABILITY_OFFLINE) return;
+    if (packet.retain && text === AVAILABILITY_OFFLINE) return;
+    this.recordTakeover(
+      `another instance (${instance.slice(0, 8)}) published "${text}" on ${this.topics.availability}`,
+    );
+  }
+
+  private recordTakeover(evidence: string): void {
+    const now = this.now();
+    // One takeover is often seen twice (the DISCONNECT and the twin's availability).
+    if (this.lastTakeoverMs !== null && now - this.lastTakeoverMs < 200) return;
+    this.takeovers++;
+    this.lastTakeoverMs = now;
+    this.log.error(
+      { clientId: this.clientId, evidence, takeovers: this.takeovers },
+      'mqtt session taken over: another client connects with the same client id (two devices with one device.id / mqtt.clientId?); backing off',
+    );
+  }
+
+  /** How the connection is doing, for `/health`. */
+  status(): MqttStatus {
+    const now = this.now();
+    const recentTakeover = this.lastTakeoverMs !== null && now - this.lastTakeoverMs < TAKEOVER_MEMORY_MS;
+    return {
+      connected: this.isConnected,
+      clientId: this.clientId,
+      consecutiveFailures: this.failures,
+      nextReconnectMs: this.isConnected ? null : this.plannedDelayMs,
+      sessionTakeovers: this.takeovers,
+      lastDisconnect: this.lastDisconnect
+        ? {
+            reasonCode: this.lastDisconnect.reasonCode,
+            reason: describeReasonCode(this.lastDisconnect.reasonCode),
+            agoSeconds: Math.round((now - this.lastDisconnect.atMs) / 1000),
+          }
+        : null,
+      problem: recentTakeover
+        ? `session taken over ${this.takeovers} time(s): another client uses client id "${this.clientId}" (two devices with one device.id?)`
+        : null,
+    };
+  }
+
+  /**
+   * A connection ended (or an attempt failed). The reconnect delay is ours, not MQTT.js's
+   * fixed reconnectPeriod: it doubles with every attempt that fails or does not stay up
+   * for STABLE_FACTOR x maxMs (a session taken over right after connecting counts as
+   * failed), up to `reconnect.maxMs`, with "equal jitter" (half fixed, half random;
+   * AWS Architecture Blog, "Exponential Backoff And Jitter", 2015) so a fleet, or two
+   * doors fighting over one client id, do not reconnect in lockstep.
+   */
+  private onClose(client: MqttClient): void {
+    this.subscribesInFlight = 0; // unanswered SUBSCRIBEs are sent again on the next connect
+    this.generation++;
+    const wasConnected = this.isConnected;
+    this.setConnected(false);
+    if (this.client !== client) return; // stopped: no reconnect, no "lost" message
+    const { minMs, maxMs } = this.config.reconnect;
+    const stable =
+      this.connectedAtMs !== null && this.now() - this.connectedAtMs >= Math.max(5000, STABLE_FACTOR * maxMs);
+    this.failures = stable ? 0 : this.failures + 1;
+    this.connectedAtMs = null;
+    const base = Math.min(Math.max(maxMs, 100), Math.max(100, minMs) * 2 ** Math.min(this.failures, 20));
+    const delay = Math.round(base / 2 + Math.random() * (base / 2));
+    this.plannedDelayMs = delay;
+    if (wasConnected) {
+      const recentTakeover =
+        this.lastTakeoverMs !== null && this.now() - this.lastTakeoverMs < TAKEOVER_MEMORY_MS;
+      const reason =
+        this.lastDisconnect && this.now() - this.lastDisconnect.atMs < 1000
+          ? describeReasonCode(this.lastDisconnect.reasonCode)
+          : recentTakeover
+            ? 'session taken over (again) by the client with the same client id'
+            : 'connection lost';
+      this.log.warn(
+        { reason, reconnectInMs: delay, failures: this.failures },
+        `mqtt ${reason}; reconnecting`,
+      );
+    }
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = setTimeout(() => {
+      this.reconnectTimer = null;
+      if (this.client !== client || client.connected) return;
+      // Keep the stores: QoS 1 messages in flight are sent again on the new connection.
+      client.reconnect({ incomingStore: client.incomingStore, outgoingStore: client.outgoingStore });
+    }, delay);
+    this.reconnectTimer.unref();
   }
 
   /** Publishes `offline` (retained) and disconnects cleanly, within `timeoutMs`. The session stays on the broker. */
@@ -131,10 +275,12 @@ export class MqttConnection {
     const client = this.client;
     if (!client) return;
     this.client = null;
+    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
+    this.reconnectTimer = null;
     if (client.connected) {
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, timeoutMs);
-        client.publish(this.topics.availability, AVAILABILITY_OFFLINE, { qos: 1, retain: true }, () => {
+        client.publish(this.topics.availability, AVAILABILITY_OFFLINE, this.availabilityOptions(), () => {
           clearTimeout(timer);
           resolve();
         });
@@ -151,7 +297,6 @@ export class MqttConnection {
       });
     });
     this.setConnected(false);
-    this.log.info('mqtt disconnected (stop)');
   }
 
   /** Registers a handler for a topic filter; (re)subscribed on every connect. Returns an unsubscribe function. */
@@ -273,13 +418,14 @@ export class MqttConnection {
       },
       keepalive: cfg.keepaliveSeconds,
       connectTimeout: cfg.connectTimeoutMs,
-      reconnectPeriod: this.nextReconnectMs,
-      reconnectOnConnackError: true,
+      // 0: MQTT.js's reconnect timer has a fixed period; onClose() schedules reconnects with backoff.
+      reconnectPeriod: 0,
       // We resubscribe ourselves on every connect: mqtt.js skips it when the broker claims a session.
       resubscribe: false,
       will: {
         topic: this.topics.availability,
         payload: Buffer.from(AVAILABILITY_OFFLINE),
+        properties: { userProperties: { instance: this.instanceId } },
         qos: 1,
         retain: true,
       },
@@ -340,6 +486,9 @@ export class MqttConnection {
     }
   }
 }
+
+/** A connection that stayed up this many times reconnect.maxMs (at least 5 s) resets the backoff. */
+const STABLE_FACTOR = 2;
 
 /** MQTT packet limit for incoming messages: the request limit plus room for topic and properties. */
 export function maximumPacketSize(maxRequestBytes: number): number {

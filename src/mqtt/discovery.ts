@@ -44,14 +44,19 @@ export interface DiscoveryMessage {
 /**
  * Home Assistant MQTT discovery: retained configs under `<prefix>/<component>/facegate_<id>/<object>/config`
  * for the lock, the access event, diagnostic sensors and MQTT connectivity, all in one
- * device, with the availability topic. Re-sent on every connect and when Home Assistant
- * announces itself on `<prefix>/status` = `online`.
+ * device, with the availability topic. Sent on the first connect, again on a connect only
+ * when the configs changed, and when Home Assistant announces itself on `<prefix>/status` =
+ * `online`. They are retained, so a reconnect (e.g. two doors taking one session from each
+ * other) needs no new copy: re-sending on every connect made a storm of retained writes.
  */
 export class HomeAssistantDiscovery {
   private readonly opts: DiscoveryOptions;
   private readonly log: Logger;
   private readonly unsubscribers: (() => void)[] = [];
   private resendTimer: NodeJS.Timeout | null = null;
+  /** The configs as last handed to the broker (null: not yet in this process). */
+  private lastSent: string | null = null;
+  private sends = 0;
 
   constructor(options: DiscoveryOptions) {
     this.opts = options;
@@ -66,7 +71,7 @@ export class HomeAssistantDiscovery {
   start(): void {
     if (!this.opts.config.enabled || this.unsubscribers.length > 0) return;
     const { transport, config } = this.opts;
-    this.unsubscribers.push(transport.onConnect(() => this.publishAll()));
+    this.unsubscribers.push(transport.onConnect(() => this.publishIfChanged()));
     this.unsubscribers.push(
       transport.subscribe(`${config.prefix}/status`, (_topic, payload, packet) => {
         // A retained "online" arrives on every subscribe; the connect handler has just sent everything.
@@ -97,7 +102,12 @@ export class HomeAssistantDiscovery {
       );
     }
     // Otherwise the connect listener sends them (mqtt.js would only queue them in memory).
-    if (transport.connected) this.publishAll();
+    if (transport.connected) this.publishIfChanged();
+  }
+
+  /** How often the whole set of configs was sent since start (tests, health). */
+  get sendCount(): number {
+    return this.sends;
   }
 
   stop(): void {
@@ -246,9 +256,22 @@ export class HomeAssistantDiscovery {
     return out;
   }
 
+  private publishIfChanged(): void {
+    const current = JSON.stringify(this.messages());
+    if (current === this.lastSent) {
+      this.log.debug('reconnected; discovery configs unchanged and retained, not re-sent');
+      return;
+    }
+    this.publishAll();
+  }
+
   private publishAll(): void {
-    for (const { topic, payload } of this.messages()) {
+    const messages = this.messages();
+    this.lastSent = JSON.stringify(messages);
+    this.sends++;
+    for (const { topic, payload } of messages) {
       this.opts.transport.publish(topic, payload, { qos: 1, retain: true }).catch((err: Error) => {
+        this.lastSent = null; // not all sent: the next connect sends them again
         this.log.warn({ err: err.message, topic }, 'could not publish discovery config');
       });
     }

@@ -3,6 +3,7 @@ import type { EventSink } from '../events.js';
 import { isTransactionId } from '../identity.js';
 import type { Logger } from '../util/log.js';
 import type { MessageHandler, PublishOptions, Unsubscribe } from './connection.js';
+import { RepeatedRefusals } from './repeated-refusals.js';
 import type { Topics } from './topics.js';
 
 /** Where a request came from. */
@@ -107,6 +108,8 @@ export class RequestRouter {
   private readonly log: Logger;
   private readonly unsubscribers: Unsubscribe[] = [];
   private readonly running = new Set<Promise<void>>();
+  /** The same oversized / unknown payload re-delivered is answered again but reported once. */
+  private readonly repeats = new RepeatedRefusals(() => performance.now());
 
   constructor(options: RequestRouterOptions) {
     this.opts = options;
@@ -212,8 +215,11 @@ export class RequestRouter {
     if (err instanceof RequestError) {
       const transaction = cleanTransaction(err.transaction) ?? peekTransaction(payload);
       if (['unknown_command', 'payload_too_large', 'busy'].includes(err.code)) {
-        this.log.warn({ cmd: info.cmd, topic: info.topic, code: err.code }, 'request refused');
-        this.emitRejected(info, err.code, err.message, transaction);
+        // busy is about the moment, not the payload: every one is reported.
+        if (err.code === 'busy' || this.repeats.shouldReport(payload, err.code)) {
+          this.log.warn({ cmd: info.cmd, topic: info.topic, code: err.code }, 'request refused');
+          this.emitRejected(info, err.code, err.message, transaction);
+        }
       } else {
         this.log.info({ cmd: info.cmd, code: err.code, reason: err.message }, 'request failed');
       }

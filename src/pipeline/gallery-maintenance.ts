@@ -1,4 +1,6 @@
 import { readFile } from 'node:fs/promises';
+import { basename } from 'node:path';
+import { MAX_FACES_PER_PERSON } from '../gallery/people.js';
 import { GalleryStore } from '../gallery/store.js';
 import type { Embedder } from '../model/embedder.js';
 import type { Logger } from '../util/log.js';
@@ -167,17 +169,21 @@ export interface ImportStore {
 export interface ImportResult {
   readonly imported: { personId: string; faces: number }[];
   readonly failed: { personId: string; error: string }[];
+  /** People whose folder held more photos than a person may have faces: the rest were not read. */
+  readonly skipped: { personId: string; found: number; used: number; skippedPhotos: string[] }[];
 }
 
 const PHOTO_EXTENSIONS = ['.png', '.jpg', '.jpeg'];
-/** Matches the gallery's per-person limit. */
-const MAX_PHOTOS_PER_PERSON = 32;
+/** The gallery's per-person limit: more photos cannot be stored as faces of one person. */
+const MAX_PHOTOS_PER_PERSON = MAX_FACES_PER_PERSON;
 
 /**
  * Imports a folder of person folders: `<dir>/<personId>/*.{png,jpg,jpeg}` (links followed,
  * the one reader `readPersonFolders` that `evaluate` uses too). Each person is
  * enrolled in one transaction (replacing earlier faces); one bad photo fails only its
- * person, named in the result.
+ * person, named in the result. A folder with more than MAX_FACES_PER_PERSON photos gets
+ * its first ones (natural order) and a warning naming how many were left out (in the log
+ * and in `skipped`), never silently.
  */
 export async function importPersonFolders(
   dir: string,
@@ -191,9 +197,18 @@ export async function importPersonFolders(
   }
   const imported: { personId: string; faces: number }[] = [];
   const failed: { personId: string; error: string }[] = [];
+  const skipped: ImportResult['skipped'][number][] = [];
   for (const { person: personId, files: all } of folders) {
     try {
       const files = all.slice(0, MAX_PHOTOS_PER_PERSON);
+      if (all.length > files.length) {
+        const left = all.slice(files.length).map((f) => basename(f));
+        skipped.push({ personId, found: all.length, used: files.length, skippedPhotos: left });
+        deps.logger.warn(
+          { personId, found: all.length, used: files.length, skipped: left.length, firstSkipped: left[0] },
+          `only the first ${files.length} photos of the folder are imported (at most ${MAX_FACES_PER_PERSON} faces per person); ${left.length} left out`,
+        );
+      }
       if (files.length === 0) throw new Error('no .png/.jpg photos in the folder');
       const photos = await Promise.all(files.map((f) => readFile(f)));
       const faces = await deps.enroller.enrollPhotos(
@@ -207,7 +222,7 @@ export async function importPersonFolders(
       deps.logger.warn({ personId, err: (err as Error).message }, 'person not imported');
     }
   }
-  return { imported, failed };
+  return { imported, failed, skipped };
 }
 
 // ------------------------------------------------------------------------- tools

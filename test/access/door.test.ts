@@ -1,10 +1,11 @@
+import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { Door, RELAY_TIMEOUT_MS } from '../../src/access/door.js';
 import { RecordingSink } from '../fakes/events.js';
 import { GpiodInput, GpiodRelay } from '../../src/gpio/gpiod.js';
 import { SimulatedInput, SimulatedRelay } from '../../src/gpio/simulated.js';
 import type { Relay } from '../../src/gpio/types.js';
-import { silentLogger } from '../../src/util/log.js';
+import { createLogger, silentLogger } from '../../src/util/log.js';
 import { FakeGpioBank, FakeGpiodTools } from '../fakes/gpio-lines.js';
 import { flush, ManualTime } from '../fakes/manual-time.js';
 
@@ -245,5 +246,33 @@ describe('Door', () => {
     // #15.5: the exit button's unlock leaves its trace; the face unlock's is its caller's access_granted.
     expect(events.types()).toEqual(['door_forced', 'door_unlocked']);
     expect(events.events[1]).toEqual({ type: 'door_unlocked', source: 'exit_button' });
+  });
+});
+
+describe('a gpiod relay whose start failed', () => {
+  it('stop() after the failed start logs no second, misleading "relay used before start()"', async () => {
+    const lines: { level: number; msg: string; err?: { message?: string } }[] = [];
+    const logger = createLogger(
+      'debug',
+      new Writable({
+        write(chunk: Buffer, _enc, done) {
+          for (const line of chunk.toString('utf8').split('\n').filter(Boolean))
+            lines.push(JSON.parse(line) as (typeof lines)[number]);
+          done();
+        },
+      }),
+    );
+    const time = new ManualTime();
+    // No chip of that label: start() fails with the real reason.
+    const tools = new FakeGpiodTools(new FakeGpioBank(), 2);
+    const relay = new GpiodRelay({ chip: 'pinctrl-bcm2711', line: 17, activeLow: false }, tools, logger);
+    const door = new Door(options, { relay, events: new RecordingSink(), clock: time, logger, timers: time });
+    await expect(door.start()).rejects.toThrow(/no GPIO chip "pinctrl-bcm2711"/);
+    await door.stop();
+    const errors = lines.filter((l) => l.level >= 50);
+    expect(JSON.stringify(errors)).not.toMatch(/used before start/);
+    expect(errors).toEqual([]);
+    expect(lines.some((l) => /never claimed/.test(l.msg))).toBe(true);
+    expect(tools.running.size).toBe(0);
   });
 });

@@ -180,14 +180,25 @@ describe('enrollment commands over MQTT', () => {
     });
   });
 
-  it('refuses a replayed list (same nonce) and answers a duplicate remove from the store', async () => {
+  it('answers a re-delivered list from the store, refuses a new transaction with a seen nonce, and answers a duplicate remove from the store', async () => {
     const list = await signRequest(admin.admin.privateKey, admin.admin.kid, {
       cmd: 'list',
       aud: deviceId,
       args: {},
     });
-    expect((await publishRaw('list', list.jws, list.claims.transaction)).status).toBe('ok');
-    const again = await publishRaw('list', list.jws, list.claims.transaction);
+    const before = rejections().length;
+    const first = await publishRaw('list', list.jws, list.claims.transaction);
+    expect(first.status).toBe('ok');
+    expect(await publishRaw('list', list.jws, list.claims.transaction)).toEqual(first);
+    expect(rejections().length).toBe(before);
+    // Same nonce, another transaction: a replay, refused.
+    const replay = await signRequest(admin.admin.privateKey, admin.admin.kid, {
+      cmd: 'list',
+      aud: deviceId,
+      args: {},
+      nonce: list.claims.nonce,
+    });
+    const again = await publishRaw('list', replay.jws, replay.claims.transaction);
     expect(again.error?.code).toBe('replayed');
 
     const remove = await signRequest(admin.admin.privateKey, admin.admin.kid, {
@@ -195,10 +206,24 @@ describe('enrollment commands over MQTT', () => {
       aud: deviceId,
       args: { person: 'ghost' },
     });
-    const first = await publishRaw('remove', remove.jws, remove.claims.transaction);
+    const firstRemove = await publishRaw('remove', remove.jws, remove.claims.transaction);
     const second = await publishRaw('remove', remove.jws, remove.claims.transaction);
-    expect(first.status).toBe('ok');
-    expect(second).toEqual(first);
+    expect(firstRemove.status).toBe('ok');
+    expect(second).toEqual(firstRemove);
+  });
+
+  it('reports a refused payload once however often the same bytes arrive, and answers each', async () => {
+    const forged = await signRequest(stranger.admin.privateKey, stranger.admin.kid, {
+      cmd: 'remove',
+      aud: deviceId,
+      args: { person: 'nobody' },
+    });
+    const before = rejections().length;
+    for (let i = 0; i < 3; i++) {
+      const res = await publishRaw('remove', forged.jws, forged.claims.transaction);
+      expect(res.error?.code).toBe('unknown_key');
+    }
+    expect(rejections().length).toBe(before + 1);
   });
 
   it('refuses a request for another door arriving on the fleet topic', async () => {

@@ -104,6 +104,16 @@ export class OwnBroker {
     }
   }
 
+  /** SIGSTOP: the broker stops answering (a hung broker) while its connections stay open. */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after pause(). */
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** SIGHUP: Mosquitto re-reads its ACL and password files. */
   reload(): void {
     this.child?.kill('SIGHUP');
@@ -117,6 +127,7 @@ export class OwnBroker {
     const child = this.child;
     if (!child) return;
     const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.kill('SIGCONT'); // a paused broker cannot act on SIGTERM
     child.kill(signal);
     await exited;
     this.child = null;

@@ -47,4 +47,38 @@ describe('gallery import reads person folders like evaluate (links followed)', (
     expect(result.imported).toEqual([{ personId: 'alice', faces: 2 }]);
     expect(result.failed).toEqual([{ personId: 'bob', error: 'no .png/.jpg photos in the folder' }]);
   });
+
+  it('says so when a folder has more photos than a person may have faces (32), naming the count left out', async () => {
+    await mkdir(path.join(root, 'carol'));
+    for (let i = 1; i <= 40; i++) await writeFile(path.join(root, 'carol', `${i}.jpg`), `photo-${i}`);
+    const warnings: { obj: Record<string, unknown>; msg: string }[] = [];
+    const logger = silentLogger();
+    logger.warn = ((obj: Record<string, unknown>, msg: string) => void warnings.push({ obj, msg })) as never;
+    let sent: string[] = [];
+    const result = await importPersonFolders(root, {
+      modelId: 'm',
+      logger,
+      enroller: {
+        enrollPhotos: async (photos) => {
+          sent = photos.map((p) => Buffer.from(p).toString());
+          return photos.map(() => ({ crop: createGrayImage(2, 2), embedding: new Float32Array(2) }));
+        },
+      },
+      store: { enroll: (r) => ({ personId: r.id, faces: r.faces.length, version: 1, updated: false }) },
+    });
+    expect(sent).toHaveLength(32);
+    expect(sent[0]).toBe('photo-1');
+    expect(sent[31]).toBe('photo-32'); // natural order: 1..32, not 1, 10, 11...
+    expect(result.imported).toEqual([{ personId: 'carol', faces: 32 }]);
+    expect(result.skipped).toEqual([
+      {
+        personId: 'carol',
+        found: 40,
+        used: 32,
+        skippedPhotos: ['33.jpg', '34.jpg', '35.jpg', '36.jpg', '37.jpg', '38.jpg', '39.jpg', '40.jpg'],
+      },
+    ]);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0].msg).toMatch(/only the first 32 photos.*8 left out/);
+  });
 });
