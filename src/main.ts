@@ -15,11 +15,10 @@ import { Command, CommanderError } from 'commander';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config/load.js';
 import type { FacegateConfig } from './config/schema.js';
 import { SystemdNotifier } from './ops/systemd.js';
-import { createLogger, type Logger } from './util/log.js';
+import { createLogger, resolveLogFormat, type Logger } from './util/log.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
@@ -58,7 +57,7 @@ async function runDaemon(options: GlobalOptions): Promise<void> {
   const config = readConfig(options);
   // Loaded only here: the gallery tools start fast without TensorFlow and OpenCV.
   const { FacegateApp } = await import('./app.js');
-  const logger = createLogger(config.log.level);
+  const logger = daemonLogger(config);
   const notifier = new SystemdNotifier({ env: process.env, pid: process.pid }, logger);
   const app = new FacegateApp({ config, logger, notifier, softwareVersion: packageVersion() });
   const log = logger.child({ module: 'main' });
@@ -156,12 +155,24 @@ function dropForeignHandlers(
   return removed;
 }
 
+/** The daemon's log on stdout: readable on a terminal, JSON lines for journald (log.format 'auto'). */
+function daemonLogger(config: FacegateConfig): Logger {
+  const isTty = process.stdout.isTTY === true;
+  return createLogger(config.log.level, {
+    format: resolveLogFormat(config.log.format, isTty),
+    destination: 1,
+    colorize: isTty && process.stdout.hasColors?.() === true,
+  });
+}
+
 /** Tools log to stderr, so stdout carries only their result (JSON). */
 function toolLogger(config: FacegateConfig): Logger {
-  return createLogger(
-    config.log.level === 'info' ? 'warn' : config.log.level,
-    pino.destination({ dest: 2, sync: true }),
-  );
+  const isTty = process.stderr.isTTY === true;
+  return createLogger(config.log.level === 'info' ? 'warn' : config.log.level, {
+    format: resolveLogFormat(config.log.format, isTty),
+    destination: 2,
+    colorize: isTty && process.stderr.hasColors?.() === true,
+  });
 }
 
 function printJson(value: unknown): void {

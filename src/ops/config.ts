@@ -6,6 +6,12 @@ export const logSchema = {
     default: 'info',
     env: 'FACEGATE_LOG_LEVEL',
   },
+  format: {
+    doc: 'Log line format: "auto" (readable on a terminal, one JSON object a line otherwise, e.g. under systemd/journald), "pretty" or "json".',
+    format: ['auto', 'pretty', 'json'],
+    default: 'auto',
+    env: 'FACEGATE_LOG_FORMAT',
+  },
 } as const;
 
 export const metricsSchema = {
@@ -33,6 +39,7 @@ export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' |
 
 export interface LogConfig {
   readonly level: LogLevel;
+  readonly format: 'auto' | 'pretty' | 'json';
 }
 
 export interface MetricsConfig {
