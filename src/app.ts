@@ -229,6 +229,17 @@ export class FacegateApp {
       stop: () => this.http?.stop(),
     });
 
+    // Opened after the door (below), closed after it: what the door reports while it stops
+    // (a relay that would not lock) is still stored and audited.
+    services.push({
+      name: 'gallery close',
+      start: () => undefined,
+      stop: () => {
+        this.sink.detach();
+        this.gallery?.close();
+      },
+    });
+
     // The door, locked, before anything else can go wrong.
     let pulses = 0;
     services.push({
@@ -292,10 +303,7 @@ export class FacegateApp {
         });
         this.sink.attach(this.publisher);
       },
-      stop: () => {
-        this.sink.detach();
-        this.gallery?.close();
-      },
+      stop: () => undefined, // closed by 'gallery close', after the door stopped
     });
 
     // The model, then the gallery's embeddings for exactly this model, and the matcher.

@@ -37,7 +37,7 @@ export class AppEventSink implements EventSink {
       ts: new Date(this.clock.nowMs()).toISOString(),
       device: this.deviceId,
     };
-    this.log.warn({ event }, 'event before the gallery opened: logged only');
+    this.log.warn({ event }, 'event while the gallery database is not open: logged only');
     return event;
   }
 }
