@@ -8,6 +8,7 @@
  *   facegate gallery import <dir> [--config ...]  enroll <dir>/<personId>/*.png|jpg
  *   facegate gallery list [--config ...]
  *   facegate gallery remove <id> [--config ...]
+ *   facegate doctor [--pulse] [--config ...]      check the installation, print a table of fixes
  *
  * Exit codes: 0 clean stop, 1 failure or crash, 2 usage error, 78 configuration error.
  */
@@ -228,6 +229,44 @@ function buildProgram(): Command {
         process.stderr.write(`no person "${id}" in the gallery\n`);
         process.exitCode = EXIT_FAILURE;
       }
+    });
+  program
+    .command('doctor')
+    .description(
+      'Check camera, detector, model files, TF backend, GPIO lines, broker, clock and disk; print a table with a fix for each problem (stop the daemon first). Exit 1 on any failure.',
+    )
+    .option('--pulse', 'also unlock the relay for half a second (the strike clicks)', false)
+    .action(async (opts: { pulse: boolean }, cmd: Command) => {
+      const color = process.stdout.isTTY === true && process.stdout.hasColors?.() === true;
+      const { renderDoctorTable, runDoctor, anyFailed } = await import('./doctor/doctor.js');
+      let config: FacegateConfig;
+      try {
+        config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        const row = {
+          check: 'config',
+          status: 'fail' as const,
+          detail: err.message,
+          fix: 'fix the listed keys (docs/config.md)',
+        };
+        process.stdout.write(`${renderDoctorTable([row], { color })}\n`);
+        process.exitCode = EXIT_CONFIG;
+        return;
+      }
+      const { buildComponents } = await import('./compose.js');
+      const logger = createLogger('error', { format: 'pretty', destination: 2 });
+      const components = buildComponents(config, { logger, mqtt: null });
+      const results = await runDoctor(config, components, {
+        pulse: opts.pulse,
+        onCheck: (r) => process.stderr.write(`  ${r.status.padEnd(4)} ${r.check}\n`),
+      });
+      process.stdout.write(`${renderDoctorTable(results, { color })}\n`);
+      const failed = anyFailed(results);
+      process.stdout.write(
+        failed ? 'doctor: problems found (see the fix column)\n' : 'doctor: all checks passed\n',
+      );
+      process.exitCode = failed ? EXIT_FAILURE : EXIT_OK;
     });
   return program;
 }
