@@ -1,6 +1,12 @@
 import type { Point } from '../vision/image.js';
 import type { LivenessConfig } from './config.js';
-import { detectBlink, planarMotion, type LandmarkSample } from './signals.js';
+import {
+  detectBlink,
+  PlanarAccumulator,
+  planarMotion,
+  type LandmarkSample,
+  type PlanarResult,
+} from './signals.js';
 
 /**
  * Liveness per face track: gathers the landmarks of every frame of a track and judges it.
@@ -35,7 +41,10 @@ export interface TrackVerdict extends LivenessVerdict {
 
 interface TrackHistory {
   readonly firstSeenMs: number;
+  /** Recent landmarks (historySeconds): the blink signal. */
   samples: LandmarkSample[];
+  /** Planar-motion fits against the track's first landmarks, one per frame. */
+  planar: PlanarAccumulator | null;
   final: LivenessVerdict | null;
 }
 
@@ -54,12 +63,14 @@ export class LivenessJudge {
   observe(trackId: number, timestampMs: number, points: readonly Point[] | undefined): TrackVerdict {
     let track = this.tracks.get(trackId);
     if (!track) {
-      track = { firstSeenMs: timestampMs, samples: [], final: null };
+      track = { firstSeenMs: timestampMs, samples: [], planar: null, final: null };
       this.tracks.set(trackId, track);
     }
     const sinceMs = track.firstSeenMs;
     if (track.final) return { ...track.final, trackId, sinceMs };
     if (points && points.length >= 68) {
+      if (track.planar) track.planar.add(points);
+      else track.planar = new PlanarAccumulator(points, this.config);
       track.samples.push({ timestampMs, points });
       const oldest = timestampMs - this.config.historySeconds * 1000;
       while (
@@ -68,7 +79,12 @@ export class LivenessJudge {
       )
         track.samples.shift();
     }
-    const verdict = judgeSamples(track.samples, this.config, points !== undefined && points.length >= 68);
+    const verdict = judgeSamples(
+      track.samples,
+      this.config,
+      points !== undefined && points.length >= 68,
+      track.planar?.result(),
+    );
     if (verdict.verdict !== 'undecided') track.final = verdict;
     return { ...verdict, trackId, sinceMs };
   }
@@ -88,14 +104,18 @@ export function judgeSamples(
   samples: readonly LandmarkSample[],
   config: LivenessConfig,
   hasLandmarks = samples.length > 0,
+  /** The planar-motion result when computed incrementally (else from `samples`). */
+  planarResult?: PlanarResult,
 ): LivenessVerdict {
   if (samples.length === 0) {
     return { verdict: 'undecided', reasons: [hasLandmarks ? 'too_few_frames' : 'no_landmarks'], scores: {} };
   }
-  const planar = planarMotion(samples, {
-    minMotion: config.minMotion,
-    minMovingFrames: config.minMovingFrames,
-  });
+  const planar =
+    planarResult ??
+    planarMotion(samples, {
+      minMotion: config.minMotion,
+      minMovingFrames: config.minMovingFrames,
+    });
   const blink = detectBlink(samples, {
     closedRatio: config.blinkClosedRatio,
     maxBlinkMs: 800,

@@ -130,21 +130,51 @@ export function planarMotion(
   options: PlanarOptions = DEFAULT_PLANAR,
 ): PlanarResult {
   if (samples.length < 2) return { movingFrames: 0, residual: Number.NaN, motion: 0 };
-  const ref = samples[0].points;
-  const scale = faceScale(ref);
-  if (!(scale > 0)) return { movingFrames: 0, residual: Number.NaN, motion: 0 };
-  const residuals: number[] = [];
-  const motions: number[] = [];
-  for (let i = 1; i < samples.length; i++) {
-    const pts = samples[i].points;
-    const motion = rmsMotion(ref, pts) / scale;
-    if (motion < options.minMotion) continue;
-    const h = fitHomography(ref, pts);
-    if (!h) continue;
-    residuals.push(homographyResidual(h, ref, pts) / scale);
-    motions.push(motion);
+  const acc = new PlanarAccumulator(samples[0].points, options);
+  for (let i = 1; i < samples.length; i++) acc.add(samples[i].points);
+  return acc.result();
+}
+
+/**
+ * planarMotion computed incrementally: the reference is fixed (the track's first landmarks)
+ * and each frame's fit is done once when it arrives, so a long track costs one homography
+ * fit per frame (the live loop's liveness stage), not one per frame of its history.
+ */
+export class PlanarAccumulator {
+  private readonly scale: number;
+  private readonly residuals: number[] = [];
+  private readonly motions: number[] = [];
+
+  constructor(
+    private readonly ref: readonly Point[],
+    private readonly options: PlanarOptions = DEFAULT_PLANAR,
+    /** Most moving frames kept (the oldest are dropped). */
+    private readonly maxFrames = 200,
+  ) {
+    this.scale = faceScale(ref);
   }
-  return { movingFrames: residuals.length, residual: median(residuals), motion: median(motions) };
+
+  add(points: readonly Point[]): void {
+    if (!(this.scale > 0)) return;
+    const motion = rmsMotion(this.ref, points) / this.scale;
+    if (motion < this.options.minMotion) return;
+    const h = fitHomography(this.ref, points);
+    if (!h) return;
+    this.residuals.push(homographyResidual(h, this.ref, points) / this.scale);
+    this.motions.push(motion);
+    if (this.residuals.length > this.maxFrames) {
+      this.residuals.shift();
+      this.motions.shift();
+    }
+  }
+
+  result(): PlanarResult {
+    return {
+      movingFrames: this.residuals.length,
+      residual: median(this.residuals),
+      motion: median(this.motions),
+    };
+  }
 }
 
 function median(xs: readonly number[]): number {
