@@ -42,10 +42,16 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_MIN_MOTION',
   },
   minMovingFrames: {
-    doc: 'Moving frames a track needs before the planar-motion signal judges it.',
+    doc: 'Moving frames a track needs before the planar-motion signal can call it spoof.',
     format: boundedInt(2, 100),
     default: 3,
     env: 'FACEGATE_LIVENESS_MIN_MOVING_FRAMES',
+  },
+  minLiveMovingFrames: {
+    doc: 'Moving frames a track needs before the planar-motion signal can call it live (a live verdict opens the door, so it needs more evidence than a spoof verdict, which only refuses). At least minMovingFrames.',
+    format: boundedInt(2, 100),
+    default: 5,
+    env: 'FACEGATE_LIVENESS_MIN_LIVE_MOVING_FRAMES',
   },
   planarMaxResidual: {
     doc: 'spoof when the median residual of one homography fitted to the moving landmarks (/ eye-corner distance) is at most this: the face moved like a flat sheet or screen.',
@@ -56,7 +62,7 @@ export const livenessSchema = {
   nonPlanarMinResidual: {
     doc: 'live when that median residual is at least this: head rotation or expression that no plane can make. Must be above planarMaxResidual.',
     format: bounded(0, 0.5),
-    default: 0.03,
+    default: 0.035,
     env: 'FACEGATE_LIVENESS_NON_PLANAR_MIN_RESIDUAL',
   },
   blink: {
@@ -85,6 +91,7 @@ export interface LivenessConfig {
   readonly maxDecisionSeconds: number;
   readonly minMotion: number;
   readonly minMovingFrames: number;
+  readonly minLiveMovingFrames: number;
   readonly planarMaxResidual: number;
   readonly nonPlanarMinResidual: number;
   readonly blink: boolean;
@@ -97,6 +104,7 @@ export const DEFAULT_LIVENESS_CONFIG: LivenessConfig = {
   maxDecisionSeconds: livenessSchema.maxDecisionSeconds.default,
   minMotion: livenessSchema.minMotion.default,
   minMovingFrames: livenessSchema.minMovingFrames.default,
+  minLiveMovingFrames: livenessSchema.minLiveMovingFrames.default,
   planarMaxResidual: livenessSchema.planarMaxResidual.default,
   nonPlanarMinResidual: livenessSchema.nonPlanarMinResidual.default,
   blink: livenessSchema.blink.default,
@@ -109,6 +117,11 @@ export function checkLivenessConfig(c: LivenessConfig): string[] {
   if (c.nonPlanarMinResidual <= c.planarMaxResidual) {
     errors.push(
       `access.liveness.nonPlanarMinResidual (${c.nonPlanarMinResidual}) must be above access.liveness.planarMaxResidual (${c.planarMaxResidual})`,
+    );
+  }
+  if (c.minLiveMovingFrames < c.minMovingFrames) {
+    errors.push(
+      `access.liveness.minLiveMovingFrames (${c.minLiveMovingFrames}) must be at least access.liveness.minMovingFrames (${c.minMovingFrames})`,
     );
   }
   return errors;

@@ -248,10 +248,10 @@ export async function evaluateSample(
 function signalsAt(log: TrackLog, nowMs: number, config: LivenessConfig): void {
   if (!log.planarAt) {
     const p = planarMotion(log.samples, config);
-    if (p.movingFrames >= config.minMovingFrames) {
-      if (p.residual <= config.planarMaxResidual) log.planarAt = { verdict: 'spoof', atMs: nowMs };
-      else if (p.residual >= config.nonPlanarMinResidual) log.planarAt = { verdict: 'live', atMs: nowMs };
-    }
+    if (p.movingFrames >= config.minMovingFrames && p.residual <= config.planarMaxResidual)
+      log.planarAt = { verdict: 'spoof', atMs: nowMs };
+    else if (p.movingFrames >= config.minLiveMovingFrames && p.residual >= config.nonPlanarMinResidual)
+      log.planarAt = { verdict: 'live', atMs: nowMs };
   }
   if (log.blinkAt === null) {
     const b = detectBlink(log.samples, {

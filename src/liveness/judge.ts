@@ -14,8 +14,9 @@ import {
  * - `spoof` (reason `planar_motion`): the face moved (>= minMovingFrames frames with
  *   landmark motion >= minMotion) and one homography per frame explains that motion up to
  *   planarMaxResidual: a printed photo or a phone moved in the hand.
- * - `live` (reason `non_planar_motion`, or `blink` when enabled): the residual of that fit
- *   is >= nonPlanarMinResidual (a head turns, a face talks), or the eyes blinked.
+ * - `live` (reason `non_planar_motion`, or `blink` when enabled): over >= minLiveMovingFrames
+ *   moving frames the residual of that fit is >= nonPlanarMinResidual (a head turns, a face
+ *   talks), or the eyes blinked.
  * - `undecided` otherwise (reasons: `no_landmarks`, `too_few_frames`, `no_motion`,
  *   `ambiguous_motion`). The policy waits `maxDecisionSeconds` for a live verdict.
  *
@@ -136,7 +137,8 @@ export function judgeSamples(
     return { verdict: 'spoof', reasons: ['planar_motion'], scores };
   }
   const reasons: string[] = [];
-  if (enoughMotion && planar.residual >= config.nonPlanarMinResidual) reasons.push('non_planar_motion');
+  if (planar.movingFrames >= config.minLiveMovingFrames && planar.residual >= config.nonPlanarMinResidual)
+    reasons.push('non_planar_motion');
   if (config.blink && blink.blinked) reasons.push('blink');
   if (reasons.length > 0) return { verdict: 'live', reasons, scores };
   if (samples.length < 3) return { verdict: 'undecided', reasons: ['too_few_frames'], scores };
