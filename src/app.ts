@@ -319,6 +319,22 @@ export class FacegateApp {
         await reembedGallery(gallery, embedder, logger.child({ module: 'gallery-reembed' }));
         const matcher = new Matcher(embedder.head, embedder.dimension);
         const policy = new AccessPolicy(config.access);
+        if (config.access.liveness.mode === 'off') {
+          // Said loudly: without presentation-attack detection a printed photo is a key.
+          logger
+            .child({ module: 'app' })
+            .warn(
+              { liveness: 'off' },
+              'liveness off: a photo of an enrolled person opens this door (access.liveness.mode)',
+            );
+        } else {
+          logger
+            .child({ module: 'app' })
+            .info(
+              { liveness: config.access.liveness },
+              'liveness on: the door opens only for a face judged live',
+            );
+        }
         const sync = new GallerySync(
           gallery,
           matcher,

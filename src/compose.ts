@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AccessPolicy } from './access/policy.js';
+import { LivenessStage } from './liveness/stage.js';
 import type { FrameSource } from './camera/frame-source.js';
 import { createFrameSource } from './camera/create-frame-source.js';
 import type { FacegateConfig } from './config/schema.js';
@@ -230,7 +231,8 @@ export interface LiveLoopParts {
 
 /**
  * THE place the live loop is put together from the components (camera → detector →
- * quality gate → eyes → preprocess → embed → match → policy → door and events). The
+ * quality gate → eyes → liveness (face tracks) → preprocess → embed → match → policy →
+ * door and events). The
  * daemon and the bench both build it here.
  */
 export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
@@ -242,6 +244,11 @@ export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
     gate,
     locate: face.locator.aligns ? (image, region) => face.locator.locate(image, region.box) : undefined,
     preprocess: face.preprocess,
+    // Presentation-attack detection: face tracks and a liveness verdict per track (#13).
+    liveness:
+      parts.config.access.liveness.mode === 'on'
+        ? new LivenessStage(parts.config.access.liveness, parts.metrics.livenessVerdicts)
+        : undefined,
     embedder: face.model.embedder,
     matcher: parts.matcher,
     policy: parts.policy,

@@ -25,8 +25,23 @@ export interface EventPersonState extends EventPerson {
   readonly validUntil?: string;
 }
 
-/** Why a recognised-looking face did not open the door (the policy: nobody was confirmed). */
-export type DenyReason = 'below_accept_threshold' | 'margin_too_small' | 'not_confirmed' | 'poor_quality';
+/** Why a recognised-looking face did not open the door. */
+export type DenyReason =
+  | 'below_accept_threshold'
+  | 'margin_too_small'
+  | 'not_confirmed'
+  | 'poor_quality'
+  /** access.liveness on: no live verdict within access.liveness.maxDecisionSeconds. */
+  | 'liveness_undecided';
+
+/** The liveness verdict of a face track, as events carry it (access.liveness on). */
+export interface LivenessEvidence {
+  readonly verdict: 'live' | 'spoof' | 'undecided';
+  /** e.g. non_planar_motion, blink, planar_motion, no_motion, no_landmarks. */
+  readonly reasons: readonly string[];
+  /** The signals' numbers, e.g. planar_residual, motion, moving_frames, frames. */
+  readonly scores: Readonly<Record<string, number>>;
+}
 
 /** Why the door's access rules refused a person the policy confirmed (src/access/rules.ts). */
 export type AccessRefusal =
@@ -49,6 +64,8 @@ export interface AccessGrantedEvent {
   readonly frames: number;
   /** Set when the relay could not be driven: the door did NOT open. */
   readonly unlockFailed?: string;
+  /** access.liveness on: the live verdict that allowed the grant. */
+  readonly liveness?: LivenessEvidence;
 }
 
 /** A face came close to someone but not close enough (or not for long enough) to open. */
@@ -64,6 +81,21 @@ export interface AccessDeniedEvent {
   readonly person?: EventPersonState;
   /** With `person`: their suspension, top-level for Home Assistant attributes. */
   readonly suspended?: boolean;
+  /** reason liveness_undecided: the last verdict of the waiting face. */
+  readonly liveness?: LivenessEvidence;
+}
+
+/** access.liveness on: a face track looks like a presentation attack (photo, screen); nothing unlocks. */
+export interface SpoofSuspectedEvent {
+  readonly type: 'spoof_suspected';
+  /** Who the face looks like, when it matched an enrolled person (>= unknownThreshold); else null. */
+  readonly person: EventPerson | null;
+  /** Best similarity of the face, 0..1 (0 with an empty gallery). */
+  readonly score: number;
+  /** The face track (one event per track). */
+  readonly trackId: number;
+  readonly reasons: readonly string[];
+  readonly scores: Readonly<Record<string, number>>;
 }
 
 /** A face that matches nobody in the gallery. */
@@ -203,6 +235,7 @@ export type EventBody =
   | AccessDeniedEvent
   | UnknownFaceEvent
   | DoorUnlockedEvent
+  | SpoofSuspectedEvent
   | DoorForcedEvent
   | DoorHeldOpenEvent
   | EnrolledEvent
@@ -255,6 +288,7 @@ export const EVENT_FIELDS = {
     unlockFailed: 'optional',
     suspended: 'optional',
     group: 'optional',
+    liveness: 'optional',
   },
   access_denied: {
     score: 'required',
@@ -263,6 +297,7 @@ export const EVENT_FIELDS = {
     frames: 'required',
     person: 'optional',
     suspended: 'optional',
+    liveness: 'optional',
   },
   unknown_face: { score: 'required', frames: 'required', quality: 'required' },
   door_unlocked: {
@@ -271,6 +306,13 @@ export const EVENT_FIELDS = {
     transaction: 'optional',
     keyId: 'optional',
     unlockFailed: 'optional',
+  },
+  spoof_suspected: {
+    person: 'required',
+    score: 'required',
+    trackId: 'required',
+    reasons: 'required',
+    scores: 'required',
   },
   door_forced: {},
   door_held_open: { seconds: 'required' },

@@ -14,6 +14,8 @@ import {
 // The line configs live in src/gpio/config.ts (src/gpio never imports src/access).
 export type { GpioLineConfig, InputConfig, InputType, RelayConfig, RelayType } from '../gpio/config.js';
 
+import { checkLivenessConfig, livenessSchema, type LivenessConfig } from '../liveness/config.js';
+
 /** convict format: a number in [0, 1] (env strings are parsed as numbers from the default's type). */
 function fraction(value: unknown): void {
   if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > 1) {
@@ -95,6 +97,7 @@ export const accessSchema = {
   },
   // Who may pass this door when (time zone, access groups, clock fallback): docs/access.md.
   ...accessRulesSchema,
+  liveness: livenessSchema,
 } as const;
 
 /** The typed `access` slice AccessPolicy takes. */
@@ -108,6 +111,8 @@ export interface AccessConfig {
   readonly windowSeconds: number;
   readonly cooldownSeconds: number;
   readonly noticeCooldownSeconds: number;
+  /** Presentation-attack detection (src/liveness); absent: off (unit tests of the vote logic). */
+  readonly liveness?: LivenessConfig;
 }
 
 export const DEFAULT_ACCESS_CONFIG: AccessConfig = {
@@ -120,6 +125,8 @@ export const DEFAULT_ACCESS_CONFIG: AccessConfig = {
   windowSeconds: accessSchema.windowSeconds.default,
   cooldownSeconds: accessSchema.cooldownSeconds.default,
   noticeCooldownSeconds: accessSchema.noticeCooldownSeconds.default,
+  // No `liveness`: the recognition rules alone (tests, simulate-door). A loaded config
+  // always has it, on unless the file says otherwise (DEFAULT_LIVENESS_CONFIG).
 };
 
 /** Thresholds an evaluation recorded next to the model (metrics.json `thresholds`). */
@@ -163,6 +170,7 @@ export function checkAccessConfig(c: AccessConfig & Partial<AccessRulesConfig>):
     );
   }
   if (c.windowFrames > 100) errors.push(`access.windowFrames (${c.windowFrames}) must be at most 100`);
+  if (c.liveness) errors.push(...checkLivenessConfig(c.liveness));
   return errors;
 }
 

@@ -1,7 +1,15 @@
-import type { AccessDeniedEvent, AccessGrantedEvent, DenyReason, UnknownFaceEvent } from '../events.js';
+import type {
+  AccessDeniedEvent,
+  AccessGrantedEvent,
+  DenyReason,
+  LivenessEvidence,
+  SpoofSuspectedEvent,
+  UnknownFaceEvent,
+} from '../events.js';
 import type { MatchResult } from '../gallery/matcher.js';
 import type { FaceRegion } from '../vision/image.js';
 import type { FaceQuality } from '../vision/quality.js';
+import type { TrackVerdict } from '../liveness/judge.js';
 import type { AccessConfig } from './config.js';
 
 /**
@@ -20,6 +28,12 @@ import type { AccessConfig } from './config.js';
  * (windowFrames votes) in which nobody is being confirmed gives `access_denied` with the
  * most common reason. Both notices are rate-limited by `noticeCooldownSeconds`
  * (access_denied per closest person, so one refusal does not mute the next visitor's).
+ *
+ * With `liveness.mode` on, a confirmed person is granted only when the confirming face's
+ * track is judged `live`; until then the votes are kept (the person is waiting), and after
+ * `liveness.maxDecisionSeconds` from the face appearing the visit is refused
+ * (`access_denied`, reason `liveness_undecided`). A `spoof` track gives one
+ * `spoof_suspected` per track and its votes never count.
  */
 
 /** One recognised face of a frame: where it is, the quality gate's mark and the 1:N match. */
@@ -31,13 +45,16 @@ export interface ObservedFace {
   readonly reasons: readonly string[];
   /** The matcher's answer for the face, or null when the gallery is empty. */
   readonly match: MatchResult | null;
+  /** The face track's liveness verdict (absent when liveness is off, or no stage ran: never live). */
+  readonly liveness?: TrackVerdict;
 }
 
 /** The decisions' event shapes live with the other events in src/events.ts (contract v1). */
 export type AccessGranted = AccessGrantedEvent;
 export type AccessDenied = AccessDeniedEvent;
 export type UnknownFace = UnknownFaceEvent;
-export type AccessDecision = AccessGranted | AccessDenied | UnknownFace;
+export type SpoofSuspected = SpoofSuspectedEvent;
+export type AccessDecision = AccessGranted | AccessDenied | UnknownFace | SpoofSuspected;
 export type { DenyReason };
 
 type Vote =
@@ -58,6 +75,10 @@ export class AccessPolicy {
   private unknownNoticeAt = -Infinity;
   /** Last access_denied per closest person: one person's refusal does not mute the next one's. */
   private readonly deniedNoticeAt = new Map<string, number>();
+  /** Confirmed people waiting for a live verdict: since when (face appeared) and last seen. */
+  private readonly awaitingLive = new Map<string, { sinceMs: number; lastMs: number }>();
+  /** Tracks already reported as spoof_suspected (one event per track). */
+  private readonly reportedSpoofTracks = new Set<number>();
 
   constructor(private readonly config: AccessConfig) {}
 
@@ -78,6 +99,8 @@ export class AccessPolicy {
 
   private observeFace(now: number, face: ObservedFace): AccessDecision | null {
     this.expire(now);
+    const livenessOn = this.config.liveness?.mode === 'on';
+    if (livenessOn && face.liveness?.verdict === 'spoof') return this.spoof(now, face, face.liveness);
     const vote = this.vote(face, now);
     this.votes.push(vote);
     if (this.votes.length > this.config.windowFrames) this.votes.shift();
@@ -92,6 +115,8 @@ export class AccessPolicy {
           this.votes = [];
           return null;
         }
+        if (livenessOn && face.liveness?.verdict !== 'live') return this.awaitLive(now, vote, mine, face);
+        this.awaitingLive.delete(vote.personId);
         this.cooldownUntil.set(vote.personId, now + this.config.cooldownSeconds * 1000);
         this.votes = [];
         this.pruneCooldowns(now);
@@ -101,6 +126,7 @@ export class AccessPolicy {
           score: round(Math.max(...mine.map((v) => v.score))),
           margin: round(Math.min(...mine.map((v) => v.margin))),
           frames: mine.length,
+          ...(livenessOn && face.liveness ? { liveness: evidence(face.liveness) } : {}),
         };
       }
       return null;
@@ -141,6 +167,76 @@ export class AccessPolicy {
     return { type: 'access_denied', score, closest: best?.closest ?? null, reason, frames };
   }
 
+  /**
+   * A confirmed person whose face is not (yet) judged live: keep waiting, or refuse once
+   * maxDecisionSeconds passed since the face appeared (`liveness_undecided`).
+   */
+  private awaitLive(
+    now: number,
+    vote: Extract<Vote, { kind: 'person' }>,
+    mine: readonly Extract<Vote, { kind: 'person' }>[],
+    face: ObservedFace,
+  ): AccessDecision | null {
+    const maxWaitMs = (this.config.liveness?.maxDecisionSeconds ?? 0) * 1000;
+    const previous = this.awaitingLive.get(vote.personId);
+    // A wait that lapsed (person gone longer than the vote window) starts again.
+    const fresh = !previous || now - previous.lastMs > this.config.windowSeconds * 1000;
+    const sinceMs = Math.min(fresh ? now : previous.sinceMs, face.liveness?.sinceMs ?? now);
+    this.awaitingLive.set(vote.personId, { sinceMs, lastMs: now });
+    if (now - sinceMs < maxWaitMs) return null;
+    this.awaitingLive.delete(vote.personId);
+    this.votes = [];
+    if (!this.noticeDue(vote.personId, now)) return null;
+    return {
+      type: 'access_denied',
+      score: round(Math.max(...mine.map((v) => v.score))),
+      closest: { id: vote.personId, name: vote.name },
+      reason: 'liveness_undecided',
+      frames: mine.length,
+      liveness: face.liveness
+        ? evidence(face.liveness)
+        : { verdict: 'undecided', reasons: ['no_liveness_stage'], scores: {} },
+    };
+  }
+
+  /** A face on a spoof track: its vote never counts; one spoof_suspected per track. */
+  private spoof(now: number, face: ObservedFace, verdict: TrackVerdict): SpoofSuspected | null {
+    const match = face.match;
+    const score = match ? match.best.similarity : 0;
+    const person =
+      match && score >= this.config.unknownThreshold
+        ? { id: match.best.personId, name: match.best.name }
+        : null;
+    if (person) {
+      this.votes = this.votes.filter((v) => v.kind !== 'person' || v.personId !== person.id);
+      this.awaitingLive.delete(person.id);
+      // The spoof event is the notice: no access_denied for the same presentation right after.
+      this.deniedNoticeAt.set(person.id, now);
+    }
+    if (this.reportedSpoofTracks.has(verdict.trackId)) return null;
+    this.reportedSpoofTracks.add(verdict.trackId);
+    if (this.reportedSpoofTracks.size > 1000) {
+      const oldest = this.reportedSpoofTracks.values().next().value as number;
+      this.reportedSpoofTracks.delete(oldest);
+    }
+    return {
+      type: 'spoof_suspected',
+      person,
+      score: round(score),
+      trackId: verdict.trackId,
+      reasons: verdict.reasons,
+      scores: verdict.scores,
+    };
+  }
+
+  /** True (and remembered) when an access_denied for `key` is not rate-limited now. */
+  private noticeDue(key: string, now: number): boolean {
+    const cooldownMs = this.config.noticeCooldownSeconds * 1000;
+    if (now - (this.deniedNoticeAt.get(key) ?? -Infinity) < cooldownMs) return false;
+    this.deniedNoticeAt.set(key, now);
+    return true;
+  }
+
   /** Forget the current window (e.g. after the camera restarted). Cooldowns stay. */
   reset(): void {
     this.votes = [];
@@ -149,6 +245,7 @@ export class AccessPolicy {
   /** Forget a person's cooldown (e.g. after they were removed). */
   forgetPerson(personId: string): void {
     this.cooldownUntil.delete(personId);
+    this.awaitingLive.delete(personId);
     this.votes = this.votes.filter((v) => v.kind !== 'person' || v.personId !== personId);
   }
 
@@ -180,6 +277,10 @@ export class AccessPolicy {
   private pruneCooldowns(now: number): void {
     for (const [id, until] of this.cooldownUntil) if (until <= now) this.cooldownUntil.delete(id);
   }
+}
+
+function evidence(v: TrackVerdict): LivenessEvidence {
+  return { verdict: v.verdict, reasons: v.reasons, scores: v.scores };
 }
 
 function mostCommon<T>(items: readonly T[]): T | undefined {

@@ -2,6 +2,7 @@
 /**
  * `npm run evaluate -- --data <dir> [--model <dir>] [--folds K] [--json]`
  * `npm run evaluate -- --data <dir> --model <dir> [--detect] --peer faceapi[,faceapi-colour] [--json]`
+ * `npm run evaluate -- --liveness <dir> [--json]`: presentation-attack detection (evaluate-liveness.ts).
  * With --model: that model on every person in the data (people it never saw, if the data
  * is not its training set). Without: k-fold by person, training a model per fold.
  * Prints ONE JSON object with --json; writes roc.png and demo-grid.png into --out.
@@ -43,6 +44,7 @@ import type { Logger } from '../util/log.js';
 import { createLogger } from '../util/log.js';
 import { int, list } from './options.js';
 import { runIfEntry } from './run-main.js';
+import { main as livenessMain } from './evaluate-liveness.js';
 
 export function buildEvaluateCommand(): Command {
   return new Command()
@@ -212,6 +214,8 @@ async function loadDetectedDataset(
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Presentation-attack detection has its own options (src/cli/evaluate-liveness.ts).
+  if (argv.some((a) => a === '--liveness' || a.startsWith('--liveness='))) return livenessMain(argv);
   const program = buildEvaluateCommand();
   program.parse(argv, { from: 'user' });
   const o = program.opts<{

@@ -2,7 +2,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 
 /** Stages of the live loop whose latency is measured (label `stage`). */
 export type PipelineStage =
-  'detect' | 'quality' | 'align' | 'preprocess' | 'embed' | 'match' | 'decide' | 'total';
+  'detect' | 'quality' | 'align' | 'liveness' | 'preprocess' | 'embed' | 'match' | 'decide' | 'total';
 
 /**
  * The daemon's Prometheus metrics, in their own Registry (no prom-client globals, so two
@@ -18,6 +18,7 @@ export class FacegateMetrics {
   readonly unlocks: Counter<'source'>;
   readonly relayPulses: Counter;
   readonly loopErrors: Counter<'stage'>;
+  readonly livenessVerdicts: Counter<'verdict'>;
   readonly mqttConnected: Gauge;
   readonly gallerySize: Gauge<'kind'>;
   readonly tensors: Gauge;
@@ -67,6 +68,12 @@ export class FacegateMetrics {
       name: `${prefix}loop_errors_total`,
       help: 'Frames that failed with an error (logged; the loop goes on).',
       labelNames: ['stage'],
+      registers,
+    });
+    this.livenessVerdicts = new Counter({
+      name: `${prefix}liveness_verdicts_total`,
+      help: 'Face tracks judged by presentation-attack detection: verdict="live", "spoof" (spoof_suspected), or "undecided" (the track ended without a verdict).',
+      labelNames: ['verdict'],
       registers,
     });
     this.mqttConnected = new Gauge({

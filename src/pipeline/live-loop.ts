@@ -9,6 +9,7 @@ import type { Logger } from '../util/log.js';
 import type { FaceDetector } from '../vision/detector.js';
 import type { FaceRegion, GrayImage } from '../vision/image.js';
 import type { QualityGate } from '../vision/quality.js';
+import type { TrackVerdict } from '../liveness/judge.js';
 
 export interface LiveLoopDeps {
   readonly source: FrameSource;
@@ -19,6 +20,11 @@ export interface LiveLoopDeps {
   readonly locate?: (image: GrayImage, face: FaceRegion) => Promise<FaceRegion>;
   /** THE preprocessing (preprocessFace bound to the model's input size), on the full-resolution frame. */
   readonly preprocess: (image: GrayImage, face: FaceRegion) => GrayImage;
+  /**
+   * Presentation-attack detection (LivenessStage): a verdict per face from its track. Absent
+   * when liveness is off. Called every frame (also without faces, so tracks end).
+   */
+  readonly liveness?: { observe(timestampMs: number, faces: readonly FaceRegion[]): TrackVerdict[] };
   readonly embedder: Embedder;
   readonly matcher: Pick<Matcher, 'match'>;
   readonly policy: Pick<AccessPolicy, 'observe'>;
@@ -145,6 +151,9 @@ export class LiveLoop {
     metrics.faces.inc({ result: 'rejected' }, verdict.rejected.length);
 
     let observations: ObservedFace[] = [];
+    const liveness = this.deps.liveness;
+    if (verdict.accepted.length === 0 && liveness)
+      await this.timed('liveness', () => liveness.observe(frame.timestampMs, []));
     if (verdict.accepted.length > 0) {
       const locate = this.deps.locate;
       const regions = locate
@@ -152,6 +161,9 @@ export class LiveLoop {
             Promise.all(verdict.accepted.map((face) => locate(frame.image, face.region))),
           )
         : verdict.accepted.map((face) => face.region);
+      const live = liveness
+        ? await this.timed('liveness', () => liveness.observe(frame.timestampMs, regions))
+        : null;
       const crops = await this.timed('preprocess', () =>
         regions.map((region) => preprocess(frame.image, region)),
       );
@@ -168,6 +180,7 @@ export class LiveLoop {
           quality: verdict.accepted[i].quality,
           reasons: verdict.accepted[i].reasons,
           match: matcher.match(embedding),
+          ...(live ? { liveness: live[i] } : {}),
         })),
       );
     }

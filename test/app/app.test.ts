@@ -60,6 +60,8 @@ describe('FacegateApp without a broker', () => {
         FACEGATE_MODEL_BACKBONE: 'faceapi',
         FACEGATE_MODEL_PATH: 'models/faceapi-siamese',
         FACEGATE_MODEL_PRETRAINED_PATH: 'models/faceapi-siamese',
+        // The replay is still photos: only with liveness off may they open (docs/liveness.md).
+        FACEGATE_LIVENESS_MODE: 'off',
       },
     });
     const { socket, messages } = await fakeNotifySocket();

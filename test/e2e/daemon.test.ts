@@ -74,7 +74,8 @@ beforeAll(async () => {
       },
       gallery: { path: join(dir, 'facegate.db'), bootstrapDir: '' },
       door: { relay: { type: 'simulated' }, pulseMs: PULSE_MS, heldOpenSeconds: 60 },
-      access: { noticeCooldownSeconds: 1 },
+      // Still photos pasted in a scene: liveness off, as in the demo (docs/liveness.md).
+      access: { noticeCooldownSeconds: 1, liveness: { mode: 'off' } },
       mqtt: { url: BROKER, baseTopic, sessionExpirySeconds: 60, homeAssistant: { enabled: false } },
       metrics: { port: metricsPort },
       log: { level: 'info' },

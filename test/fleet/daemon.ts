@@ -69,6 +69,8 @@ export class Daemon {
       enrollment: { trustedKeys: [...opts.trustedKeyFiles] },
       metrics: { port: opts.metricsPort ?? 0 },
       log: { level: 'info' },
+      // The replays are still photos: no face in them can be judged live (docs/liveness.md).
+      access: { liveness: { mode: 'off' } },
     };
     for (const [section, values] of Object.entries(opts.extra ?? {}))
       base[section] = { ...base[section], ...values };

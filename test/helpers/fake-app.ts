@@ -83,6 +83,8 @@ export async function createFakeApp(
       FACEGATE_GALLERY_BOOTSTRAP_DIR: '',
       FACEGATE_METRICS_PORT: '0',
       FACEGATE_ACCESS_THRESHOLDS_FROM: 'config',
+      // Fake faces carry no landmarks, so they can never be judged live (test/liveness covers on).
+      FACEGATE_LIVENESS_MODE: 'off',
       ...options.env,
     },
   });

@@ -1,0 +1,150 @@
+import type { Point } from '../vision/image.js';
+import type { LivenessConfig } from './config.js';
+import {
+  detectBlink,
+  PlanarAccumulator,
+  planarMotion,
+  type LandmarkSample,
+  type PlanarResult,
+} from './signals.js';
+
+/**
+ * Liveness per face track: gathers the landmarks of every frame of a track and judges it.
+ *
+ * - `spoof` (reason `planar_motion`): the face moved (>= minMovingFrames frames with
+ *   landmark motion >= minMotion) and one homography per frame explains that motion up to
+ *   planarMaxResidual: a printed photo or a phone moved in the hand.
+ * - `live` (reason `non_planar_motion`, or `blink` when enabled): over >= minLiveMovingFrames
+ *   moving frames the residual of that fit is >= nonPlanarMinResidual (a head turns, a face
+ *   talks), or the eyes blinked.
+ * - `undecided` otherwise (reasons: `no_landmarks`, `too_few_frames`, `no_motion`,
+ *   `ambiguous_motion`). The policy waits `maxDecisionSeconds` for a live verdict.
+ *
+ * Verdicts `live` and `spoof` are final for the track (a spoof verdict is never lifted by
+ * later frames; a live person is not re-examined every frame). Pure: time is the frame's.
+ */
+
+export type LivenessVerdictKind = 'live' | 'spoof' | 'undecided';
+
+/** The agreed verdict shape (brief: shared vocabulary). */
+export interface LivenessVerdict {
+  readonly verdict: LivenessVerdictKind;
+  readonly reasons: readonly string[];
+  readonly scores: Readonly<Record<string, number>>;
+}
+
+/** A verdict for one face of a frame, with the track it belongs to. */
+export interface TrackVerdict extends LivenessVerdict {
+  readonly trackId: number;
+  /** Frame time the track was first seen (ms): the start of the wait for a live verdict. */
+  readonly sinceMs: number;
+}
+
+interface TrackHistory {
+  readonly firstSeenMs: number;
+  /** Recent landmarks (historySeconds): the blink signal. */
+  samples: LandmarkSample[];
+  /** Planar-motion fits against the track's first landmarks, one per frame. */
+  planar: PlanarAccumulator | null;
+  final: LivenessVerdict | null;
+}
+
+/** Most frames kept per track (the planar fit is O(frames)). */
+const MAX_SAMPLES = 120;
+
+export class LivenessJudge {
+  private readonly tracks = new Map<number, TrackHistory>();
+
+  constructor(private readonly config: LivenessConfig) {}
+
+  /**
+   * One face of a frame: its track, the frame time (ms) and its 68 landmarks (absent when
+   * none were found: the frame adds no evidence). Returns the track's verdict so far.
+   */
+  observe(trackId: number, timestampMs: number, points: readonly Point[] | undefined): TrackVerdict {
+    let track = this.tracks.get(trackId);
+    if (!track) {
+      track = { firstSeenMs: timestampMs, samples: [], planar: null, final: null };
+      this.tracks.set(trackId, track);
+    }
+    const sinceMs = track.firstSeenMs;
+    if (track.final) return { ...track.final, trackId, sinceMs };
+    if (points && points.length >= 68) {
+      if (track.planar) track.planar.add(points);
+      else track.planar = new PlanarAccumulator(points, this.config);
+      track.samples.push({ timestampMs, points });
+      const oldest = timestampMs - this.config.historySeconds * 1000;
+      while (
+        track.samples.length > MAX_SAMPLES ||
+        (track.samples.length > 0 && track.samples[0].timestampMs < oldest)
+      )
+        track.samples.shift();
+    }
+    const verdict = judgeSamples(
+      track.samples,
+      this.config,
+      points !== undefined && points.length >= 68,
+      track.planar?.result(),
+    );
+    if (verdict.verdict !== 'undecided') track.final = verdict;
+    return { ...verdict, trackId, sinceMs };
+  }
+
+  /** Forget tracks that ended (FaceTracker's `ended`). */
+  forget(trackIds: Iterable<number>): void {
+    for (const id of trackIds) this.tracks.delete(id);
+  }
+
+  get trackCount(): number {
+    return this.tracks.size;
+  }
+}
+
+/** The verdict for one track's landmark history (exported for the evaluation and tests). */
+export function judgeSamples(
+  samples: readonly LandmarkSample[],
+  config: LivenessConfig,
+  hasLandmarks = samples.length > 0,
+  /** The planar-motion result when computed incrementally (else from `samples`). */
+  planarResult?: PlanarResult,
+): LivenessVerdict {
+  if (samples.length === 0) {
+    return { verdict: 'undecided', reasons: [hasLandmarks ? 'too_few_frames' : 'no_landmarks'], scores: {} };
+  }
+  const planar =
+    planarResult ??
+    planarMotion(samples, {
+      minMotion: config.minMotion,
+      minMovingFrames: config.minMovingFrames,
+    });
+  const blink = detectBlink(samples, {
+    closedRatio: config.blinkClosedRatio,
+    maxBlinkMs: 800,
+    reopenRatio: 0.9,
+  });
+  const scores: Record<string, number> = {
+    frames: samples.length,
+    moving_frames: planar.movingFrames,
+    planar_residual: round(planar.residual),
+    motion: round(planar.motion),
+    ear_min_ratio: round(blink.minRatio),
+    blink: blink.blinked ? 1 : 0,
+  };
+  if (!Number.isFinite(scores.planar_residual)) delete scores.planar_residual;
+  if (!Number.isFinite(scores.motion)) delete scores.motion;
+  const enoughMotion = planar.movingFrames >= config.minMovingFrames;
+  if (enoughMotion && planar.residual <= config.planarMaxResidual) {
+    return { verdict: 'spoof', reasons: ['planar_motion'], scores };
+  }
+  const reasons: string[] = [];
+  if (planar.movingFrames >= config.minLiveMovingFrames && planar.residual >= config.nonPlanarMinResidual)
+    reasons.push('non_planar_motion');
+  if (config.blink && blink.blinked) reasons.push('blink');
+  if (reasons.length > 0) return { verdict: 'live', reasons, scores };
+  if (samples.length < 3) return { verdict: 'undecided', reasons: ['too_few_frames'], scores };
+  return { verdict: 'undecided', reasons: [enoughMotion ? 'ambiguous_motion' : 'no_motion'], scores };
+}
+
+function round(x: number): number {
+  return Math.round(x * 10000) / 10000;
+}

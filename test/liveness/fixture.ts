@@ -1,0 +1,96 @@
+import { mkdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { makeBackground, pastePhoto } from '../../scripts/make-replay.js';
+import { applyHomography, type Homography } from '../../src/liveness/geometry.js';
+import { createGrayImage, type GrayImage } from '../../src/vision/image.js';
+import { encodePng, readGrayImage } from '../../src/vision/image-io.js';
+import { handHeld } from './synthetic-face.js';
+
+/**
+ * A small liveness evaluation set built from the committed ORL faces (AT&T), generated on
+ * the fly (deterministic):
+ *
+ * - `attack/rigid-photo/`: ONE photo of `person` on a white sheet, moved in the hand —
+ *   each frame the whole scene content of the sheet is warped by one homography
+ *   (rotation, scale, shift, a slight tilt). A flat object: every landmark moves as a plane.
+ * - `bona-fide/pose-change/`: the same person's ORL photos with different head poses and
+ *   expressions, one after another at the same place: landmark motion no plane explains
+ *   (a stand-in for a live person; ORL has no video).
+ */
+export async function writeLivenessFixture(dir: string, person = 's37'): Promise<void> {
+  const attack = join(dir, 'attack', 'rigid-photo');
+  const bona = join(dir, 'bona-fide', 'pose-change');
+  mkdirSync(attack, { recursive: true });
+  mkdirSync(bona, { recursive: true });
+  const photo = await readGrayImage(join('data/orl_faces', person, '1.pgm'));
+  const sheet = makeBackground('plain', 7);
+  // White paper border around the print.
+  const paper = createGrayImage(
+    photo.width + 16,
+    photo.height + 16,
+    new Uint8Array((photo.width + 16) * (photo.height + 16)).fill(235),
+  );
+  for (let y = 0; y < photo.height; y++)
+    paper.data.set(photo.data.subarray(y * photo.width, (y + 1) * photo.width), (y + 8) * paper.width + 8);
+  const flat = pastePhoto(sheet, paper, 205, 60, 2.5, 0);
+  void flat;
+  for (let i = 0; i < 12; i++) {
+    const h = handHeld(-6 + i * 1.2, 0.92 + i * 0.02, (i % 4) * 6 - 9, (i % 3) * 5 - 5, (i - 6) * 0.00006);
+    await writeFile(
+      join(attack, `${String(i).padStart(3, '0')}.png`),
+      await encodePng(warp(sheet, h, makeBackground('plain', 9))),
+    );
+  }
+  const poses = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10];
+  for (const [i, p] of poses.entries()) {
+    const scene = makeBackground('plain', 9);
+    const face = await readGrayImage(join('data/orl_faces', person, `${p}.pgm`));
+    pastePhoto(scene, face, 205 + 8, 60 + 8, 2.5);
+    await writeFile(join(bona, `${String(i).padStart(3, '0')}.png`), await encodePng(scene));
+  }
+}
+
+/** `src` seen through the homography `h` (src → dst), over `background`; bilinear. */
+export function warp(src: GrayImage, h: Homography, background: GrayImage): GrayImage {
+  const inv = invert(h);
+  const out = createGrayImage(background.width, background.height, Uint8Array.from(background.data));
+  for (let y = 0; y < out.height; y++) {
+    for (let x = 0; x < out.width; x++) {
+      const p = applyHomography(inv, { x, y });
+      if (p.x < 0 || p.y < 0 || p.x >= src.width - 1 || p.y >= src.height - 1) continue;
+      const x0 = Math.floor(p.x);
+      const y0 = Math.floor(p.y);
+      const fx = p.x - x0;
+      const fy = p.y - y0;
+      const i = y0 * src.width + x0;
+      const v =
+        src.data[i] * (1 - fx) * (1 - fy) +
+        src.data[i + 1] * fx * (1 - fy) +
+        src.data[i + src.width] * (1 - fx) * fy +
+        src.data[i + src.width + 1] * fx * fy;
+      out.data[y * out.width + x] = Math.round(v);
+    }
+  }
+  return out;
+}
+
+function invert(m: Homography): Homography {
+  const [a, b, c, d, e, f, g, h, i] = m;
+  const A = e * i - f * h;
+  const B = -(d * i - f * g);
+  const C = d * h - e * g;
+  const det = a * A + b * B + c * C;
+  const r = [
+    A,
+    -(b * i - c * h),
+    b * f - c * e,
+    B,
+    a * i - c * g,
+    -(a * f - c * d),
+    C,
+    -(a * h - b * g),
+    a * e - b * d,
+  ];
+  return r.map((x) => x / det) as unknown as Homography;
+}

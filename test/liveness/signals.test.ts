@@ -1,0 +1,123 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIVENESS_CONFIG } from '../../src/liveness/config.js';
+import { applyHomography, fitHomography, homographyResidual } from '../../src/liveness/geometry.js';
+import { judgeSamples, LivenessJudge } from '../../src/liveness/judge.js';
+import {
+  detectBlink,
+  eyeAspectRatio,
+  planarMotion,
+  type LandmarkSample,
+} from '../../src/liveness/signals.js';
+import { handHeld, movedPhoto, noiseSource, projectHead } from './synthetic-face.js';
+
+const at = (i: number, points: LandmarkSample['points']): LandmarkSample => ({
+  timestampMs: i * 100,
+  points,
+});
+
+describe('fitHomography', () => {
+  it('recovers a projective map from exact point pairs (residual ~0)', () => {
+    const from = projectHead({});
+    const h = handHeld(12, 1.2, 30, -20, 0.0004);
+    const to = from.map((p) => applyHomography(h, p));
+    const fit = fitHomography(from, to)!;
+    expect(homographyResidual(fit, from, to)).toBeLessThan(1e-6);
+  });
+
+  it('returns null for degenerate points (all on one line)', () => {
+    const line = [0, 1, 2, 3, 4].map((i) => ({ x: i, y: 2 * i }));
+    expect(fitHomography(line, line)).toBeNull();
+  });
+});
+
+describe('blink (eye aspect ratio)', () => {
+  it('EAR is lower with the eyes shut', () => {
+    expect(eyeAspectRatio(projectHead({ open: 1 }))).toBeGreaterThan(0.3);
+    expect(eyeAspectRatio(projectHead({ open: 0.1 }))).toBeLessThan(0.06);
+  });
+
+  it('finds open → shut → open, with landmark noise', () => {
+    const rnd = noiseSource(7);
+    const openness = [1, 1, 1, 0.9, 0.2, 0.1, 0.8, 1, 1, 1];
+    const track = openness.map((open, i) => at(i, projectHead({ open, noisePx: 1 }, rnd)));
+    const r = detectBlink(track);
+    expect(r.blinked).toBe(true);
+    expect(r.minRatio).toBeLessThan(0.4);
+  });
+
+  it('no blink: eyes open throughout (noise only), or eyes shut throughout (a photo with shut eyes)', () => {
+    const rnd = noiseSource(3);
+    const open = Array.from({ length: 20 }, (_, i) => at(i, projectHead({ noisePx: 1 }, rnd)));
+    expect(detectBlink(open).blinked).toBe(false);
+    const shut = Array.from({ length: 20 }, (_, i) => at(i, projectHead({ open: 0.1, noisePx: 0.2 }, rnd)));
+    expect(detectBlink(shut).blinked).toBe(false);
+  });
+
+  it('an eye that stays shut longer than a blink is not a blink', () => {
+    const openness = [1, 1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 1, 1];
+    const track = openness.map((open, i) => at(i, projectHead({ open })));
+    expect(detectBlink(track, { closedRatio: 0.7, maxBlinkMs: 300, reopenRatio: 0.9 }).blinked).toBe(false);
+  });
+});
+
+describe('planar motion (homography residual over the track)', () => {
+  const config = DEFAULT_LIVENESS_CONFIG;
+
+  it('a photo moved in the hand (rotation, scale, shift, tilt) is explained by one homography', () => {
+    const rnd = noiseSource(11);
+    const track = [0, 1, 2, 3, 4, 5, 6, 7].map((i) =>
+      at(i, movedPhoto(handHeld(i * 2.5, 1 + i * 0.03, i * 6, -i * 3, i * 0.00008), 0.5, rnd)),
+    );
+    const r = planarMotion(track, config);
+    expect(r.movingFrames).toBeGreaterThanOrEqual(3);
+    expect(r.residual).toBeLessThan(config.planarMaxResidual);
+    expect(judgeSamples(track, config)).toMatchObject({ verdict: 'spoof', reasons: ['planar_motion'] });
+  });
+
+  it('a head turning (yaw and pitch) leaves a residual no plane explains', () => {
+    const rnd = noiseSource(5);
+    const track = [0, 4, 8, 12, 16, 20, 16, 12].map((yawDeg, i) =>
+      at(i, projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd)),
+    );
+    const r = planarMotion(track, config);
+    expect(r.movingFrames).toBeGreaterThanOrEqual(3);
+    expect(r.residual).toBeGreaterThan(config.nonPlanarMinResidual);
+    expect(judgeSamples(track, config)).toMatchObject({ verdict: 'live', reasons: ['non_planar_motion'] });
+  });
+
+  it('a still face (noise only) says nothing: undecided, no_motion', () => {
+    const rnd = noiseSource(9);
+    const track = Array.from({ length: 15 }, (_, i) => at(i, projectHead({ noisePx: 0.5 }, rnd)));
+    expect(planarMotion(track, config).movingFrames).toBe(0);
+    expect(judgeSamples(track, config)).toMatchObject({ verdict: 'undecided', reasons: ['no_motion'] });
+  });
+
+  it('a blink counts as live only when enabled', () => {
+    const openness = [1, 1, 1, 0.1, 1, 1, 1];
+    const track = openness.map((open, i) => at(i, projectHead({ open })));
+    expect(judgeSamples(track, config).verdict).toBe('undecided');
+    expect(judgeSamples(track, { ...config, blink: true })).toMatchObject({
+      verdict: 'live',
+      reasons: ['blink'],
+    });
+  });
+});
+
+describe('LivenessJudge', () => {
+  it('keeps a spoof verdict for the track even when later frames look live', () => {
+    const judge = new LivenessJudge(DEFAULT_LIVENESS_CONFIG);
+    for (let i = 0; i < 6; i++)
+      judge.observe(1, i * 100, movedPhoto(handHeld(i * 3, 1 + i * 0.04, i * 8, 0, 0)));
+    expect(judge.observe(1, 600, movedPhoto(handHeld(15, 1.2, 40, 0, 0))).verdict).toBe('spoof');
+    const turned = judge.observe(1, 700, projectHead({ yawDeg: 25 }));
+    expect(turned).toMatchObject({ verdict: 'spoof', trackId: 1, sinceMs: 0 });
+  });
+
+  it('without landmarks a track stays undecided (no_landmarks): never live', () => {
+    const judge = new LivenessJudge(DEFAULT_LIVENESS_CONFIG);
+    for (let i = 0; i < 10; i++) expect(judge.observe(4, i * 100, undefined).verdict).toBe('undecided');
+    expect(judge.observe(4, 1000, undefined).reasons).toEqual(['no_landmarks']);
+    judge.forget([4]);
+    expect(judge.trackCount).toBe(0);
+  });
+});
