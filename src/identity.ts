@@ -12,6 +12,10 @@
 export const PERSON_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 export const PERSON_ID_RULE = "1..64 letters, digits, '.', '_' or '-', starting with a letter or digit";
 
+/** Access group name: the same characters as a person id (it travels in MQTT payloads and logs). */
+export const ACCESS_GROUP_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+export const ACCESS_GROUP_RULE = PERSON_ID_RULE;
+
 /** Display name: shown in events, UIs and logs as is, so printable only. */
 export const MAX_PERSON_NAME_LENGTH = 100;
 export const PERSON_NAME_RULE = `1..${MAX_PERSON_NAME_LENGTH} printable characters`;
@@ -50,6 +54,10 @@ export function isPrintableText(value: unknown, max: number): value is string {
 /** A display name as stored: check with this, then store `value.trim()`. */
 export function isPersonName(value: unknown): value is string {
   return isPrintableText(value, MAX_PERSON_NAME_LENGTH);
+}
+
+export function isAccessGroupName(value: unknown): value is string {
+  return typeof value === 'string' && ACCESS_GROUP_PATTERN.test(value);
 }
 
 export function isDeviceId(value: unknown): value is string {

@@ -4,7 +4,16 @@ import { EnrollmentError } from '../src/enrollment/errors.js';
 import { newNonce, newTransaction, parseEnrollArgs, parsePersonId } from '../src/enrollment/protocol.js';
 import { GalleryInputError } from '../src/gallery/errors.js';
 import { validatePersonId, validatePersonName, validateTransactionId } from '../src/gallery/validate.js';
-import { isDeviceId, isNonce, isPersonId, isPersonName, isTransactionId } from '../src/identity.js';
+import { GROUP_NAME_PATTERN } from '../src/access/schedule.js';
+import {
+  ACCESS_GROUP_PATTERN,
+  isAccessGroupName,
+  isDeviceId,
+  isNonce,
+  isPersonId,
+  isPersonName,
+  isTransactionId,
+} from '../src/identity.js';
 import { isValidDeviceId } from '../src/mqtt/topics.js';
 
 /** True when `fn` accepts the value, false when it throws `errorClass`; anything else fails the test. */
@@ -79,5 +88,16 @@ describe('identity rules (src/identity.ts) are the ones every layer applies', ()
     expect(isDeviceId('door-1')).toBe(true);
     expect(isDeviceId('door/1')).toBe(false);
     expect(isDeviceId('a'.repeat(65))).toBe(false);
+  });
+
+  it('access group names: the schedules and the gallery use the one rule', () => {
+    expect(GROUP_NAME_PATTERN).toBe(ACCESS_GROUP_PATTERN);
+    fc.assert(
+      fc.property(edgy, (name) => {
+        expect(isAccessGroupName(name)).toBe(ACCESS_GROUP_PATTERN.test(name));
+      }),
+    );
+    expect(isAccessGroupName('night-shift')).toBe(true);
+    expect(isAccessGroupName('-night')).toBe(false);
   });
 });

@@ -1,4 +1,5 @@
 import { DateTime, IANAZone } from 'luxon';
+import { ACCESS_GROUP_PATTERN } from '../identity.js';
 
 /**
  * Access groups and their weekly schedules, as one door sees them (docs/access.md).
@@ -17,8 +18,8 @@ import { DateTime, IANAZone } from 'luxon';
 export const WEEKDAYS = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof WEEKDAYS)[number];
 
-/** Access group name: the same characters as a person id (it travels in MQTT payloads and logs). */
-export const GROUP_NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+/** Access group name: the rule lives with the other identity rules in src/identity.ts. */
+export { ACCESS_GROUP_PATTERN as GROUP_NAME_PATTERN } from '../identity.js';
 export const MAX_GROUPS_PER_DOOR = 64;
 export const MAX_WINDOWS_PER_GROUP = 32;
 export const MAX_HOLIDAYS_PER_GROUP = 400;
@@ -119,7 +120,7 @@ export function parseGroups(value: unknown, where = 'groups'): Record<string, Gr
   const out: Record<string, GroupScheduleSpec> = {};
   for (const name of names.slice(0, MAX_GROUPS_PER_DOOR)) {
     const at = `${where}.${name}`;
-    if (!GROUP_NAME_PATTERN.test(name)) {
+    if (!ACCESS_GROUP_PATTERN.test(name)) {
       problems.push(`${at}: a group name is 1..64 letters, digits, '.', '_' or '-'`);
       continue;
     }

@@ -1,5 +1,5 @@
 import type Database from 'better-sqlite3';
-import { GROUP_NAME_PATTERN } from '../access/schedule.js';
+import { ACCESS_GROUP_PATTERN as GROUP_NAME_PATTERN } from '../identity.js';
 import type { PersonAccess } from '../access/rules.js';
 import type { Clock } from '../util/clock.js';
 import type { Logger } from '../util/log.js';
