@@ -8,6 +8,7 @@ import { defineConfig } from 'vitest/config';
  */
 export const UNIT_TESTS = [
   'test/access/door.test.ts',
+  'test/app/app-fakes.test.ts',
   'test/access/policy.test.ts',
   'test/access/rules.test.ts',
   'test/camera/latest-frame-slot.test.ts',
