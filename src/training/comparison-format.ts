@@ -42,6 +42,7 @@ function row(name: string, f: PipelineFigures): string[] {
     f.rank1_templates
       ? `${percent(f.rank1_templates.best)} / ${percent(f.rank1_templates.mean)} / ${percent(f.rank1_templates.both)}`
       : '–',
+    f.at_threshold ? `${f.at_threshold.false_accepts}/${f.at_threshold.impostor_pairs}` : '–',
     ms(f),
   ];
 }
@@ -55,6 +56,7 @@ const HEAD = [
   'rank-1',
   'rank-1 (misses count)',
   'rank-1, 2 enrolled: best / mean / both',
+  'strangers accepted at its threshold',
   'ms/face (median)',
 ];
 
