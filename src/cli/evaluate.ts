@@ -9,9 +9,11 @@
  * With --peer: facegate and face-api.js's own pipeline on the same photos, same protocol
  * (src/model/comparison.ts), as a table or one JSON object; no plots.
  */
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
+import { parseModelThresholds } from '../access/config.js';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import {
   faceApiPipeline,
@@ -95,6 +97,12 @@ export function machineInfo(backend: string, detector: string): Record<string, u
   };
 }
 
+/** The model's accept threshold (metrics.json, what the door uses with thresholdsFrom=model), or null. */
+async function modelAcceptThreshold(modelDir: string): Promise<number | null> {
+  const text = await readFile(path.join(modelDir, 'metrics.json'), 'utf8').catch(() => null);
+  return text === null ? null : (parseModelThresholds(JSON.parse(text))?.accept ?? null);
+}
+
 /**
  * `--peer`: facegate (the model's own face path) and the peer pipelines on the same photos;
  * `kind` photo = each pipeline detects (`--detect`), crop = the image is the face.
@@ -140,7 +148,7 @@ export async function comparePipelines(
   try {
     const peer = await FaceApiPeer.load();
     const pipelines = [
-      facegatePipeline(embedder, { detector, eyes }, align),
+      facegatePipeline(embedder, { detector, eyes }, align, await modelAcceptThreshold(o.model)),
       ...o.peer.map((p) => faceApiPipeline(peer, p === 'faceapi-colour')),
     ];
     const cache = o.cache ? await ResultCache.open(o.cache) : undefined;
@@ -161,6 +169,7 @@ export async function comparePipelines(
       kind,
       photos,
       Object.fromEntries(pipelines.map((p) => [p.name, p.similarity])),
+      Object.fromEntries(pipelines.map((p) => [p.name, p.accept])),
     );
     return {
       ...report,

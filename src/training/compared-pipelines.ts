@@ -31,6 +31,8 @@ export interface ComparedPipeline {
   readonly description: string;
   readonly wantsColour: boolean;
   readonly similarity: Similarity;
+  /** The pipeline's own operating threshold on `similarity` (accept at or above); null: none known. */
+  readonly accept: number | null;
   /**
    * Set when the results depend only on the photo and this string (weights, options): they
    * may then be reused from a `ResultCache`. Unset (facegate, the thing being changed): always run.
@@ -49,9 +51,11 @@ export function facegatePipeline(
   embedder: Embedder,
   locator: FaceLocator,
   preprocess: PretrainedPreprocess,
+  accept: number | null,
 ): ComparedPipeline {
   return {
     name: 'facegate',
+    accept,
     description: `facegate: Haar detector + ${locator.eyes ? 'eye cascades' : 'no eye finder'} + ${embedder.modelId}`,
     wantsColour: false,
     similarity: (a, b) => similarityFromDistance(embedder.head, euclidean(a, b)),
@@ -65,12 +69,17 @@ export function facegatePipeline(
   };
 }
 
+/** face-api.js's usual "same person" distance (its FaceMatcher's default threshold). */
+export const FACEAPI_MATCH_DISTANCE = 0.6;
+
 /** face-api.js's own pipeline (SSD + 68 landmarks + ResNet descriptor), gray or colour input. */
 export function faceApiPipeline(peer: FaceApiPeer, colour: boolean): ComparedPipeline {
   return {
     name: colour ? 'faceapi-colour' : 'faceapi',
     description: `face-api.js 1.7.15 (@vladmandic): SSD MobileNet v1 (photo padded when no face) + 68 landmarks + ResNet-34 descriptor, ${colour ? 'colour' : 'gray'} input`,
     wantsColour: colour,
+    // face-api.js's FaceMatcher default: the same person below distance 0.6.
+    accept: -FACEAPI_MATCH_DISTANCE,
     cacheKey: `faceapi-1.7.15|${peer.optionsKey}|${colour ? 'colour' : 'gray'}`,
     // face-api.js compares descriptors by Euclidean distance: closer = more alike.
     similarity: (a, b) => -euclidean(a, b),

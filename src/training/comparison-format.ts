@@ -42,6 +42,7 @@ function row(name: string, f: PipelineFigures): string[] {
     f.rank1_templates
       ? `${percent(f.rank1_templates.best)} / ${percent(f.rank1_templates.mean)} / ${percent(f.rank1_templates.both)}`
       : '–',
+    f.at_threshold ? `${f.at_threshold.false_accepts}/${f.at_threshold.impostor_pairs}` : '–',
     ms(f),
   ];
 }
@@ -55,6 +56,7 @@ const HEAD = [
   'rank-1',
   'rank-1 (misses count)',
   'rank-1, 2 enrolled: best / mean / both',
+  'strangers accepted at its threshold',
   'ms/face (median)',
 ];
 
@@ -106,8 +108,8 @@ export function comparisonMarkdown(sets: readonly SetReport[]): string {
  */
 export function comparisonDetailMarkdown(sets: readonly SetReport[]): string {
   const lines = [
-    '| set | pipeline | photos | faces found | EER | TAR @ FAR 1 % | TAR @ FAR 0.1 % | AUC | rank-1 | rank-1, misses count | rank-1, 2 enrolled: best / mean / both | ms per face p50 / p95 |',
-    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    '| set | pipeline | photos | faces found | EER | TAR @ FAR 1 % | TAR @ FAR 0.1 % | AUC | rank-1 | rank-1, misses count | rank-1, 2 enrolled: best / mean / both | at its operating threshold: strangers accepted / genuine refused | ms per face p50 / p95 |',
+    '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   const cells = (f: PipelineFigures): string =>
     [
@@ -119,6 +121,9 @@ export function comparisonDetailMarkdown(sets: readonly SetReport[]): string {
       percent(f.rank1_all_photos),
       f.rank1_templates
         ? `${percent(f.rank1_templates.best)} / ${percent(f.rank1_templates.mean)} / ${percent(f.rank1_templates.both)}`
+        : '–',
+      f.at_threshold
+        ? `${f.at_threshold.false_accepts} of ${f.at_threshold.impostor_pairs} / ${percent(f.at_threshold.frr)}`
         : '–',
       f.ms_per_face ? `${Math.round(f.ms_per_face.median)} / ${Math.round(f.ms_per_face.p95)}` : '–',
     ].join(' | ');

@@ -65,6 +65,18 @@ export interface PipelineFigures {
     readonly mean: number;
     readonly both: number;
   } | null;
+  /**
+   * At the pipeline's operating threshold (facegate: the model's `accept` threshold from its
+   * metrics.json; face-api.js: its FaceMatcher's 0.6 distance): impostor pairs accepted (a
+   * stranger let in, per frame pair) and the share of genuine pairs refused. Null without a
+   * threshold or without pairs.
+   */
+  readonly at_threshold: {
+    readonly threshold: number;
+    readonly false_accepts: number;
+    readonly impostor_pairs: number;
+    readonly frr: number;
+  } | null;
   /** Faces aligned by the pipeline (facegate reports it; absent for pipelines that do not). */
   readonly aligned?: number;
   /** Faces found only in the padded photo (face-api.js; absent for pipelines that do not pad). */
@@ -96,6 +108,7 @@ export function compareResults(
   kind: 'photo' | 'crop',
   photos: readonly ComparedPhoto[],
   similarity: Readonly<Record<string, Similarity>>,
+  thresholds: Readonly<Record<string, number | null>> = {},
 ): ComparisonReport {
   const names = Object.keys(similarity);
   for (const p of photos)
@@ -105,8 +118,8 @@ export function compareResults(
   const pipelines: Record<string, PipelineFigures> = {};
   const onCommon: Record<string, PipelineFigures> = {};
   for (const n of names) {
-    pipelines[n] = figures(photos, n, similarity[n]);
-    onCommon[n] = figures(common, n, similarity[n]);
+    pipelines[n] = figures(photos, n, similarity[n], thresholds[n] ?? null);
+    onCommon[n] = figures(common, n, similarity[n], thresholds[n] ?? null);
   }
   return {
     set,
@@ -123,6 +136,7 @@ export function figures(
   photos: readonly ComparedPhoto[],
   name: string,
   similarity: Similarity,
+  threshold: number | null = null,
 ): PipelineFigures {
   const found = photos.flatMap((p) => {
     const r = p.results[name];
@@ -180,6 +194,15 @@ export function figures(
     rank1_probes: probes.length,
     rank1_all_photos: r1All,
     rank1_templates: templates,
+    at_threshold:
+      threshold !== null && verifiable
+        ? {
+            threshold,
+            false_accepts: impostor.filter((x) => x >= threshold).length,
+            impostor_pairs: impostor.length,
+            frr: genuine.filter((x) => x < threshold).length / genuine.length,
+          }
+        : null,
     ...count('aligned'),
     ...count('padded'),
     ms_per_face:

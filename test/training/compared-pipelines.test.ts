@@ -16,6 +16,7 @@ function fake(name: string, cacheKey?: string): ComparedPipeline & { calls: numb
     name,
     description: name,
     wantsColour: false,
+    accept: null,
     similarity: (a: Float32Array, b: Float32Array) => -Math.abs(a[0] - b[0]),
     ...(cacheKey ? { cacheKey } : {}),
     calls: 0,

@@ -86,6 +86,33 @@ describe('compareResults (side-by-side protocol)', () => {
     expect(r.pipelines.a.eer).toBe(0);
   });
 
+  it("counts strangers accepted and genuine pairs refused at each pipeline's operating threshold", () => {
+    // Same-person distances here are 0.1-0.2, different people ~1.41: accept at distance <= 0.15.
+    const r = compareResults(
+      'toy',
+      'photo',
+      photos(),
+      { a: negDistance, b: negDistance },
+      { a: -0.15, b: null },
+    );
+    expect(r.pipelines.a.at_threshold).toEqual({
+      threshold: -0.15,
+      false_accepts: 0,
+      impostor_pairs: 27,
+      // per person: 0.1 (accepted), 0.2 (refused), 0.1 (accepted) → 1 of 3 refused
+      frr: 1 / 3,
+    });
+    expect(r.pipelines.b.at_threshold).toBeNull();
+    const lax = compareResults(
+      'toy',
+      'photo',
+      photos(),
+      { a: negDistance, b: negDistance },
+      { a: -2, b: -2 },
+    );
+    expect(lax.pipelines.a.at_threshold?.false_accepts).toBe(27);
+  });
+
   it('gives null figures where a subset cannot (no genuine pair, nobody to identify)', () => {
     const one = photos().filter((p) => p.file.endsWith('/0.png'));
     const r = compareResults('toy', 'photo', one, { a: negDistance, b: negDistance });
