@@ -112,8 +112,20 @@ export class FacegateMetrics {
     this.lastFrameAgeSource = source;
   }
 
+  private readonly stageListeners = new Set<(stage: PipelineStage, ms: number) => void>();
+
   observeStage(stage: PipelineStage, ms: number): void {
     this.stageSeconds.observe({ stage }, ms / 1000);
+    for (const listener of this.stageListeners) listener(stage, ms);
+  }
+
+  /**
+   * Calls `listener` with every stage time (ms) as it is observed (the bench keeps the raw
+   * samples for percentiles; the histogram only has buckets). Returns an unsubscribe function.
+   */
+  onStage(listener: (stage: PipelineStage, ms: number) => void): () => void {
+    this.stageListeners.add(listener);
+    return () => this.stageListeners.delete(listener);
   }
 
   text(): Promise<string> {
