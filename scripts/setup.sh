@@ -34,6 +34,15 @@ else
   echo "setup: system packages present"
 fi
 
+# Chromium drives the live view's browser test (test/ops/live-view-browser.test.ts; it skips
+# without it). Optional: a door does not need it, so FACEGATE_SETUP_CHROMIUM=0 skips it and a
+# failed install only warns.
+if [ "${FACEGATE_SETUP_CHROMIUM:-1}" = "1" ] && [ ! -x /usr/bin/chromium ]; then
+  echo "setup: installing chromium (for the live view browser test)"
+  $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
+    || echo "setup: chromium not installed; the live view browser test will be skipped" >&2
+fi
+
 # @u4/opencv4nodejs: build against the system OpenCV instead of cloning and compiling
 # OpenCV itself (it reads only the environment, not package.json).
 export OPENCV4NODEJS_DISABLE_AUTOBUILD=1

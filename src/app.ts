@@ -34,6 +34,8 @@ import { RequestRouter } from './mqtt/request-router.js';
 import { StatePublisher } from './mqtt/state-publisher.js';
 import { HealthMonitor } from './ops/health.js';
 import { OpsHttpServer } from './ops/http-server.js';
+import { isLoopbackHost, LiveView } from './ops/live-view.js';
+import { logProgress, type ProgressFactory } from './util/progress.js';
 import { FacegateMetrics } from './ops/metrics.js';
 import { WatchdogFeeder, type ServiceNotifier } from './ops/systemd.js';
 import { GallerySync, importPersonFolders, reembedGallery } from './pipeline/gallery-maintenance.js';
@@ -112,6 +114,8 @@ export class FacegateApp {
   private state: StatePublisher | null = null;
   private loop: LiveLoop | null = null;
   private http: OpsHttpServer | null = null;
+  /** The installer's live view (liveView.enabled), served on the ops endpoint. */
+  private readonly liveView: LiveView | null;
   private cameraName: string | null = null;
   private stopReason = 'stop requested';
   private stopping: Promise<void> | null = null;
@@ -140,11 +144,33 @@ export class FacegateApp {
     );
     this.metrics.bindLastFrameAge(() => this.feeder.idleSeconds);
     this.sink = new AppEventSink(this.config.device.id, this.clock, this.logger);
+    this.liveView = this.config.liveView.enabled ? this.createLiveView() : null;
     this.lifecycle = new Lifecycle(this.services(), {
       logger: this.logger,
       clock: this.clock,
       stopTimeoutMs: options.stopTimeoutMs ?? 10_000,
     });
+  }
+
+  private createLiveView(): LiveView {
+    const view = new LiveView({
+      config: this.config.liveView,
+      thresholds: {
+        accept: this.config.access.acceptThreshold,
+        unknown: this.config.access.unknownThreshold,
+      },
+      loopbackOnly: isLoopbackHost(this.config.metrics.host),
+      doorState: () => this.door?.state() ?? null,
+      audit: (kind, detail) => {
+        // Fail closed: no audit row, no page.
+        if (!this.gallery) throw new Error('the gallery (audit log) is not open');
+        this.gallery.audit.append(kind, detail);
+      },
+      clock: this.clock,
+      logger: this.logger,
+    });
+    this.sink.onEvent((event) => view.eventSeen(event));
+    return view;
   }
 
   /** The events sink (outbox-backed once started). */
@@ -214,6 +240,7 @@ export class FacegateApp {
           this.metrics,
           this.health,
           logger,
+          this.liveView ?? undefined,
         );
         try {
           await http.start();
@@ -226,7 +253,10 @@ export class FacegateApp {
           );
         }
       },
-      stop: () => this.http?.stop(),
+      stop: async () => {
+        this.liveView?.stop();
+        await this.http?.stop();
+      },
     });
 
     // Opened after the door (below), closed after it: what the door reports while it stops
@@ -433,6 +463,7 @@ export class FacegateApp {
           clock,
           logger,
           onProgress: () => this.feeder.progress(),
+          observer: this.liveView ?? undefined,
         });
         this.loop.start();
       },
@@ -718,6 +749,7 @@ export async function importGalleryFolders(
   logger: Logger,
   dir: string,
   overrides: Pick<ComponentOverrides, 'detector' | 'model' | 'eyeFinder' | 'galleryPath'> = {},
+  progress?: ProgressFactory,
 ) {
   const c = buildComponents(config, { ...overrides, logger, mqtt: null });
   const gallery = new GalleryStore(c.galleryPath, logger);
@@ -725,9 +757,11 @@ export async function importGalleryFolders(
   let face: FacePath | null = null;
   try {
     model = await c.model();
-    await reembedGallery(gallery, model.embedder, logger.child({ module: 'gallery-reembed' }));
+    const reembedLog = logger.child({ module: 'gallery-reembed' });
+    await reembedGallery(gallery, model.embedder, reembedLog, 64, progress ?? logProgress(reembedLog));
     face = await loadFacePath(c, model);
     const result = await importPersonFolders(dir, {
+      progress,
       enroller: createPhotoEnroller(config, face, logger),
       store: gallery,
       modelId: model.embedder.modelId,

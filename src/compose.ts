@@ -19,6 +19,7 @@ import type { FacegateMetrics } from './ops/metrics.js';
 import { noServiceNotifier, type ServiceNotifier } from './ops/systemd.js';
 import { DecisionActuator, type DoorOpener } from './pipeline/actuator.js';
 import { FaceLocator } from './pipeline/face-locator.js';
+import type { FrameObserver } from './pipeline/frame-observer.js';
 import { LiveLoop } from './pipeline/live-loop.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/log.js';
@@ -227,6 +228,8 @@ export interface LiveLoopParts {
   readonly logger: Logger;
   /** After every frame (feeds the systemd watchdog). */
   readonly onProgress?: () => void;
+  /** What each frame held, for the live view. */
+  readonly observer?: FrameObserver;
 }
 
 /**
@@ -258,6 +261,7 @@ export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
     clock: parts.clock,
     logger: parts.logger,
     onProgress: parts.onProgress,
+    observer: parts.observer,
     // The engine's own count: needs no initialised backend (a fake embedder never starts one).
     tensorCount: () => tf.engine().state.numTensors,
   });

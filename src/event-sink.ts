@@ -9,6 +9,7 @@ import type { Logger } from './util/log.js';
  */
 export class AppEventSink implements EventSink {
   private store: EventSink | null = null;
+  private readonly listeners = new Set<(event: FacegateEvent) => void>();
   private readonly log: Logger;
 
   constructor(
@@ -29,7 +30,25 @@ export class AppEventSink implements EventSink {
     this.store = null;
   }
 
+  /** Calls `listener` with every event after it was stored (the live view); returns an unsubscribe function. */
+  onEvent(listener: (event: FacegateEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   emit(body: EventBody): FacegateEvent {
+    const event = this.record(body);
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (err) {
+        this.log.warn({ err }, 'event listener failed');
+      }
+    }
+    return event;
+  }
+
+  private record(body: EventBody): FacegateEvent {
     if (this.store) return this.store.emit(body);
     const event: FacegateEvent = {
       ...body,

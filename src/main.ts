@@ -20,6 +20,7 @@ import { ConfigError, loadConfig } from './config/load.js';
 import type { FacegateConfig } from './config/schema.js';
 import { SystemdNotifier } from './ops/systemd.js';
 import { createLogger, resolveLogFormat, type Logger } from './util/log.js';
+import { barProgress, logProgress } from './util/progress.js';
 
 const EXIT_OK = 0;
 const EXIT_FAILURE = 1;
@@ -204,7 +205,12 @@ function buildProgram(): Command {
     .action(async (dir: string, _opts: unknown, cmd: Command) => {
       const config = readConfig(cmd.optsWithGlobals<GlobalOptions>());
       const { importGalleryFolders } = await import('./app.js');
-      const result = await importGalleryFolders(config, toolLogger(config), dir);
+      const logger = toolLogger(config);
+      // A bar for a person at a terminal; log lines (stderr) otherwise.
+      const progress = process.stderr.isTTY
+        ? barProgress(process.stderr)
+        : logProgress(logger.child({ module: 'progress' }));
+      const result = await importGalleryFolders(config, logger, dir, {}, progress);
       printJson(result);
       process.exitCode = result.failed.length > 0 || result.imported.length === 0 ? EXIT_FAILURE : EXIT_OK;
     });

@@ -4,7 +4,7 @@ import { enrollmentSchema } from '../enrollment/config.js';
 import { gallerySchema } from '../gallery/config.js';
 import { modelSchema } from '../model/config.js';
 import { mqttSchema } from '../mqtt/config.js';
-import { logSchema, metricsSchema } from '../ops/config.js';
+import { liveViewSchema, logSchema, metricsSchema } from '../ops/config.js';
 import { DEVICE_ID_RULE, isDeviceId } from '../identity.js';
 import { visionSchema } from '../vision/config.js';
 
@@ -42,6 +42,7 @@ export const schema = {
   enrollment: enrollmentSchema,
   log: logSchema,
   metrics: metricsSchema,
+  liveView: liveViewSchema,
 };
 
 type Widen<T> = T extends string

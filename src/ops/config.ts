@@ -47,3 +47,61 @@ export interface MetricsConfig {
   readonly host: string;
   readonly stallSeconds: number;
 }
+
+/** A convict format: an integer in [min, max]. */
+function intIn(min: number, max: number): (value: unknown) => void {
+  return (value) => {
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max)
+      throw new Error(`must be an integer in ${min}..${max}`);
+  };
+}
+
+/** convict schema slice for `liveView` (owned by src/ops): the installer's live camera page. */
+export const liveViewSchema = {
+  enabled: {
+    doc: 'Serve the live view (camera image with face boxes, names, refusal reasons, door state, last events) at /live on the metrics/health endpoint (metrics.host:metrics.port). Off by default: it shows faces.',
+    format: Boolean,
+    default: false,
+    env: 'FACEGATE_LIVE_VIEW_ENABLED',
+  },
+  token: {
+    doc: 'Access token of the live view (give it as liveView.tokenFile). Required when metrics.host is not a loopback address: without it the page is refused. HTTPS is left to a reverse proxy.',
+    format: String,
+    default: '',
+    sensitive: true,
+    env: 'FACEGATE_LIVE_VIEW_TOKEN',
+  },
+  tokenFile: {
+    doc: 'File holding liveView.token (one line; mode 0600).',
+    format: String,
+    default: '',
+    env: 'FACEGATE_LIVE_VIEW_TOKEN_FILE',
+  },
+  fps: {
+    doc: 'Images a second sent to each viewer (encoded only while a viewer is connected), 1..10: the door CPU stays with recognition.',
+    format: intIn(1, 10),
+    default: 3,
+    env: 'FACEGATE_LIVE_VIEW_FPS',
+  },
+  width: {
+    doc: 'Width in pixels of the image sent to viewers (downscaled JPEG), 160..1280.',
+    format: intIn(160, 1280),
+    default: 480,
+    env: 'FACEGATE_LIVE_VIEW_WIDTH',
+  },
+  maxViewers: {
+    doc: 'At most this many live view pages at once (each costs an encode a frame); 1..10.',
+    format: intIn(1, 10),
+    default: 3,
+    env: 'FACEGATE_LIVE_VIEW_MAX_VIEWERS',
+  },
+} as const;
+
+export interface LiveViewConfig {
+  readonly enabled: boolean;
+  readonly token: string;
+  readonly tokenFile: string;
+  readonly fps: number;
+  readonly width: number;
+  readonly maxViewers: number;
+}

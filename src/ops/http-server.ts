@@ -1,11 +1,12 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../util/log.js';
 import { httpStatusFor, type HealthMonitor } from './health.js';
 import type { FacegateMetrics } from './metrics.js';
 
 /**
- * GET /metrics (Prometheus text) and GET /health (JSON report) on a loopback address.
+ * GET /metrics (Prometheus text) and GET /health (JSON report) on a loopback address, and
+ * the live view (/live) when it is enabled.
  * Read-only: nothing here can change the door or the gallery.
  */
 export class OpsHttpServer {
@@ -17,6 +18,8 @@ export class OpsHttpServer {
     private readonly metrics: FacegateMetrics,
     private readonly health: HealthMonitor,
     logger: Logger,
+    /** Extra read-only routes (the live view); returns false when the path is not its own. */
+    private readonly extra?: { handle(req: IncomingMessage, res: ServerResponse, path: string): boolean },
   ) {
     this.logger = logger.child({ module: 'ops-http' });
   }
@@ -47,6 +50,8 @@ export class OpsHttpServer {
         res
           .writeHead(httpStatusFor(report.status), { 'content-type': 'application/json' })
           .end(JSON.stringify(report));
+      } else if (this.extra?.handle(req, res, path)) {
+        // answered
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /metrics or /health\n');
       }

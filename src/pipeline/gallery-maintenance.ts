@@ -4,6 +4,7 @@ import { MAX_FACES_PER_PERSON } from '../gallery/people.js';
 import { GalleryStore } from '../gallery/store.js';
 import type { Embedder } from '../model/embedder.js';
 import type { Logger } from '../util/log.js';
+import { logProgress, type ProgressFactory } from '../util/progress.js';
 import { readPersonFolders, type PersonFolder } from '../util/person-folders.js';
 import type { GrayImage } from '../vision/image.js';
 import { resampleRect } from '../vision/preprocess.js';
@@ -43,6 +44,7 @@ export async function reembedGallery(
   embedder: Embedder,
   logger: Logger,
   batchSize = 64,
+  progress: ProgressFactory = logProgress(logger),
 ): Promise<{ embedded: number; dropped: number }> {
   const missing = store.cropsMissingEmbedding(embedder.modelId);
   let embedded = 0;
@@ -51,21 +53,21 @@ export async function reembedGallery(
       { modelId: embedder.modelId, faces: missing.length },
       're-embedding the gallery for the current model',
     );
-    let lastLogged = 0;
-    for (let i = 0; i < missing.length; i += batchSize) {
-      const batch = missing.slice(i, i + batchSize);
-      const faces = batch.map((m) => fitToModel(m.crop, embedder.inputSize));
-      const vectors = await embedder.embed(faces);
-      embedded += store.putEmbeddings(
-        embedder.modelId,
-        batch.map((m, k) => ({ faceId: m.faceId, vector: vectors[k] })),
-      );
-      const done = Math.min(i + batchSize, missing.length);
-      const percent = Math.floor((done / missing.length) * 100);
-      if (percent - lastLogged >= 10 || done === missing.length) {
-        lastLogged = percent;
-        logger.info({ done, total: missing.length, percent }, 're-embedding progress');
+    const bar = progress('re-embedding', 'faces');
+    bar.start(missing.length);
+    try {
+      for (let i = 0; i < missing.length; i += batchSize) {
+        const batch = missing.slice(i, i + batchSize);
+        const faces = batch.map((m) => fitToModel(m.crop, embedder.inputSize));
+        const vectors = await embedder.embed(faces);
+        embedded += store.putEmbeddings(
+          embedder.modelId,
+          batch.map((m, k) => ({ faceId: m.faceId, vector: vectors[k] })),
+        );
+        bar.update(Math.min(i + batchSize, missing.length));
       }
+    } finally {
+      bar.stop();
     }
   }
   // Only when every face has a current embedding are the old ones dropped (a crash midway
@@ -187,7 +189,14 @@ const MAX_PHOTOS_PER_PERSON = MAX_FACES_PER_PERSON;
  */
 export async function importPersonFolders(
   dir: string,
-  deps: { enroller: PhotoFaces; store: ImportStore; modelId: string; logger: Logger },
+  deps: {
+    enroller: PhotoFaces;
+    store: ImportStore;
+    modelId: string;
+    logger: Logger;
+    /** Default: log lines. */
+    progress?: ProgressFactory;
+  },
 ): Promise<ImportResult> {
   let folders: PersonFolder[];
   try {
@@ -198,7 +207,10 @@ export async function importPersonFolders(
   const imported: { personId: string; faces: number }[] = [];
   const failed: { personId: string; error: string }[] = [];
   const skipped: ImportResult['skipped'][number][] = [];
+  const bar = (deps.progress ?? logProgress(deps.logger))('importing', 'people');
+  bar.start(folders.length);
   for (const { person: personId, files: all } of folders) {
+    bar.update(imported.length + failed.length);
     try {
       const files = all.slice(0, MAX_PHOTOS_PER_PERSON);
       if (all.length > files.length) {
@@ -222,6 +234,8 @@ export async function importPersonFolders(
       deps.logger.warn({ personId, err: (err as Error).message }, 'person not imported');
     }
   }
+  bar.update(folders.length);
+  bar.stop();
   return { imported, failed, skipped };
 }
 

@@ -5,9 +5,10 @@ import type { Matcher } from '../gallery/matcher.js';
 import type { Embedder } from '../model/embedder.js';
 import type { FacegateMetrics, PipelineStage } from '../ops/metrics.js';
 import type { Clock } from '../util/clock.js';
+import type { FrameObserver, SeenFace } from './frame-observer.js';
 import type { Logger } from '../util/log.js';
 import type { FaceDetector } from '../vision/detector.js';
-import type { FaceRegion, GrayImage } from '../vision/image.js';
+import type { Box, FaceRegion, GrayImage } from '../vision/image.js';
 import type { QualityGate } from '../vision/quality.js';
 import type { TrackVerdict } from '../liveness/judge.js';
 
@@ -38,6 +39,8 @@ export interface LiveLoopDeps {
   readonly onProgress?: () => void;
   /** Live tensor count (tf.memory().numTensors), sampled into the metrics. */
   readonly tensorCount?: () => number;
+  /** Sees what each frame held (the live view); absent: nobody watches. */
+  readonly observer?: FrameObserver;
 }
 
 export interface LiveLoopOptions {
@@ -189,7 +192,37 @@ export class LiveLoop {
       metrics.decisions.inc({ type: decision.type });
       await this.timedStage('decide', () => actuator.act(decision));
     }
+    if (this.deps.observer)
+      this.tellObserver(this.deps.observer, frame, verdict.rejected, observations, decisions);
     metrics.observeStage('total', this.deps.clock.monotonicMs() - t0);
+  }
+
+  /** The live view's look at this frame; a failing observer never costs the door a frame. */
+  private tellObserver(
+    observer: FrameObserver,
+    frame: Frame,
+    rejected: readonly { box: Box; reason: string }[],
+    observations: readonly ObservedFace[],
+    decisions: readonly AccessDecision[],
+  ): void {
+    try {
+      const faces: SeenFace[] = [
+        ...rejected.map((r) => ({ box: r.box, outcome: 'refused' as const, reasons: [r.reason] })),
+        ...observations.map((o) => ({
+          box: o.region.box,
+          landmarks: o.region.landmarks?.points,
+          outcome: 'compared' as const,
+          reasons: o.reasons,
+          personId: o.match?.best.personId,
+          name: o.match?.best.name,
+          score: o.match?.best.similarity,
+          liveness: o.liveness ? { verdict: o.liveness.verdict, reasons: o.liveness.reasons } : undefined,
+        })),
+      ];
+      observer.frameSeen({ frame, faces, decisions });
+    } catch (err) {
+      this.logger.warn({ err }, 'frame observer failed');
+    }
   }
 
   private async timed<T>(stage: PipelineStage, fn: () => T | Promise<T>): Promise<T> {

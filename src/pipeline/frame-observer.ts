@@ -1,0 +1,43 @@
+import type { AccessDecision } from '../access/policy.js';
+import type { Frame } from '../camera/frame-source.js';
+import type { Box, Point } from '../vision/image.js';
+
+/** One face the loop saw in a frame, and what became of it. */
+export interface SeenFace {
+  readonly box: Box;
+  /** Landmark points (image coordinates) when the face path found them. */
+  readonly landmarks?: readonly Point[];
+  /**
+   * refused: the quality gate (or liveness) stopped it; compared: it was compared with the
+   * gallery (personId/name/score: the closest person, whatever the score; the policy's
+   * thresholds decide what that means).
+   */
+  readonly outcome: 'refused' | 'compared';
+  /** Why it was refused, or the quality marks of an accepted face (e.g. "too_small", "blurry"). */
+  readonly reasons: readonly string[];
+  /** The closest enrolled person and the head's similarity score in (0, 1), when compared. */
+  readonly personId?: string;
+  readonly name?: string;
+  readonly score?: number;
+  /** The face track's liveness verdict and its reasons (absent when liveness is off). */
+  readonly liveness?: {
+    readonly verdict: 'live' | 'spoof' | 'undecided';
+    readonly reasons: readonly string[];
+  };
+}
+
+/** What the live loop saw in one frame. The frame's pixels must not be kept past the call unless copied. */
+export interface FrameSeen {
+  readonly frame: Frame;
+  readonly faces: readonly SeenFace[];
+  readonly decisions: readonly AccessDecision[];
+}
+
+/**
+ * Watches the live loop frame by frame (the live view). Called synchronously at the end of
+ * each frame: it must be cheap and must not throw into the loop (the loop guards anyway).
+ * The loop knows nothing about who watches or how (no dependency on HTTP).
+ */
+export interface FrameObserver {
+  frameSeen(seen: FrameSeen): void;
+}
