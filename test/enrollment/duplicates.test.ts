@@ -182,20 +182,25 @@ describe('field case "same face, two ids": duplicate_face', () => {
 });
 
 describe('addTemplates (walk-up enrollment adds faces from the door camera)', () => {
+  const walkUp = { transaction: 'walk-up-1', kid: 'test-kid' };
   it('adds templates to an enrolled person, keeping the name and earlier faces; the matcher scores the best one', async () => {
     const before = store.getPerson('s37')!;
     const faces = await enroller.enrollPhotos([photo('s37', 2), photo('s37', 3)]);
-    const result = await service.addTemplates('s37', faces);
+    const result = await service.addTemplates('s37', faces, walkUp);
     expect(result).toMatchObject({ personId: 's37', name: before.name, faces: before.faces + 2 });
     expect(matcher.match(faces[1].embedding)!.best).toMatchObject({ personId: 's37', distance: 0 });
-    expect(sink.events.at(-1)).toMatchObject({ type: 'enrolled', person: 's37', added: 2 });
+    expect(sink.events.at(-1)).toMatchObject({ type: 'enrolled', person: 's37', added: 2, ...walkUp });
   });
 
   it("refuses someone else's face as a new template (duplicate_face) and an unknown person", async () => {
     const [s36face] = await enroller.enrollPhotos([photo('s36', 3)]);
     const faces = store.getPerson('s37')!.faces;
-    await expect(service.addTemplates('s37', [s36face])).rejects.toMatchObject({ code: 'duplicate_face' });
+    await expect(service.addTemplates('s37', [s36face], walkUp)).rejects.toMatchObject({
+      code: 'duplicate_face',
+    });
     expect(store.getPerson('s37')!.faces).toBe(faces);
-    await expect(service.addTemplates('nobody', [s36face])).rejects.toMatchObject({ code: 'unknown_person' });
+    await expect(service.addTemplates('nobody', [s36face], walkUp)).rejects.toMatchObject({
+      code: 'unknown_person',
+    });
   });
 });
