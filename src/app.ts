@@ -392,6 +392,12 @@ export class FacegateApp {
           store: gallery,
           modelId: need(this.model, 'the model').embedder.modelId,
           logger: logger.child({ module: 'gallery-import' }),
+          // The enrollment identity rules (duplicate_face) apply to the bootstrap people too.
+          duplicates: new MatcherDuplicateFinder(
+            need(this.matcher, 'the matcher'),
+            () => config.access.acceptThreshold,
+            () => void this.sync?.refreshIfChanged(),
+          ),
         });
         log.info({ imported: result.imported.length, failed: result.failed }, 'bootstrap import done');
         need(this.sync, 'gallery sync').reload();
@@ -727,11 +733,25 @@ export async function importGalleryFolders(
     model = await c.model();
     await reembedGallery(gallery, model.embedder, logger.child({ module: 'gallery-reembed' }));
     face = await loadFacePath(c, model);
+    // The enrollment identity rules over what is already in the database (and what this import adds).
+    const matcher = new Matcher(model.embedder.head, model.embedder.dimension);
+    const sync = new GallerySync(
+      gallery,
+      matcher,
+      model.embedder.modelId,
+      logger.child({ module: 'gallery-sync' }),
+    );
+    sync.reload();
     const result = await importPersonFolders(dir, {
       enroller: createPhotoEnroller(config, face, logger),
       store: gallery,
       modelId: model.embedder.modelId,
       logger: logger.child({ module: 'gallery-import' }),
+      duplicates: new MatcherDuplicateFinder(
+        matcher,
+        () => config.access.acceptThreshold,
+        () => void sync.refreshIfChanged(),
+      ),
     });
     return { ...result, modelId: model.embedder.modelId, gallery: gallery.stats() };
   } finally {

@@ -187,7 +187,22 @@ const MAX_PHOTOS_PER_PERSON = MAX_FACES_PER_PERSON;
  */
 export async function importPersonFolders(
   dir: string,
-  deps: { enroller: PhotoFaces; store: ImportStore; modelId: string; logger: Logger },
+  deps: {
+    enroller: PhotoFaces;
+    store: ImportStore;
+    modelId: string;
+    logger: Logger;
+    /**
+     * The enrollment duplicate rule (src/gallery/duplicates.ts): a folder whose face is already
+     * enrolled under another id fails with the person it duplicates, as `enroll` would refuse it.
+     */
+    duplicates?: {
+      findDuplicate(
+        embeddings: readonly Float32Array[],
+        personId: string,
+      ): { personId: string; name: string; similarity: number } | null;
+    };
+  },
 ): Promise<ImportResult> {
   let folders: PersonFolder[];
   try {
@@ -214,6 +229,15 @@ export async function importPersonFolders(
       const faces = await deps.enroller.enrollPhotos(
         photos.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)),
       );
+      const duplicate = deps.duplicates?.findDuplicate(
+        faces.map((f) => f.embedding),
+        personId,
+      );
+      if (duplicate) {
+        throw new Error(
+          `duplicate_face: this face is already enrolled as ${duplicate.personId} (${duplicate.name}), similarity ${duplicate.similarity.toFixed(3)}`,
+        );
+      }
       const result = deps.store.enroll({ id: personId, name: personId, modelId: deps.modelId, faces });
       imported.push({ personId: result.personId, faces: result.faces });
       deps.logger.info({ personId, faces: result.faces, version: result.version }, 'person imported');

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -15,7 +15,7 @@ import {
   type PretrainedSiameseEmbedder,
 } from '../../src/model/pretrained/embedder.js';
 import { RequestError } from '../../src/mqtt/request-router.js';
-import { GallerySync } from '../../src/pipeline/gallery-maintenance.js';
+import { GallerySync, importPersonFolders } from '../../src/pipeline/gallery-maintenance.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { DEFAULT_DETECTOR_CONFIG, DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
@@ -202,5 +202,43 @@ describe('addTemplates (walk-up enrollment adds faces from the door camera)', ()
     await expect(service.addTemplates('nobody', [s36face], walkUp)).rejects.toMatchObject({
       code: 'unknown_person',
     });
+  });
+});
+
+describe('gallery import (bootstrap and `facegate gallery import`) applies the same rule', () => {
+  it('imports s36 and s37, and fails a folder holding s36 under another id, naming s36', async () => {
+    const root = join(dir, 'import');
+    for (const [folder, source] of [
+      ['s36', 's36/1.png'],
+      ['s37', 's37/1.png'],
+      ['zz-copy', 's36/2.png'],
+    ]) {
+      mkdirSync(join(root, folder), { recursive: true });
+      copyFileSync(`data/demo/enroll/${source}`, join(root, folder, '1.png'));
+    }
+    const importStore = new GalleryStore(join(dir, 'import.db'), silentLogger());
+    try {
+      const importMatcher = new Matcher(embedder.head, embedder.dimension);
+      const importSync = new GallerySync(importStore, importMatcher, embedder.modelId, silentLogger());
+      importSync.reload();
+      const result = await importPersonFolders(root, {
+        enroller,
+        store: importStore,
+        modelId: embedder.modelId,
+        logger: silentLogger(),
+        duplicates: new MatcherDuplicateFinder(
+          importMatcher,
+          () => threshold,
+          () => void importSync.refreshIfChanged(),
+        ),
+      });
+      expect(result.imported.map((p) => p.personId)).toEqual(['s36', 's37']);
+      expect(result.failed).toEqual([
+        { personId: 'zz-copy', error: expect.stringMatching(/^duplicate_face: .*already enrolled as s36/) },
+      ]);
+      expect(importStore.listPeople().map((p) => p.id)).toEqual(['s36', 's37']);
+    } finally {
+      importStore.close();
+    }
   });
 });
