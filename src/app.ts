@@ -395,7 +395,8 @@ export class FacegateApp {
           // The enrollment identity rules (duplicate_face) apply to the bootstrap people too.
           duplicates: new MatcherDuplicateFinder(
             need(this.matcher, 'the matcher'),
-            () => config.access.acceptThreshold,
+            need(this.model, 'the model').embedder.head,
+            { accept: () => config.access.acceptThreshold, unknown: () => config.access.unknownThreshold },
             () => void this.sync?.refreshIfChanged(),
           ),
         });
@@ -583,7 +584,8 @@ export class FacegateApp {
             // duplicate_face: a face another person already has, at the door's own accept threshold.
             duplicates: new MatcherDuplicateFinder(
               need(this.matcher, 'the matcher'),
-              () => config.access.acceptThreshold,
+              need(this.model, 'the model').embedder.head,
+              { accept: () => config.access.acceptThreshold, unknown: () => config.access.unknownThreshold },
               () => void this.sync?.refreshIfChanged(),
             ),
             onGalleryChanged: () => void this.sync?.refreshIfChanged(),
@@ -749,7 +751,8 @@ export async function importGalleryFolders(
       logger: logger.child({ module: 'gallery-import' }),
       duplicates: new MatcherDuplicateFinder(
         matcher,
-        () => config.access.acceptThreshold,
+        model.embedder.head,
+        { accept: () => config.access.acceptThreshold, unknown: () => config.access.unknownThreshold },
         () => void sync.refreshIfChanged(),
       ),
     });

@@ -201,6 +201,7 @@ export async function importPersonFolders(
         embeddings: readonly Float32Array[],
         personId: string,
       ): { personId: string; name: string; similarity: number } | null;
+      findOutlier?(embeddings: readonly Float32Array[]): { index: number; similarity: number } | null;
     };
   },
 ): Promise<ImportResult> {
@@ -229,6 +230,14 @@ export async function importPersonFolders(
       const faces = await deps.enroller.enrollPhotos(
         photos.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)),
       );
+      const outlier = deps.duplicates?.findOutlier?.(faces.map((f) => f.embedding));
+      if (outlier) {
+        throw new Error(
+          faces.length === 2
+            ? `inconsistent_faces: the two photos do not look like the same person (similarity ${outlier.similarity.toFixed(3)})`
+            : `inconsistent_faces: photo ${outlier.index + 1} of ${faces.length} does not look like the others (best similarity ${outlier.similarity.toFixed(3)})`,
+        );
+      }
       const duplicate = deps.duplicates?.findDuplicate(
         faces.map((f) => f.embedding),
         personId,

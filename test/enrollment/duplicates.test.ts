@@ -1,4 +1,4 @@
-import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +20,7 @@ import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { DEFAULT_DETECTOR_CONFIG, DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
 import { createFaceDetector, type StoppableFaceDetector } from '../../src/vision/detector.js';
+import { orlPhoto } from './images.js';
 import { makeAdmin, type TestAdmin } from './keys-helper.js';
 
 // Field case "same face, two ids" (../shared/field-cases/README.md): enroll
@@ -29,6 +30,9 @@ import { makeAdmin, type TestAdmin } from './keys-helper.js';
 
 const deviceId = 'door-1';
 const photo = (person: string, n: number) => readFileSync(`data/demo/enroll/${person}/${n}.png`);
+/** An ORL photo as a PNG file with a plain border (test/enrollment/images.ts). */
+let orlPhotos: Map<string, Buffer>;
+const orlPhotoFile = (subject: number, shot: number) => orlPhotos.get(`${subject}/${shot}`)!;
 
 class RecordingSink implements EventSink {
   readonly events: EventBody[] = [];
@@ -48,16 +52,19 @@ let service: EnrollmentService;
 let admin: TestAdmin;
 let dir: string;
 let threshold: number;
+let unknownThreshold: number;
 const sink = new RecordingSink();
 
 beforeAll(async () => {
   detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
   embedder = await loadPretrainedEmbedder('models/faceapi-siamese', silentLogger());
-  threshold = (
+  const thresholds = (
     JSON.parse(readFileSync('models/faceapi-siamese/metrics.json', 'utf8')) as {
-      thresholds: { accept: number };
+      thresholds: { accept: number; unknown: number };
     }
-  ).thresholds.accept;
+  ).thresholds;
+  threshold = thresholds.accept;
+  unknownThreshold = thresholds.unknown;
   enroller = new PhotoEnroller({
     detector,
     embedder,
@@ -72,6 +79,7 @@ beforeAll(async () => {
   sync = new GallerySync(store, matcher, embedder.modelId, silentLogger());
   sync.reload();
   admin = await makeAdmin();
+  orlPhotos = new Map([['5/1', await orlPhoto(5, 1)]]);
   service = await registerEnrollmentCommands(
     { register: () => undefined },
     {
@@ -84,7 +92,8 @@ beforeAll(async () => {
       events: sink,
       duplicates: new MatcherDuplicateFinder(
         matcher,
-        () => threshold,
+        embedder.head,
+        { accept: () => threshold, unknown: () => unknownThreshold },
         () => void sync.refreshIfChanged(),
       ),
       onGalleryChanged: () => void sync.refreshIfChanged(),
@@ -175,6 +184,17 @@ describe('field case "same face, two ids": duplicate_face', () => {
     });
   });
 
+  it('refuses an enrollment whose photos are of two people (inconsistent_faces), naming the odd photo', async () => {
+    const mixed = await enroll('s39', [photo('s37', 2), photo('s37', 3), orlPhotoFile(5, 1)]);
+    expect(mixed.ok).toBe(false);
+    if (mixed.ok) return;
+    expect(mixed.error.code).toBe('inconsistent_faces');
+    expect(mixed.error.message).toMatch(/^photo 3 of 3 does not look like the other photos/);
+    expect(mixed.error.details).toMatchObject({ photo: 3, threshold: expect.closeTo(unknownThreshold, 3) });
+    expect(mixed.error.hint).toMatch(/same person/);
+    expect(store.getPerson('s39')).toBeUndefined();
+  });
+
   it('refuses a non-boolean allowDuplicate as invalid_payload', async () => {
     const bad = await enroll('s39', [photo('s37', 2)], { allowDuplicate: 'yes' as unknown as boolean });
     expect(!bad.ok && bad.error.code).toBe('invalid_payload');
@@ -202,6 +222,12 @@ describe('addTemplates (walk-up enrollment adds faces from the door camera)', ()
     await expect(service.addTemplates('nobody', [s36face], walkUp)).rejects.toMatchObject({
       code: 'unknown_person',
     });
+    // A face of nobody enrolled is not s37 either.
+    const [stranger] = await enroller.enrollPhotos([orlPhotoFile(5, 1)]);
+    await expect(service.addTemplates('s37', [stranger], walkUp)).rejects.toMatchObject({
+      code: 'inconsistent_faces',
+    });
+    expect(store.getPerson('s37')!.faces).toBe(faces);
   });
 });
 
@@ -216,6 +242,10 @@ describe('gallery import (bootstrap and `facegate gallery import`) applies the s
       mkdirSync(join(root, folder), { recursive: true });
       copyFileSync(`data/demo/enroll/${source}`, join(root, folder, '1.png'));
     }
+    // Two people in one person's folder.
+    mkdirSync(join(root, 'mixed'));
+    copyFileSync('data/demo/enroll/s37/3.png', join(root, 'mixed', '1.png'));
+    writeFileSync(join(root, 'mixed', '2.png'), orlPhotoFile(5, 1));
     const importStore = new GalleryStore(join(dir, 'import.db'), silentLogger());
     try {
       const importMatcher = new Matcher(embedder.head, embedder.dimension);
@@ -228,12 +258,19 @@ describe('gallery import (bootstrap and `facegate gallery import`) applies the s
         logger: silentLogger(),
         duplicates: new MatcherDuplicateFinder(
           importMatcher,
-          () => threshold,
+          embedder.head,
+          { accept: () => threshold, unknown: () => unknownThreshold },
           () => void importSync.refreshIfChanged(),
         ),
       });
       expect(result.imported.map((p) => p.personId)).toEqual(['s36', 's37']);
       expect(result.failed).toEqual([
+        {
+          personId: 'mixed',
+          error: expect.stringMatching(
+            /^inconsistent_faces: the two photos do not look like the same person/,
+          ),
+        },
         { personId: 'zz-copy', error: expect.stringMatching(/^duplicate_face: .*already enrolled as s36/) },
       ]);
       expect(importStore.listPeople().map((p) => p.id)).toEqual(['s36', 's37']);
