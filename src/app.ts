@@ -422,6 +422,13 @@ export class FacegateApp {
           store: gallery,
           modelId: need(this.model, 'the model').embedder.modelId,
           logger: logger.child({ module: 'gallery-import' }),
+          // The enrollment identity rules (duplicate_face) apply to the bootstrap people too.
+          duplicates: new MatcherDuplicateFinder(
+            need(this.matcher, 'the matcher'),
+            need(this.model, 'the model').embedder.head,
+            { accept: () => config.access.acceptThreshold, unknown: () => config.access.unknownThreshold },
+            () => void this.sync?.refreshIfChanged(),
+          ),
         });
         log.info({ imported: result.imported.length, failed: result.failed }, 'bootstrap import done');
         need(this.sync, 'gallery sync').reload();
@@ -608,7 +615,8 @@ export class FacegateApp {
             // duplicate_face: a face another person already has, at the door's own accept threshold.
             duplicates: new MatcherDuplicateFinder(
               need(this.matcher, 'the matcher'),
-              () => config.access.acceptThreshold,
+              need(this.model, 'the model').embedder.head,
+              { accept: () => config.access.acceptThreshold, unknown: () => config.access.unknownThreshold },
               () => void this.sync?.refreshIfChanged(),
             ),
             onGalleryChanged: () => void this.sync?.refreshIfChanged(),
@@ -760,12 +768,27 @@ export async function importGalleryFolders(
     const reembedLog = logger.child({ module: 'gallery-reembed' });
     await reembedGallery(gallery, model.embedder, reembedLog, 64, progress ?? logProgress(reembedLog));
     face = await loadFacePath(c, model);
+    // The enrollment identity rules over what is already in the database (and what this import adds).
+    const matcher = new Matcher(model.embedder.head, model.embedder.dimension);
+    const sync = new GallerySync(
+      gallery,
+      matcher,
+      model.embedder.modelId,
+      logger.child({ module: 'gallery-sync' }),
+    );
+    sync.reload();
     const result = await importPersonFolders(dir, {
       progress,
       enroller: createPhotoEnroller(config, face, logger),
       store: gallery,
       modelId: model.embedder.modelId,
       logger: logger.child({ module: 'gallery-import' }),
+      duplicates: new MatcherDuplicateFinder(
+        matcher,
+        model.embedder.head,
+        { accept: () => config.access.acceptThreshold, unknown: () => config.access.unknownThreshold },
+        () => void sync.refreshIfChanged(),
+      ),
     });
     return { ...result, modelId: model.embedder.modelId, gallery: gallery.stats() };
   } finally {

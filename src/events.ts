@@ -210,6 +210,10 @@ export interface RejectedRequestEvent {
   readonly transaction: string | null;
   /** Signed commands only: whether the signature verified (false: the sender is unknown). */
   readonly verified?: boolean;
+  /** What the admin can do about it (enrollment photo refusals, duplicate_face). */
+  readonly hint?: string;
+  /** Machine-readable facts: measured value and limit, the duplicated person (JSON). */
+  readonly details?: Readonly<Record<string, unknown>>;
 }
 
 /** Which part of the daemon an `error` event comes from. */
@@ -350,6 +354,8 @@ export const EVENT_FIELDS = {
     reason: 'required',
     transaction: 'required',
     verified: 'optional',
+    hint: 'optional',
+    details: 'optional',
   },
   error: {
     source: 'required',

@@ -22,6 +22,7 @@ import {
   AdminError,
   DEFAULT_TOPIC_PREFIX,
   connectBroker,
+  describeDeviceError,
   sendRequest,
   watchEvents,
   type BrokerOptions,
@@ -190,8 +191,9 @@ async function runRequest(
       : `${JSON.stringify({ ...outcome, elapsedMs: Date.now() - started }, null, 2)}\n`,
   );
   if (outcome.ok) return 0;
+  // Each door's refusal, with the door's hint under it when it gave one.
   for (const r of outcome.responses.filter((r) => r.status === 'error'))
-    process.stderr.write(`error from ${r.device}: ${r.error?.code}: ${r.error?.message}\n`);
+    process.stderr.write(`${describeDeviceError(r).join('\n')}\n`);
   const failure = outcome.failure;
   if (failure) {
     process.stderr.write(
@@ -384,11 +386,17 @@ function buildProgram(setExit: (code: number) => void): Command {
       positiveInt,
       DEFAULT_MAX_SIDE,
     )
+    .option(
+      '--allow-duplicate',
+      'enroll even if the face matches another enrolled person (identical twins); signed into the request, logged and audited by the door',
+      false,
+    )
     .argument('<image...>', 'JPEG or PNG photos showing only this person')
     .action(
       async (
         images: string[],
-        opts: RequestFlags & AccessFlags & { person: string; name: string; maxSide: number },
+        opts: RequestFlags &
+          AccessFlags & { person: string; name: string; maxSide: number; allowDuplicate: boolean },
       ) => {
         setExit(
           await runRequest(opts, 'enroll', {
@@ -396,6 +404,8 @@ function buildProgram(setExit: (code: number) => void): Command {
             name: opts.name,
             images: await readImages(images, opts.maxSide, opts.progress),
             ...accessArgs(opts),
+            // Only sent when set: requests without it stay byte-identical to older tools'.
+            ...(opts.allowDuplicate ? { allowDuplicate: true } : {}),
           }),
         );
       },

@@ -11,9 +11,10 @@
  */
 import { readFile } from 'node:fs/promises';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { accessSchema, parseModelThresholds } from '../access/config.js';
 import { Command } from 'commander';
-import { parseModelThresholds } from '../access/config.js';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import {
   faceApiPipeline,
@@ -44,6 +45,7 @@ import { createEyeFinder } from '../vision/eyes.js';
 import { DEFAULT_PREPROCESS } from '../vision/preprocess.js';
 import type { Logger } from '../util/log.js';
 import { createLogger } from '../util/log.js';
+import { leaveOneOutTemplates, TEMPLATE_RULES, type TemplateReport } from '../training/templates.js';
 import { int, list } from './options.js';
 import { runIfEntry } from './run-main.js';
 import { main as livenessMain } from './evaluate-liveness.js';
@@ -77,6 +79,10 @@ export function buildEvaluateCommand(): Command {
     .option(
       '--cache <file>',
       'with --peer: reuse the peer results (by photo content) from this JSON file and add new ones; keep it out of the repository (embeddings)',
+    )
+    .option(
+      '--templates',
+      'with --model: also compare how a person with several photos is scored (best template, mean, top-2 mean, centroid, one photo), leave-one-out: every photo but the probe enrolled',
     )
     .option('--json', 'print only the JSON report on stdout');
 }
@@ -222,6 +228,22 @@ async function loadDetectedDataset(
   }
 }
 
+/**
+ * The accept threshold and margin stored with the model (metrics.json → thresholds, the
+ * margin defaulting to (accept - unknown) / 2 as in access.thresholdsFrom = model), or the
+ * access defaults when the model has none.
+ */
+function modelOperatingPoint(modelDir: string): { acceptThreshold: number; minMargin: number } {
+  try {
+    const metrics = JSON.parse(readFileSync(path.join(modelDir, 'metrics.json'), 'utf8')) as unknown;
+    const t = parseModelThresholds(metrics);
+    if (t) return { acceptThreshold: t.accept, minMargin: t.margin };
+  } catch {
+    // no metrics.json: fall through to the defaults
+  }
+  return { acceptThreshold: accessSchema.acceptThreshold.default, minMargin: accessSchema.minMargin.default };
+}
+
 export async function main(argv: string[]): Promise<number> {
   // Presentation-attack detection has its own options (src/cli/evaluate-liveness.ts).
   if (argv.some((a) => a === '--liveness' || a.startsWith('--liveness='))) return livenessMain(argv);
@@ -240,6 +262,7 @@ export async function main(argv: string[]): Promise<number> {
     peer?: string[];
     perPerson?: number;
     cache?: string;
+    templates?: boolean;
     json?: boolean;
   }>();
   const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn', process.stderr);
@@ -258,6 +281,7 @@ export async function main(argv: string[]): Promise<number> {
   if (o.perPerson !== undefined || o.cache) throw new Error('--per-person and --cache are for --peer runs');
   let output: EvaluationOutput;
   let title: string;
+  let templates: TemplateReport[] | undefined;
   if (o.model) {
     const embedder = await loadEmbedder(o.model, logger);
     try {
@@ -273,6 +297,13 @@ export async function main(argv: string[]): Promise<number> {
         : await loadFaceDataset(o.data, { include: o.people, preprocess });
       const embedded = await embedDataset(embedder, dataset);
       output = evaluateEmbedded(embedded, embedder.head);
+      if (o.templates) {
+        const labels = dataset.faces.map((f) => f.label);
+        const operating = modelOperatingPoint(o.model);
+        templates = TEMPLATE_RULES.map((rule) =>
+          leaveOneOutTemplates(labels, embedded.embeddings, embedder.head, rule, operating),
+        );
+      }
       title = `${embedder.modelId} on ${path.basename(path.resolve(o.data))} (${dataset.people.length} people)`;
     } finally {
       embedder.dispose();
@@ -296,7 +327,7 @@ export async function main(argv: string[]): Promise<number> {
   await writeRocPng(output.scores, title, roc);
   await writeDemoGrid(output.demo, grid);
   if (o.json) {
-    process.stdout.write(JSON.stringify(output.report) + '\n');
+    process.stdout.write(JSON.stringify(templates ? { ...output.report, templates } : output.report) + '\n');
   } else {
     const r = output.report;
     process.stdout.write(
@@ -307,6 +338,14 @@ export async function main(argv: string[]): Promise<number> {
         `accuracy at 0.5 ${(r['accuracy_at_0.5'] * 100).toFixed(2)}%  rank-1 ${(r.rank1 * 100).toFixed(2)}%\n` +
         `plots: ${roc}, ${grid}\n`,
     );
+    for (const t of templates ?? []) {
+      const a = t.atThreshold;
+      process.stdout.write(
+        `templates ${t.rule.padEnd(8)} probes ${t.probes}  rank-1 ${(t.rank1 * 100).toFixed(1)}%  EER ${(t.eer * 100).toFixed(2)}%  ` +
+          `TAR@FAR0.1% ${(t.tar_at_far['0.001'] * 100).toFixed(1)}%  at ${a.acceptThreshold.toFixed(3)}: ` +
+          `genuine ${a.genuineAccepted}, wrong person ${a.wrongPersonAccepted}, stranger ${a.strangerAccepted}\n`,
+      );
+    }
   }
   return 0;
 }

@@ -32,7 +32,24 @@ export interface DeviceResponse {
   readonly transaction: string | null;
   readonly status: 'ok' | 'error';
   readonly data?: unknown;
-  readonly error?: { readonly code: string; readonly message: string };
+  readonly error?: {
+    readonly code: string;
+    readonly message: string;
+    /** What to do about it (enrollment photo refusals, duplicate_face). */
+    readonly hint?: string;
+    readonly details?: Readonly<Record<string, unknown>>;
+  };
+}
+
+/**
+ * One device's error answer as lines for a person: `error from <device>: <code>: <message>`,
+ * then `  hint: <hint>` when the door gave one.
+ */
+export function describeDeviceError(response: DeviceResponse): string[] {
+  const e = response.error;
+  const lines = [`error from ${response.device}: ${e?.code ?? 'unknown'}: ${e?.message ?? '(no message)'}`];
+  if (typeof e?.hint === 'string' && e.hint.length > 0) lines.push(`  hint: ${e.hint}`);
+  return lines;
 }
 
 /**

@@ -58,6 +58,20 @@ export interface DuplicateMatch {
  */
 export interface DuplicateFinder {
   findDuplicate(embeddings: readonly Float32Array[], personId: string): DuplicateMatch | null;
+  /**
+   * The face of a request's set that is not the same person as the others (best similarity
+   * to them under the unknown threshold), or null (inconsistent_faces).
+   */
+  findOutlier?(embeddings: readonly Float32Array[]): OutlierFace | null;
+  /** The first added template that does not match the enrolled person (inconsistent_faces). */
+  findForeign?(embeddings: readonly Float32Array[], personId: string): OutlierFace | null;
+}
+
+/** A face that does not look like the rest of the person's set. */
+export interface OutlierFace {
+  readonly index: number;
+  readonly similarity: number;
+  readonly threshold: number;
 }
 
 interface TransactionOption<R> {
@@ -367,6 +381,10 @@ export class EnrollmentService {
     const { transaction } = request.claims;
     const args = parseEnrollArgs(request.claims.args, config);
     const faces = await enroller.enrollPhotos(args.images);
+    this.checkConsistent(
+      this.deps.duplicates?.findOutlier?.(faces.map((f) => f.embedding)) ?? null,
+      faces.length,
+    );
     const duplicate = this.checkDuplicate(
       args.person,
       faces.map((f) => f.embedding),
@@ -417,11 +435,13 @@ export class EnrollmentService {
       if (!store.listPeople().some((p) => p.id === personId)) {
         throw new EnrollmentError('unknown_person', `person ${personId} is not enrolled`);
       }
-      this.checkDuplicate(
-        personId,
-        faces.map((f) => f.embedding),
-        false,
-        origin,
+      const embeddings = faces.map((f) => f.embedding);
+      // Someone else's face first (the more useful answer: it names them), then not this person.
+      this.checkDuplicate(personId, embeddings, false, origin);
+      this.checkConsistent(
+        this.deps.duplicates?.findForeign?.(embeddings, personId) ?? null,
+        faces.length,
+        `person ${personId}'s enrolled faces`,
       );
       let result: EnrollOutcome;
       try {
@@ -443,6 +463,26 @@ export class EnrollmentService {
       await this.galleryChanged();
       return result;
     });
+  }
+
+  /**
+   * One person, one face: every photo of an enrollment must look like the others (a person
+   * is matched by their best template, so one wrong photo would let that face in under their
+   * name); an added template must look like the person's enrolled faces.
+   */
+  private checkConsistent(outlier: OutlierFace | null, count: number, against = 'the other photos'): void {
+    if (!outlier) return;
+    const similarity = round3(outlier.similarity);
+    throw new EnrollmentError(
+      'inconsistent_faces',
+      count === 2 && against === 'the other photos'
+        ? `the two photos do not look like the same person (similarity ${similarity} < ${round3(outlier.threshold)})`
+        : `photo ${outlier.index + 1} of ${count} does not look like ${against} (best similarity ${similarity} < ${round3(outlier.threshold)})`,
+      {
+        hint: 'check that every photo shows the same person, and only them; leave out a photo that is very dark, blurred or turned away',
+        details: { photo: outlier.index + 1, similarity, threshold: round3(outlier.threshold) },
+      },
+    );
   }
 
   /**

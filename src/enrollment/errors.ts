@@ -16,6 +16,7 @@ export type EnrollmentErrorCode =
   | 'face_turned' // yaw over vision.quality.maxYawDeg
   | 'face_landmarks_implausible' // landmarks a face cannot have
   | 'duplicate_face' // the face matches ANOTHER enrolled person above the accept threshold
+  | 'inconsistent_faces' // a photo of the request is not the same person as the others (unknown threshold)
   // request envelope and signature
   | 'payload_too_large' // the whole MQTT request exceeds enrollment.maxRequestBytes
   | 'malformed_request'

@@ -59,6 +59,9 @@ export const RETRY_PADDING: readonly { readonly fraction: number; readonly borde
   { fraction: 0.6, border: 'constant' },
 ];
 
+const NOT_AN_IMAGE_HINT =
+  'send the photo as a complete JPEG or PNG file (export HEIC, WebP or RAW photos to JPEG first)';
+
 const NO_FACE_HINT =
   'use a sharp, frontal, well-lit photo of the whole head with some background around it; a face that fills the whole photo (an ID-badge crop with forehead or chin cut off) may not be found, nor a face in profile, in the dark or covered';
 
@@ -115,10 +118,18 @@ export class PhotoEnroller {
   async decode(bytes: Uint8Array): Promise<GrayImage> {
     const { limits } = this.deps;
     if (bytes.length > limits.maxImageBytes) {
-      throw new EnrollmentError('too_large', `photo is ${bytes.length} bytes, limit ${limits.maxImageBytes}`);
+      throw new EnrollmentError(
+        'too_large',
+        `photo is ${bytes.length} bytes, limit ${limits.maxImageBytes}`,
+        {
+          hint: `save the photo smaller (at most ${limits.maxImageBytes} bytes, e.g. JPEG quality 90 at 1024 px): the door works at ${limits.workingMaxSide} px anyway`,
+          details: { measured: bytes.length, limit: limits.maxImageBytes },
+        },
+      );
     }
     const format = sniffPhotoFormat(bytes);
-    if (format === null) throw new EnrollmentError('not_an_image', 'photo is not a JPEG or PNG');
+    if (format === null)
+      throw new EnrollmentError('not_an_image', 'photo is not a JPEG or PNG', { hint: NOT_AN_IMAGE_HINT });
 
     // Header first: reject bombs by their declared size before any pixel is decoded.
     let width: number;
@@ -130,7 +141,9 @@ export class PhotoEnroller {
       width = meta.width;
       height = meta.height;
     } catch (err) {
-      throw new EnrollmentError('not_an_image', `photo header does not decode: ${(err as Error).message}`);
+      throw new EnrollmentError('not_an_image', `photo header does not decode: ${(err as Error).message}`, {
+        hint: NOT_AN_IMAGE_HINT,
+      });
     }
     if (
       width > limits.maxImageDimension ||
@@ -140,6 +153,9 @@ export class PhotoEnroller {
       throw new EnrollmentError(
         'image_too_big',
         `photo declares ${width}x${height}, limits ${limits.maxImageDimension} px per side and ${limits.maxImagePixels} pixels`,
+        {
+          hint: `resize the photo to at most ${limits.workingMaxSide} px on its longer side before sending it`,
+        },
       );
     }
 
@@ -172,7 +188,9 @@ export class PhotoEnroller {
       return image;
     } catch (err) {
       if (err instanceof EnrollmentError) throw err;
-      throw new EnrollmentError('not_an_image', `photo does not decode: ${(err as Error).message}`);
+      throw new EnrollmentError('not_an_image', `photo does not decode: ${(err as Error).message}`, {
+        hint: NOT_AN_IMAGE_HINT,
+      });
     }
   }
 

@@ -196,6 +196,17 @@ export async function importPersonFolders(
     logger: Logger;
     /** Default: log lines. */
     progress?: ProgressFactory;
+    /**
+     * The enrollment duplicate rule (src/gallery/duplicates.ts): a folder whose face is already
+     * enrolled under another id fails with the person it duplicates, as `enroll` would refuse it.
+     */
+    duplicates?: {
+      findDuplicate(
+        embeddings: readonly Float32Array[],
+        personId: string,
+      ): { personId: string; name: string; similarity: number } | null;
+      findOutlier?(embeddings: readonly Float32Array[]): { index: number; similarity: number } | null;
+    };
   },
 ): Promise<ImportResult> {
   let folders: PersonFolder[];
@@ -226,6 +237,23 @@ export async function importPersonFolders(
       const faces = await deps.enroller.enrollPhotos(
         photos.map((b) => new Uint8Array(b.buffer, b.byteOffset, b.length)),
       );
+      const outlier = deps.duplicates?.findOutlier?.(faces.map((f) => f.embedding));
+      if (outlier) {
+        throw new Error(
+          faces.length === 2
+            ? `inconsistent_faces: the two photos do not look like the same person (similarity ${outlier.similarity.toFixed(3)})`
+            : `inconsistent_faces: photo ${outlier.index + 1} of ${faces.length} does not look like the others (best similarity ${outlier.similarity.toFixed(3)})`,
+        );
+      }
+      const duplicate = deps.duplicates?.findDuplicate(
+        faces.map((f) => f.embedding),
+        personId,
+      );
+      if (duplicate) {
+        throw new Error(
+          `duplicate_face: this face is already enrolled as ${duplicate.personId} (${duplicate.name}), similarity ${duplicate.similarity.toFixed(3)}`,
+        );
+      }
       const result = deps.store.enroll({ id: personId, name: personId, modelId: deps.modelId, faces });
       imported.push({ personId: result.personId, faces: result.faces });
       deps.logger.info({ personId, faces: result.faces, version: result.version }, 'person imported');

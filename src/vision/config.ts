@@ -110,13 +110,13 @@ export const visionSchema = {
       },
     },
     maxRollDeg: {
-      doc: 'Largest in-plane head tilt (degrees, from the eye line of the landmarks; 5..45). A face tilted more is rejected as tilted, live and at enrollment. Alignment levels the eyes, so moderate tilt is harmless.',
+      doc: 'Largest in-plane head tilt (degrees, from the eye line of the landmarks; 5..45). A face tilted more is marked poor live (tilted: recognised, cannot open the door) and refused at enrollment (face_tilted). Alignment levels the eyes, so moderate tilt is harmless.',
       format: positiveNumber('vision.quality.maxRollDeg', 5, 45),
       default: 25,
       env: 'FACEGATE_QUALITY_MAX_ROLL_DEG',
     },
     maxYawDeg: {
-      doc: 'Largest left/right head turn (degrees, estimated from the nose offset between the eyes and mouth corners; 5..60). A face turned more is rejected as turned, live and at enrollment: a half-profile embeds far from the frontal templates.',
+      doc: 'Largest left/right head turn (degrees, estimated from the nose offset between the eyes and mouth corners; 5..60). A face turned more is marked poor live (turned) and refused at enrollment (face_turned): a half-profile embeds far from the frontal templates.',
       format: positiveNumber('vision.quality.maxYawDeg', 5, 60),
       default: 25,
       env: 'FACEGATE_QUALITY_MAX_YAW_DEG',

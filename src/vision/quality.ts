@@ -72,8 +72,16 @@ export class QualityGate {
     validate(config);
   }
 
-  /** `faces`: detector boxes, or regions (with landmarks, for the pose and landmark rules). */
-  assess(image: GrayImage, faces: readonly (Box | FaceRegion)[]): QualityResult {
+  /** Detector boxes (no landmarks yet: the pose and landmark rules wait for assessRegions). */
+  assess(image: GrayImage, boxes: readonly Box[]): QualityResult {
+    return this.assessRegions(
+      image,
+      boxes.map((box) => ({ box })),
+    );
+  }
+
+  /** Faces with whatever they have (landmarks: the pose and landmark rules apply too). */
+  assessRegions(image: GrayImage, faces: readonly FaceRegion[]): QualityResult {
     const c = this.config;
     const accepted: AcceptedFace[] = [];
     const rejected: RejectedFace[] = [];
@@ -82,8 +90,7 @@ export class QualityGate {
     const zy0 = c.doorZone.y * image.height;
     const zx1 = zx0 + c.doorZone.width * image.width;
     const zy1 = zy0 + c.doorZone.height * image.height;
-    const regions = faces.map((f): FaceRegion => ('box' in f ? f : { box: f }));
-    const ordered = regions.sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
+    const ordered = [...faces].sort((a, b) => b.box.width * b.box.height - a.box.width * a.box.height);
     for (const region of ordered) {
       const { box } = region;
       const small = checkFaceSize(box, minWidth);

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectBroker, sendRequest, type DeviceResponse } from '../../src/enrollment/admin-client.js';
+import sharp from 'sharp';
+import {
+  connectBroker,
+  describeDeviceError,
+  sendRequest,
+  type DeviceResponse,
+} from '../../src/enrollment/admin-client.js';
 import { registerEnrollmentCommands, type FaceEnroller } from '../../src/enrollment/commands.js';
 import { DEFAULT_ENROLLMENT_CONFIG } from '../../src/enrollment/config.js';
 import { signRequest } from '../../src/enrollment/protocol.js';
@@ -298,6 +304,32 @@ describe('enrollment commands over MQTT', () => {
     expect(out.responses[0].error?.code).toBe('several_faces');
     expect(store.listPeople().map((p) => p.id)).toEqual(['eve']);
     expect(rejections().at(-1)).toMatchObject({ code: 'several_faces', verified: true });
+  });
+
+  it('answers a too-small photo with face_too_small, the measured size and a hint, also when asked again', async () => {
+    // The 152x172 padded ORL photo shrunk to 70 px wide: a face of about 40 px in a photo wider than 48.
+    const tiny = await sharp(await orlPhoto(9, 1, 'png', 1))
+      .resize(70)
+      .png()
+      .toBuffer();
+    const req = await signRequest(admin.admin.privateKey, admin.admin.kid, {
+      cmd: 'enroll',
+      aud: deviceId,
+      args: { person: 'tiny', name: 'Tiny', images: [tiny.toString('base64')] },
+    });
+    const first = await publishRaw('enroll', req.jws, req.claims.transaction);
+    expect(first.error?.code).toBe('face_too_small');
+    expect(first.error?.hint).toMatch(/at least 48 px/);
+    expect(first.error?.details).toMatchObject({ limit: 48 });
+    expect(first.error?.details?.measured as number).toBeLessThan(48);
+    expect(describeDeviceError({ ...first, device: deviceId })).toEqual([
+      expect.stringMatching(/^error from door-1: face_too_small: the face is \d+ px wide/),
+      `  hint: ${first.error?.hint}`,
+    ]);
+    // The stored answer of the transaction keeps the hint.
+    expect(await publishRaw('enroll', req.jws, req.claims.transaction)).toEqual(first);
+    expect(rejections().at(-1)).toMatchObject({ code: 'face_too_small', hint: first.error?.hint });
+    expect(store.listPeople().map((p) => p.id)).toEqual(['eve']);
   });
 });
 

@@ -1,3 +1,4 @@
+import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_ENROLLMENT_CONFIG } from '../../src/enrollment/config.js';
 import { EnrollmentError } from '../../src/enrollment/errors.js';
@@ -5,9 +6,9 @@ import { PhotoEnroller } from '../../src/enrollment/photo-enroller.js';
 import type { Embedder } from '../../src/model/embedder.js';
 import { loadEmbedder } from '../../src/model/load.js';
 import { silentLogger } from '../../src/util/log.js';
-import { DEFAULT_DETECTOR_CONFIG } from '../../src/vision/config.js';
+import { DEFAULT_DETECTOR_CONFIG, DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
 import { createFaceDetector, type StoppableFaceDetector } from '../../src/vision/detector.js';
-import type { FaceRegion } from '../../src/vision/image.js';
+import type { Box, FaceLandmarks, FaceRegion } from '../../src/vision/image.js';
 import { DEFAULT_PREPROCESS, preprocessFace } from '../../src/vision/preprocess.js';
 import { noisePhoto, orlPhoto, twoFacesPhoto } from './images.js';
 
@@ -115,5 +116,62 @@ describe('PhotoEnroller on real photos', () => {
     await located.enrollPhoto(await orlPhoto(12, 1)); // the photo Haar reports twice: merged first, then located
     expect(seen).toHaveLength(1);
     expect(seen[0].eyes?.right.x).toBe(seen[0].box.x + 30);
+  });
+});
+
+describe('the live face rules at enrollment', () => {
+  /** Five landmarks in `box`, the head turned by `yawDeg` (same construction as test/vision/face-rules.test.ts). */
+  function turned(box: Box, yawDeg: number): FaceLandmarks {
+    const yaw = (yawDeg * Math.PI) / 180;
+    const s = box.width / 400;
+    const cx = box.x + box.width / 2;
+    const cy = box.y + box.height * 0.45;
+    const p = (x: number, y: number, z: number) => ({
+      x: cx + s * (x * Math.cos(yaw) + z * Math.sin(yaw)),
+      y: cy + s * y,
+    });
+    const five = {
+      leftEye: p(-80, -60, -70),
+      rightEye: p(80, -60, -70),
+      nose: p(0, 20, 0),
+      mouthLeft: p(-55, 90, -65),
+      mouthRight: p(55, 90, -65),
+    };
+    return { points: Object.values(five), five };
+  }
+
+  function withLandmarks(yawDeg: number): PhotoEnroller {
+    return new PhotoEnroller({
+      detector,
+      embedder,
+      preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize },
+      limits: DEFAULT_ENROLLMENT_CONFIG,
+      rules: DEFAULT_QUALITY_CONFIG,
+      logger: silentLogger(),
+      locate: async (_image, box) => ({ box, landmarks: turned(box, yawDeg) }),
+    });
+  }
+
+  it('refuses a face turned beyond maxYawDeg as face_turned with the measured yaw, and enrolls it frontal', async () => {
+    const photo = await orlPhoto(15, 1);
+    const err = await withLandmarks(40)
+      .enrollPhoto(photo)
+      .catch((e: unknown) => e as EnrollmentError);
+    expect(err).toBeInstanceOf(EnrollmentError);
+    expect((err as EnrollmentError).code).toBe('face_turned');
+    expect((err as EnrollmentError).details).toMatchObject({ limit: DEFAULT_QUALITY_CONFIG.maxYawDeg });
+    expect(Math.abs((err as EnrollmentError).details?.measured as number)).toBeGreaterThan(35);
+    expect((err as EnrollmentError).hint).toMatch(/face the camera/);
+    expect((await withLandmarks(0).enrollPhoto(photo)).embedding.length).toBe(embedder.dimension);
+  });
+
+  it('refuses a blurred photo as face_blurry (the live gate marks the same face poor)', async () => {
+    const sharpPhoto = await orlPhoto(15, 2);
+    const blurred = await sharp(sharpPhoto).blur(6).png().toBuffer();
+    const err = await enroller.enrollPhoto(blurred).catch((e: unknown) => e as EnrollmentError);
+    expect(err).toBeInstanceOf(EnrollmentError);
+    expect((err as EnrollmentError).code).toBe('face_blurry');
+    expect((err as EnrollmentError).hint).toMatch(/out of focus/);
+    await expect(enroller.enrollPhoto(sharpPhoto)).resolves.toBeDefined();
   });
 });

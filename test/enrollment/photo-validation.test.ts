@@ -123,3 +123,24 @@ describe('distinctFaces', () => {
     expect(distinctFaces([])).toEqual([]);
   });
 });
+
+describe('every photo refusal carries a hint for the admin', () => {
+  it('too_large, not_an_image and image_too_big say what to send instead', async () => {
+    const png = await orlPhoto(1, 1);
+    const refusals = await Promise.all(
+      [
+        enroller({ maxImageBytes: png.length - 1 }).decode(png),
+        enroller().decode(Buffer.from('hello world')),
+        enroller().decode(bombPng()),
+      ].map((p) =>
+        p.then(
+          () => null,
+          (e: unknown) => e as EnrollmentError,
+        ),
+      ),
+    );
+    expect(refusals.map((e) => e?.code)).toEqual(['too_large', 'not_an_image', 'image_too_big']);
+    for (const e of refusals) expect(e?.hint, e?.code).toMatch(/\w{3,}/);
+    expect(refusals[0]?.details).toEqual({ measured: png.length, limit: png.length - 1 });
+  });
+});

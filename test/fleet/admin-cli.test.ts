@@ -179,10 +179,12 @@ describe('facegate-admin against a running daemon', () => {
       join(dir, 'noise.png'),
     ]);
     expect(out.code).toBe(1);
-    expect(out.stderr).toMatch(/no_face/);
+    expect(out.stderr).toMatch(/error from door-cli: no_face: /);
+    // The door's hint, printed under the error (docs/enrollment.md).
+    expect(out.stderr).toMatch(/\n {2}hint: .*some background around it/);
     expect(JSON.parse(out.stdout)).toMatchObject({
       ok: false,
-      responses: [{ status: 'error', error: { code: 'no_face' } }],
+      responses: [{ status: 'error', error: { code: 'no_face', hint: expect.any(String) } }],
     });
     expect(peopleIn(daemon.galleryPath)).toEqual(['alice']);
   });
