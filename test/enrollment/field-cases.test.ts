@@ -8,7 +8,9 @@ import {
   loadPretrainedEmbedder,
   type PretrainedSiameseEmbedder,
 } from '../../src/model/pretrained/embedder.js';
+import { createFaceCropper } from '../../src/model/face-path.js';
 import { silentLogger } from '../../src/util/log.js';
+import type { FaceCropper } from '../../src/vision/face-cropper.js';
 import { DEFAULT_DETECTOR_CONFIG, DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
 import { createFaceDetector, type StoppableFaceDetector } from '../../src/vision/detector.js';
 import { resampleRect } from '../../src/vision/preprocess.js';
@@ -24,14 +26,16 @@ import { noisePhoto, orlPath, readPgm } from './images.js';
 let detector: StoppableFaceDetector;
 let embedder: PretrainedSiameseEmbedder;
 let enroller: PhotoEnroller;
+let cropper: FaceCropper;
 
 beforeAll(async () => {
   detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
   embedder = await loadPretrainedEmbedder('models/faceapi-siamese', silentLogger());
+  cropper = await createFaceCropper(embedder.crop, 'models/landmarks/faceapi-68', silentLogger());
   enroller = new PhotoEnroller({
     detector,
     embedder,
-    preprocess: embedder.preprocess,
+    cropper,
     limits: DEFAULT_ENROLLMENT_CONFIG,
     rules: DEFAULT_QUALITY_CONFIG,
     logger: silentLogger(),
@@ -40,6 +44,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   embedder?.dispose();
+  cropper?.dispose();
   await detector?.stop();
 });
 

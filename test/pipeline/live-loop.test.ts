@@ -54,11 +54,14 @@ function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
         rejected: [],
       }),
     },
-    preprocess: (image, _face) => {
-      preprocessed.push(image);
-      const crop = new Uint8Array(64);
-      crop[0] = image.data[0];
-      return createGrayImage(8, 8, crop);
+    cropper: {
+      crop: async (image, faces) =>
+        faces.map((region) => {
+          preprocessed.push(image);
+          const crop = new Uint8Array(64);
+          crop[0] = image.data[0];
+          return { region, input: createGrayImage(8, 8, crop), chip: null, alignment: 'landmarks' as const };
+        }),
     },
     embedder,
     matcher: { match: sceneMatch },
