@@ -18,6 +18,7 @@ import { createFaceDetector } from '../src/vision/detector.js';
 import { warpSimilarity, fitSimilarity } from '../src/vision/align.js';
 import { cutChip, fiveFromBox } from '../src/vision/face-chip.js';
 import { readGrayImage } from '../src/vision/image-io.js';
+import { equalizeHistogram } from '../src/vision/preprocess.js';
 import type { Box, GrayImage } from '../src/vision/image.js';
 import { DLIB_MEAN_FACE_17_67, landmarkProblem } from '../src/vision/landmarks.js';
 
@@ -41,7 +42,7 @@ const people = (await readdir(data, { withFileTypes: true }))
   .filter((e) => e.isDirectory() && e.name.startsWith(filter) && (!only || only.has(e.name)))
   .map((e) => e.name)
   .sort();
-const items: { label: number; image: GrayImage; box: Box }[] = [];
+const items: { label: number; image: GrayImage; box: Box; file: string }[] = [];
 let missed = 0;
 for (const [label, p] of people.entries()) {
   for (const f of (await readdir(join(data, p))).filter((f) => /\.(pgm|png|jpe?g)$/i.test(f)).sort()) {
@@ -51,7 +52,7 @@ for (const [label, p] of people.entries()) {
       missed++;
       continue;
     }
-    items.push({ label, image, box: boxes[0] });
+    items.push({ label, image, box: boxes[0], file: `${p}/${f}` });
   }
 }
 console.log(
@@ -82,6 +83,7 @@ type Variant = {
   padding: number;
   fit?: 'five' | 'all51';
   flip?: boolean;
+  equalize?: boolean;
 };
 const variants: Variant[] = JSON.parse(
   process.env.VARIANTS ??
@@ -165,6 +167,7 @@ for (const v of variants) {
     chips.push(cutChip(it.image, five, { size: 150, padding: v.padding }));
   }
   const t1 = performance.now();
+  if (v.equalize) chips.splice(0, chips.length, ...chips.map((c) => equalizeHistogram(c)));
   let emb = await embed(chips);
   if (v.flip) {
     const mirrored = chips.map((c) => {

@@ -124,14 +124,14 @@ export function chipToImage(t: SimilarityTransform, p: Point): Point {
  * Where the five points of a typical upright face sit inside a Haar face box (fractions of
  * the box): the fallback when no landmarks are available or they are implausible — the crop
  * is then framed like an aligned one but not levelled. Measured: mean of the landmark
- * model's five points over the ORL faces (see docs/vision.md).
+ * model's five points relative to the Haar box over the 49 ORL s36–s40 photos.
  */
 export const TYPICAL_FIVE_IN_HAAR_BOX: FivePoints = {
-  leftEye: { x: 0.3, y: 0.39 },
-  rightEye: { x: 0.7, y: 0.39 },
-  nose: { x: 0.5, y: 0.59 },
-  mouthLeft: { x: 0.34, y: 0.78 },
-  mouthRight: { x: 0.66, y: 0.78 },
+  leftEye: { x: 0.291, y: 0.387 },
+  rightEye: { x: 0.682, y: 0.388 },
+  nose: { x: 0.481, y: 0.592 },
+  mouthLeft: { x: 0.327, y: 0.78 },
+  mouthRight: { x: 0.651, y: 0.783 },
 };
 
 export function fiveFromBox(box: Box, typical: FivePoints = TYPICAL_FIVE_IN_HAAR_BOX): FivePoints {
