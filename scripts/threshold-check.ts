@@ -23,11 +23,19 @@ const set = await prepareFolder(data, detector, cropper, (p) => !only || only.ha
 const emb = await embedder.embed(set.faces);
 const genuine: number[] = [];
 const impostor: number[] = [];
+const closest: { s: number; a: string; b: string }[] = [];
 for (let i = 0; i < emb.length; i++)
-  for (let j = i + 1; j < emb.length; j++)
-    (set.labels[i] === set.labels[j] ? genuine : impostor).push(
-      similarityFromDistance(embedder.head, euclidean(emb[i], emb[j])),
-    );
+  for (let j = i + 1; j < emb.length; j++) {
+    const s = similarityFromDistance(embedder.head, euclidean(emb[i], emb[j]));
+    if (set.labels[i] === set.labels[j]) genuine.push(s);
+    else {
+      impostor.push(s);
+      closest.push({ s, a: set.files[i], b: set.files[j] });
+    }
+  }
+closest.sort((x, y) => y.s - x.s);
+for (const c of closest.slice(0, Number(process.env.TOP ?? 0)))
+  console.log(`  impostor ${c.s.toFixed(3)} ${c.a} ~ ${c.b}`);
 impostor.sort((a, b) => b - a);
 console.log(
   `${data}: ${set.faces.length} faces, ${genuine.length} genuine / ${impostor.length} impostor pairs; top impostor similarities ${impostor
