@@ -20,7 +20,8 @@ import { cutChip, fiveFromBox } from '../src/vision/face-chip.js';
 import { readGrayImage } from '../src/vision/image-io.js';
 import { equalizeHistogram } from '../src/vision/preprocess.js';
 import type { Box, GrayImage } from '../src/vision/image.js';
-import { DLIB_MEAN_FACE_17_67, landmarkProblem } from '../src/vision/landmarks.js';
+import { implausibleLandmarks } from '../src/vision/face-rules.js';
+import { DLIB_MEAN_FACE_17_67 } from '../src/vision/landmarks.js';
 
 const [data, filter = ''] = process.argv.slice(2);
 const only = process.env.PEOPLE ? new Set(process.env.PEOPLE.split(',')) : null;
@@ -129,7 +130,7 @@ for (const v of variants) {
     let five = fiveFromBox(it.box);
     if (lm) {
       const [found] = await lm.locate(it.image, [it.box]);
-      const problem = landmarkProblem(found.five, it.box);
+      const problem = implausibleLandmarks(it.box, found);
       if (problem) fallbacks++;
       else {
         five = found.five;

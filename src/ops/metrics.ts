@@ -51,7 +51,7 @@ export class FacegateMetrics {
     });
     this.alignment = new Counter({
       name: `${prefix}face_alignment_total`,
-      help: 'Recognised faces by how they were aligned: result="landmarks" on their own landmarks; result="fallback" on the points a typical box implies (reason: no_landmark_model, degenerate, eyes_not_level_with_mouth, outside_box).',
+      help: 'Recognised faces by how they were aligned: result="landmarks" on their own landmarks; result="fallback" on the points a typical box implies (reason: no_landmark_model, implausible_landmarks).',
       labelNames: ['result', 'reason'],
       registers,
     });

@@ -9,7 +9,8 @@ import {
   type CropGeometry,
 } from './face-chip.js';
 import type { Box, FaceRegion, GrayImage } from './image.js';
-import { landmarkProblem, type FaceLandmarks, type FivePoints, type LandmarkProblem } from './landmarks.js';
+import { implausibleLandmarks } from './face-rules.js';
+import type { FaceLandmarks, FivePoints } from './landmarks.js';
 import { preprocessFace } from './preprocess.js';
 
 /** Finds the landmarks of detector boxes (the landmark model; see src/model/landmarks). */
@@ -20,7 +21,7 @@ export interface LandmarkLocator {
 }
 
 /** Why a face was cut without its own landmarks (flagged on the face, counted, carried into events). */
-export type AlignmentFallback = 'no_landmark_model' | LandmarkProblem;
+export type AlignmentFallback = 'no_landmark_model' | 'implausible_landmarks';
 
 export interface CroppedFace {
   /** The detector box with the landmarks found (also when they were judged implausible: absent). */
@@ -84,7 +85,12 @@ export class FaceCropper {
       : null;
     return faces.map((face, i) => {
       const lm = found?.[i];
-      const problem: AlignmentFallback | null = lm ? landmarkProblem(lm.five, face.box) : 'no_landmark_model';
+      // The same plausibility rule the quality gate and enrollment apply (src/vision/face-rules.ts).
+      const problem: AlignmentFallback | null = !lm
+        ? 'no_landmark_model'
+        : implausibleLandmarks(face.box, lm) === null
+          ? null
+          : 'implausible_landmarks';
       const five = problem === null && lm ? lm.five : fiveFromBox(face.box);
       const t = chipTransform(five, CANONICAL_CHIP);
       const chipImage = warpSimilarity(image, t, CANONICAL_CHIP.size, CANONICAL_CHIP.size);

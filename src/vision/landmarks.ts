@@ -1,4 +1,4 @@
-import type { Box, FivePoints, Point } from './image.js';
+import type { FivePoints, Point } from './image.js';
 
 /**
  * Facial landmarks of one face, in image coordinates (continuous pixels: the centre of
@@ -77,41 +77,3 @@ export const DLIB_MEAN_FACE_17_67: readonly Point[] = (() => {
   ];
   return xs.map((x, i) => ({ x, y: ys[i] }));
 })();
-
-export type LandmarkProblem = 'eyes_not_level_with_mouth' | 'degenerate' | 'outside_box';
-
-/**
- * A coarse sanity check of five landmarks against their detector box: a regression net
- * always answers, even for a face it cannot see (a hand, a back of the head), so the
- * answer must look like a face before a crop is aligned on it. Returns null when plausible.
- *
- * Checks (generous on purpose: real faces turn and tilt): eye distance 15–90% of the box
- * width; the mouth below the eyes, along the face's own up axis, by 30–160% of the eye
- * distance; the nose between them; every point within the box grown by 50%.
- */
-export function landmarkProblem(five: FivePoints, box: Box): LandmarkProblem | null {
-  const ex = five.rightEye.x - five.leftEye.x;
-  const ey = five.rightEye.y - five.leftEye.y;
-  const eyeDist = Math.hypot(ex, ey);
-  if (!(eyeDist >= 0.15 * box.width && eyeDist <= 0.9 * box.width)) return 'degenerate';
-  // Unit vectors of the face: u along the eyes, v = u rotated 90° clockwise (down the face).
-  const ux = ex / eyeDist;
-  const uy = ey / eyeDist;
-  const eyeMid = { x: (five.leftEye.x + five.rightEye.x) / 2, y: (five.leftEye.y + five.rightEye.y) / 2 };
-  const mouthMid = {
-    x: (five.mouthLeft.x + five.mouthRight.x) / 2,
-    y: (five.mouthLeft.y + five.mouthRight.y) / 2,
-  };
-  const down = (p: Point) => (-uy * (p.x - eyeMid.x) + ux * (p.y - eyeMid.y)) / eyeDist;
-  const mouthDown = down(mouthMid);
-  const noseDown = down(five.nose);
-  if (!(mouthDown >= 0.3 && mouthDown <= 1.6)) return 'eyes_not_level_with_mouth';
-  if (!(noseDown > 0.05 && noseDown < mouthDown)) return 'eyes_not_level_with_mouth';
-  const mx = box.width * 0.5;
-  const my = box.height * 0.5;
-  for (const p of fiveToArray(five)) {
-    if (p.x < box.x - mx || p.x > box.x + box.width + mx || p.y < box.y - my || p.y > box.y + box.height + my)
-      return 'outside_box';
-  }
-  return null;
-}

@@ -26,7 +26,8 @@ import {
 import { FaceCropper } from '../../src/vision/face-cropper.js';
 import { readGrayImage } from '../../src/vision/image-io.js';
 import type { GrayImage, Point } from '../../src/vision/image.js';
-import { fiveToArray, landmarkProblem } from '../../src/vision/landmarks.js';
+import { implausibleLandmarks } from '../../src/vision/face-rules.js';
+import { fiveToArray } from '../../src/vision/landmarks.js';
 
 const LANDMARKS = 'models/landmarks/faceapi-68';
 const realFetch = globalThis.fetch;
@@ -103,7 +104,7 @@ describe('landmark model (models/landmarks/faceapi-68)', () => {
     const [lm] = await landmarker.locate(image, [box]);
     expect(tf.memory().numTensors).toBe(before);
     expect(lm.points).toHaveLength(68);
-    expect(landmarkProblem(lm.five, box)).toBeNull();
+    expect(implausibleLandmarks(box, lm)).toBeNull();
     expect(lm.five.leftEye.x).toBeLessThan(lm.five.rightEye.x);
     expect(lm.five.nose.y).toBeGreaterThan(lm.five.leftEye.y);
     expect(lm.five.mouthLeft.y).toBeGreaterThan(lm.five.nose.y);
@@ -219,7 +220,7 @@ describe('FaceCropper alignment geometry', () => {
       DLIB_CHIP_150,
     );
     const [a] = await collapsed.crop(face, [{ box }]);
-    expect([a.alignment, a.fallback]).toEqual(['box', 'degenerate']);
+    expect([a.alignment, a.fallback]).toEqual(['box', 'implausible_landmarks']);
     const upsideDown = new FaceCropper(
       answer([
         { x: 30, y: 80 },
@@ -231,7 +232,7 @@ describe('FaceCropper alignment geometry', () => {
       DLIB_CHIP_150,
     );
     const [b] = await upsideDown.crop(face, [{ box }]);
-    expect([b.alignment, b.fallback]).toEqual(['box', 'eyes_not_level_with_mouth']);
+    expect([b.alignment, b.fallback]).toEqual(['box', 'implausible_landmarks']);
     expect(b.region.landmarks).toBeUndefined();
   });
 });
