@@ -756,7 +756,7 @@ export async function importGalleryFolders(
   config: FacegateConfig,
   logger: Logger,
   dir: string,
-  overrides: Pick<ComponentOverrides, 'detector' | 'model' | 'eyeFinder' | 'galleryPath'> = {},
+  overrides: Pick<ComponentOverrides, 'detector' | 'model' | 'landmarks' | 'galleryPath'> = {},
   progress?: ProgressFactory,
 ) {
   const c = buildComponents(config, { ...overrides, logger, mqtt: null });

@@ -10,7 +10,8 @@ import type { Matcher } from './gallery/matcher.js';
 import { createInput, createRelay, type GpioDeps } from './gpio/factory.js';
 import { MqttRelayPublisher } from './gpio/mqtt-relay-publisher.js';
 import type { DigitalInput, Relay } from './gpio/types.js';
-import type { Embedder } from './model/embedder.js';
+import { cropGeometryOf, type Embedder } from './model/embedder.js';
+import { createFaceCropper } from './model/face-path.js';
 import { modelDirFor } from './model/config.js';
 import { loadEmbedder } from './model/load.js';
 import { loadPretrainedEmbedder } from './model/pretrained/embedder.js';
@@ -18,20 +19,17 @@ import { MqttConnection } from './mqtt/connection.js';
 import type { FacegateMetrics } from './ops/metrics.js';
 import { noServiceNotifier, type ServiceNotifier } from './ops/systemd.js';
 import { DecisionActuator, type DoorOpener } from './pipeline/actuator.js';
-import { FaceLocator } from './pipeline/face-locator.js';
 import type { FrameObserver } from './pipeline/frame-observer.js';
 import { LiveLoop } from './pipeline/live-loop.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/log.js';
 import { createFaceDetector, type StoppableFaceDetector } from './vision/detector.js';
-import { createEyeFinder, type EyeFinder } from './vision/eyes.js';
-import { DEFAULT_PREPROCESS, type PreprocessOptions } from './vision/preprocess.js';
+import { FaceCropper, type LandmarkLocator } from './vision/face-cropper.js';
 import { QualityGate } from './vision/quality.js';
 
-/** The configured sister network and how faces must be preprocessed for it. */
+/** The configured sister network (it declares its own crop geometry: `cropGeometryOf`). */
 export interface LoadedModel {
   readonly embedder: Embedder;
-  readonly preprocess: PreprocessOptions;
 }
 
 /**
@@ -49,10 +47,13 @@ export interface ComponentOverrides {
   readonly camera?: FrameSource;
   /** Instead of `vision.detector.*`. */
   readonly detector?: StoppableFaceDetector;
-  /** Instead of loading `model.*` (the embedder and its preprocessing). */
+  /** Instead of loading `model.*` (the embedder, which declares its crop). */
   readonly model?: LoadedModel;
-  /** The eye finder for models that align; null: never look for eyes. Default: the OpenCV eye cascades when the model aligns. */
-  readonly eyeFinder?: EyeFinder | null;
+  /**
+   * The landmark model for models that declare an aligned crop; null: none (every face is cut
+   * on the box fallback, flagged). Default: `vision.landmarks.model` from disk.
+   */
+  readonly landmarks?: LandmarkLocator | null;
   /** Instead of `door.relay.*`. */
   readonly relay?: Relay;
   /** Instead of `door.contact.*` (null: none). */
@@ -86,8 +87,8 @@ export interface Components {
   readonly camera: Provider<FrameSource>;
   readonly detector: Provider<StoppableFaceDetector>;
   readonly model: Provider<LoadedModel>;
-  /** The eye finder for this model (null when it does not align on the eyes). */
-  readonly eyeFinder: (model: LoadedModel) => Promise<EyeFinder | null>;
+  /** THE FaceCropper for this model's declared crop (landmarks loaded when it aligns). */
+  readonly cropper: (model: LoadedModel) => Promise<FaceCropper>;
   readonly relay: Provider<Relay>;
   readonly contact: Provider<DigitalInput | null>;
   readonly exitButton: Provider<DigitalInput | null>;
@@ -129,10 +130,10 @@ export function buildComponents(config: FacegateConfig, overrides: ComponentOver
       ? given(overrides.detector)
       : () => createFaceDetector(config.vision.detector, logger),
     model: overrides.model ? given(overrides.model) : () => loadConfiguredModel(config, logger),
-    eyeFinder: (model) =>
-      overrides.eyeFinder !== undefined
-        ? Promise.resolve(overrides.eyeFinder)
-        : createEyeFinderFor(config, model.preprocess, logger),
+    cropper: (model) =>
+      overrides.landmarks !== undefined
+        ? Promise.resolve(new FaceCropper(overrides.landmarks, cropGeometryOf(model.embedder)))
+        : createFaceCropper(cropGeometryOf(model.embedder), config.vision.landmarks.model, logger),
     relay: overrides.relay ? given(overrides.relay) : () => createRelay(config.door.relay, gpioDeps()),
     contact:
       overrides.contact !== undefined
@@ -145,62 +146,51 @@ export function buildComponents(config: FacegateConfig, overrides: ComponentOver
   };
 }
 
-/** The configured sister network (`model.backbone`) and how faces must be preprocessed for it. */
+/** The configured sister network (`model.backbone`); it declares its own crop geometry. */
 export async function loadConfiguredModel(config: FacegateConfig, logger: Logger): Promise<LoadedModel> {
   if (config.model.backbone === 'faceapi') {
     const embedder = await loadPretrainedEmbedder(modelDirFor(config.model), logger, {
       backend: config.model.tfBackend,
     });
-    return { embedder, preprocess: embedder.preprocess };
+    return { embedder };
   }
   const embedder = await loadEmbedder(config.model.path, logger, { backend: config.model.tfBackend });
-  return { embedder, preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize } };
+  return { embedder };
 }
 
-/** Eyes are looked for only when the model aligns faces on them. */
-async function createEyeFinderFor(
-  config: FacegateConfig,
-  preprocess: PreprocessOptions,
-  logger: Logger,
-): Promise<EyeFinder | null> {
-  if (!preprocess.align) return null;
-  return createEyeFinder({ backend: config.vision.detector.backend, threads: 1 }, logger);
-}
-
-/** The face path shared by the live loop and enrollment: detector, eyes, THE preprocessing. */
+/** The face path shared by the live loop and enrollment: the detector and THE FaceCropper. */
 export interface FacePath {
   readonly detector: StoppableFaceDetector;
-  readonly locator: FaceLocator;
+  /** Landmarks → alignment → the model's crop; one object for the live loop and enrollment. */
+  readonly cropper: FaceCropper;
   readonly model: LoadedModel;
-  /** THE preprocessing, one function object shared by the live loop and enrollment. */
-  readonly preprocess: ReturnType<FaceLocator['preprocessor']>;
 }
 
-/** Loads the detector and the eye finder for a loaded model (the face path). */
+/** Loads the detector and the FaceCropper (with its landmark model) for a loaded model. */
 export async function loadFacePath(components: Components, model: LoadedModel): Promise<FacePath> {
   const detector = await components.detector();
-  let eyes: EyeFinder | null;
+  let cropper: FaceCropper;
   try {
-    eyes = await components.eyeFinder(model);
+    cropper = await components.cropper(model);
   } catch (err) {
     await detector.stop().catch(() => undefined);
     throw err;
   }
-  const locator = new FaceLocator(eyes);
-  return { detector, locator, model, preprocess: locator.preprocessor(model.preprocess) };
+  return { detector, cropper, model };
 }
 
 /** Stops what loadFacePath started (the embedder is disposed by its owner). */
 export async function stopFacePath(path: FacePath): Promise<void> {
-  await Promise.allSettled([path.detector.stop(), path.locator.stop()]);
+  path.cropper.dispose();
+  await path.detector.stop().catch(() => undefined);
 }
 
 /** The photo enroller of the daemon and the gallery tool, on the shared face path. */
 export function createPhotoEnroller(config: FacegateConfig, path: FacePath, logger: Logger): PhotoEnroller {
   return new PhotoEnroller({
-    detector: path.locator.wrapDetector(path.detector),
+    detector: path.detector,
     embedder: path.model.embedder,
-    preprocess: path.preprocess,
+    cropper: path.cropper,
     limits: {
       maxImageBytes: config.enrollment.maxImageBytes,
       maxImagePixels: config.enrollment.maxImagePixels,
@@ -234,8 +224,8 @@ export interface LiveLoopParts {
 
 /**
  * THE place the live loop is put together from the components (camera → detector →
- * quality gate → eyes → liveness (face tracks) → preprocess → embed → match → policy →
- * door and events). The
+ * quality gate → FaceCropper (landmarks, alignment) → liveness (face tracks) → embed → match →
+ * policy → door and events). The
  * daemon and the bench both build it here.
  */
 export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
@@ -245,8 +235,7 @@ export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
     source: parts.camera,
     detector: face.detector,
     gate,
-    locate: face.locator.aligns ? (image, region) => face.locator.locate(image, region.box) : undefined,
-    preprocess: face.preprocess,
+    cropper: face.cropper,
     // Presentation-attack detection: face tracks and a liveness verdict per track (#13).
     liveness:
       parts.config.access.liveness.mode === 'on'

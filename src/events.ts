@@ -66,6 +66,8 @@ export interface AccessGrantedEvent {
   readonly unlockFailed?: string;
   /** access.liveness on: the live verdict that allowed the grant. */
   readonly liveness?: LivenessEvidence;
+  /** Set when some confirming faces were not aligned on their own landmarks: the reasons. */
+  readonly alignmentFallback?: readonly string[];
 }
 
 /** A face came close to someone but not close enough (or not for long enough) to open. */
@@ -83,6 +85,8 @@ export interface AccessDeniedEvent {
   readonly suspended?: boolean;
   /** reason liveness_undecided: the last verdict of the waiting face. */
   readonly liveness?: LivenessEvidence;
+  /** Set when some faces in the window were not aligned on their own landmarks: the reasons. */
+  readonly alignmentFallback?: readonly string[];
 }
 
 /** access.liveness on: a face track looks like a presentation attack (photo, screen); nothing unlocks. */
@@ -105,6 +109,8 @@ export interface UnknownFaceEvent {
   readonly frames: number;
   /** Quality-gate reasons seen in the window (e.g. too_small, blurry). */
   readonly quality: readonly string[];
+  /** Set when some of the unknown faces were not aligned on their own landmarks: the reasons. */
+  readonly alignmentFallback?: readonly string[];
 }
 
 /** What opened the door in a `door_unlocked` event (a face's unlock is its `access_granted`). */
@@ -293,6 +299,7 @@ export const EVENT_FIELDS = {
     suspended: 'optional',
     group: 'optional',
     liveness: 'optional',
+    alignmentFallback: 'optional',
   },
   access_denied: {
     score: 'required',
@@ -302,8 +309,9 @@ export const EVENT_FIELDS = {
     person: 'optional',
     suspended: 'optional',
     liveness: 'optional',
+    alignmentFallback: 'optional',
   },
-  unknown_face: { score: 'required', frames: 'required', quality: 'required' },
+  unknown_face: { score: 'required', frames: 'required', quality: 'required', alignmentFallback: 'optional' },
   door_unlocked: {
     source: 'required',
     reason: 'optional',

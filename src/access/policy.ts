@@ -43,6 +43,8 @@ export interface ObservedFace {
   readonly quality: FaceQuality;
   /** Why the face is `poor` (empty for `ok`). */
   readonly reasons: readonly string[];
+  /** Set when the face was not aligned on its own landmarks (the FaceCropper's reason). */
+  readonly alignmentFallback?: string;
   /** The matcher's answer for the face, or null when the gallery is empty. */
   readonly match: MatchResult | null;
   /** The face track's liveness verdict (absent when liveness is off, or no stage ran: never live). */
@@ -54,10 +56,18 @@ export type AccessGranted = AccessGrantedEvent;
 export type AccessDenied = AccessDeniedEvent;
 export type UnknownFace = UnknownFaceEvent;
 export type SpoofSuspected = SpoofSuspectedEvent;
+
+/**
+ * On a decision whose votes include faces cut without their own landmarks: the reasons
+ * (no_landmark_model, implausible_landmarks). Absent when every face was aligned on landmarks.
+ */
+export interface AlignmentNote {
+  readonly alignmentFallback?: readonly string[];
+}
 export type AccessDecision = AccessGranted | AccessDenied | UnknownFace | SpoofSuspected;
 export type { DenyReason };
 
-type Vote =
+type Vote = { readonly fallback?: string } & (
   | { kind: 'person'; atMs: number; personId: string; name: string; score: number; margin: number }
   | { kind: 'unknown'; atMs: number; score: number; quality: readonly string[] }
   | {
@@ -67,7 +77,8 @@ type Vote =
       reason: DenyReason;
       closest: { id: string; name: string } | null;
       quality: readonly string[];
-    };
+    }
+);
 
 export class AccessPolicy {
   private votes: Vote[] = [];
@@ -101,7 +112,9 @@ export class AccessPolicy {
     this.expire(now);
     const livenessOn = this.config.liveness?.mode === 'on';
     if (livenessOn && face.liveness?.verdict === 'spoof') return this.spoof(now, face, face.liveness);
-    const vote = this.vote(face, now);
+    const vote: Vote = face.alignmentFallback
+      ? { ...this.vote(face, now), fallback: face.alignmentFallback }
+      : this.vote(face, now);
     this.votes.push(vote);
     if (this.votes.length > this.config.windowFrames) this.votes.shift();
 
@@ -127,6 +140,7 @@ export class AccessPolicy {
           margin: round(Math.min(...mine.map((v) => v.margin))),
           frames: mine.length,
           ...(livenessOn && face.liveness ? { liveness: evidence(face.liveness) } : {}),
+          ...alignmentNote(mine),
         };
       }
       return null;
@@ -140,7 +154,13 @@ export class AccessPolicy {
       this.votes = [];
       // Score and frames of the unknown face itself, not of an enrolled person seen moments before.
       const score = round(Math.max(...unknownVotes.map((v) => v.score)));
-      return { type: 'unknown_face', score, frames: unknownVotes.length, quality };
+      return {
+        type: 'unknown_face',
+        score,
+        frames: unknownVotes.length,
+        quality,
+        ...alignmentNote(unknownVotes),
+      };
     }
     // A full window and nobody confirmed.
     if (this.votes.length < this.config.windowFrames) return null;
@@ -163,8 +183,9 @@ export class AccessPolicy {
     // No person votes are left in this full window: the score is the closest anyone came.
     const score = round(Math.max(...this.votes.map((v) => v.score)));
     const frames = this.votes.length;
+    const note = alignmentNote(this.votes);
     this.votes = [];
-    return { type: 'access_denied', score, closest: best?.closest ?? null, reason, frames };
+    return { type: 'access_denied', score, closest: best?.closest ?? null, reason, frames, ...note };
   }
 
   /**
@@ -281,6 +302,12 @@ export class AccessPolicy {
 
 function evidence(v: TrackVerdict): LivenessEvidence {
   return { verdict: v.verdict, reasons: v.reasons, scores: v.scores };
+}
+
+/** The fallback reasons among the deciding votes, only when there are any (events stay as before). */
+function alignmentNote(votes: readonly Vote[]): AlignmentNote {
+  const reasons = [...new Set(votes.flatMap((v) => (v.fallback ? [v.fallback] : [])))];
+  return reasons.length > 0 ? { alignmentFallback: reasons } : {};
 }
 
 function mostCommon<T>(items: readonly T[]): T | undefined {

@@ -37,12 +37,12 @@ import {
 } from '../training/evaluate-run.js';
 import { loadEmbedder } from '../model/load.js';
 import type { FaceDataset } from '../training/dataset.js';
+import { cropGeometryOf } from '../model/embedder.js';
+import { createFaceCropper, DEFAULT_LANDMARK_MODEL } from '../model/face-path.js';
 import { prepareFolder } from '../training/pretrained/build.js';
-import type { PretrainedPreprocess } from '../model/pretrained/prepare.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../vision/config.js';
 import { createFaceDetector } from '../vision/detector.js';
-import { createEyeFinder } from '../vision/eyes.js';
-import { DEFAULT_PREPROCESS } from '../vision/preprocess.js';
+import type { FaceCropper } from '../vision/face-cropper.js';
 import type { Logger } from '../util/log.js';
 import { createLogger } from '../util/log.js';
 import { leaveOneOutTemplates, TEMPLATE_RULES, type TemplateReport } from '../training/templates.js';
@@ -64,7 +64,7 @@ export function buildEvaluateCommand(): Command {
     .option('--backend <name>', 'auto | node | wasm | cpu (default: FACEGATE_TF_BACKEND or auto)')
     .option(
       '--detect',
-      'with --model: run the live Haar detector (and the eye finder when the model aligns) on full photos instead of treating each image as a crop',
+      'with --model: run the live Haar detector and face cropper (landmarks, alignment) on full photos instead of treating each image as a crop',
     )
     .option(
       '--peer <list>',
@@ -84,6 +84,7 @@ export function buildEvaluateCommand(): Command {
       '--templates',
       'with --model: also compare how a person with several photos is scored (best template, mean, top-2 mean, centroid, one photo), leave-one-out: every photo but the probe enrolled',
     )
+    .option('--landmarks <dir>', 'landmark model folder (aligned models)', DEFAULT_LANDMARK_MODEL)
     .option('--json', 'print only the JSON report on stdout');
 }
 
@@ -122,6 +123,8 @@ export async function comparePipelines(
     perPerson?: number;
     detect?: boolean;
     cache?: string;
+    /** Landmark model folder (aligned models); default DEFAULT_LANDMARK_MODEL. */
+    landmarks?: string;
   },
   backend: string,
   logger: Logger,
@@ -144,17 +147,16 @@ export async function comparePipelines(
     kind === 'photo'
       ? await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend: detectorBackend }, logger)
       : null;
-  const preprocess = {
-    ...DEFAULT_PREPROCESS,
-    ...embedder.preprocess,
-    size: embedder.inputSize,
-  } as PretrainedPreprocess;
-  const align = { ...preprocess, align: preprocess.align ?? null };
-  const eyes = align.align ? await createEyeFinder({ backend: detectorBackend }, logger) : null;
+  // The model's own crop through THE FaceCropper (landmarks, alignment), as the door cuts faces.
+  const cropper = await createFaceCropper(
+    cropGeometryOf(embedder),
+    o.landmarks ?? DEFAULT_LANDMARK_MODEL,
+    logger,
+  );
   try {
     const peer = await FaceApiPeer.load();
     const pipelines = [
-      facegatePipeline(embedder, { detector, eyes }, align, await modelAcceptThreshold(o.model)),
+      facegatePipeline(embedder, detector, cropper, await modelAcceptThreshold(o.model)),
       ...o.peer.map((p) => faceApiPipeline(peer, p === 'faceapi-colour')),
     ];
     const cache = o.cache ? await ResultCache.open(o.cache) : undefined;
@@ -185,35 +187,28 @@ export async function comparePipelines(
     };
   } finally {
     embedder.dispose();
+    cropper.dispose();
     await detector?.stop();
-    await eyes?.stop();
   }
 }
 
 /**
  * `--detect`: every image is a full photo; the live detector finds the face (images without
- * one are skipped and counted on stderr), the eye finder its eyes when the model aligns.
+ * one are skipped and counted on stderr) and THE FaceCropper cuts it as the live loop does.
  */
 async function loadDetectedDataset(
   root: string,
   people: string[] | undefined,
-  options: PretrainedPreprocess,
+  cropper: FaceCropper,
   logger: Logger,
 ): Promise<FaceDataset> {
   const backend = (process.env.FACEGATE_DETECTOR_BACKEND as 'auto' | 'native' | 'wasm' | undefined) ?? 'auto';
   const detector = await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend }, logger);
-  const eyes = options.align ? await createEyeFinder({ backend }, logger) : null;
   try {
     const only = people ? new Set(people) : null;
-    const set = await prepareFolder(
-      path.resolve(root),
-      { detector, eyes },
-      'photo',
-      options,
-      (p) => !only || only.has(p),
-    );
+    const set = await prepareFolder(path.resolve(root), detector, cropper, (p) => !only || only.has(p));
     process.stderr.write(
-      `detect: ${set.faces.length} faces, ${set.aligned.filter(Boolean).length} aligned, ${set.skipped.length} images without a face${set.skipped.length ? ` (${set.skipped.join(', ')})` : ''}\n`,
+      `detect: ${set.faces.length} faces, ${set.aligned.filter(Boolean).length} aligned on landmarks, ${set.skipped.length} images without a face${set.skipped.length ? ` (${set.skipped.join(', ')})` : ''}\n`,
     );
     const faces = set.faces.map((image, i) => ({
       person: set.people[set.labels[i]],
@@ -224,7 +219,6 @@ async function loadDetectedDataset(
     return { root, people: set.people, faces };
   } finally {
     await detector.stop();
-    await eyes?.stop();
   }
 }
 
@@ -263,6 +257,7 @@ export async function main(argv: string[]): Promise<number> {
     perPerson?: number;
     cache?: string;
     templates?: boolean;
+    landmarks: string;
     json?: boolean;
   }>();
   const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn', process.stderr);
@@ -284,17 +279,12 @@ export async function main(argv: string[]): Promise<number> {
   let templates: TemplateReport[] | undefined;
   if (o.model) {
     const embedder = await loadEmbedder(o.model, logger);
+    // The model's own crop (landmark-aligned chip for the pretrained backbone) through THE cropper.
+    const cropper = await createFaceCropper(cropGeometryOf(embedder), o.landmarks, logger);
     try {
-      // The model's own preprocessing (size, and eye alignment for the pretrained backbone).
-      const preprocess = { ...DEFAULT_PREPROCESS, ...embedder.preprocess, size: embedder.inputSize };
       const dataset = o.detect
-        ? await loadDetectedDataset(
-            o.data,
-            o.people,
-            { ...preprocess, align: preprocess.align ?? null },
-            logger,
-          )
-        : await loadFaceDataset(o.data, { include: o.people, preprocess });
+        ? await loadDetectedDataset(o.data, o.people, cropper, logger)
+        : await loadFaceDataset(o.data, { include: o.people, cropper });
       const embedded = await embedDataset(embedder, dataset);
       output = evaluateEmbedded(embedded, embedder.head);
       if (o.templates) {
@@ -307,6 +297,7 @@ export async function main(argv: string[]): Promise<number> {
       title = `${embedder.modelId} on ${path.basename(path.resolve(o.data))} (${dataset.people.length} people)`;
     } finally {
       embedder.dispose();
+      cropper.dispose();
     }
   } else {
     const dataset = await loadFaceDataset(o.data, { include: o.people });

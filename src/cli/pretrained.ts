@@ -3,8 +3,9 @@
  * The pretrained sister network (issue 6):
  *   tsx src/cli/pretrained.ts build    --data data/orl_faces --kind photo --held-out s36,s37,s38,s39,s40 --out models/faceapi-siamese
  *   tsx src/cli/pretrained.ts evaluate --model models/faceapi-siamese --data <dir> --kind photo|crop [--people a,b] [--no-align] [--json]
- * `photo`: run the Haar detector (and eye finder) on each image, as live frames are;
- * `crop`: every image already is a face crop (Olivetti, tvfaces); eyes are searched in it.
+ * `photo`: run the Haar detector and THE FaceCropper (landmarks, alignment) on each image,
+ * as live frames are; `crop`: every image already is a face crop (Olivetti, tvfaces) whose
+ * landmarks are found in the whole image.
  */
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
@@ -14,17 +15,14 @@ import * as tf from '@tensorflow/tfjs';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import { evaluationReport } from '../training/evaluation.js';
 import { similarityFromDistance } from '../model/embedder.js';
-import {
-  buildPretrainedModel,
-  FACEAPI_ALIGNED_PREPROCESS,
-  prepareFolder,
-} from '../training/pretrained/build.js';
+import { createFaceCropper, DEFAULT_LANDMARK_MODEL } from '../model/face-path.js';
+import { buildPretrainedModel, FACEAPI_CROP, prepareFolder } from '../training/pretrained/build.js';
 import { loadPretrainedEmbedder } from '../model/pretrained/embedder.js';
 import { DEFAULT_HEAD_TRAIN, euclidean } from '../model/pretrained/head.js';
-import type { FaceLocator } from '../model/pretrained/prepare.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../vision/config.js';
 import { createFaceDetector } from '../vision/detector.js';
-import { createEyeFinder } from '../vision/eyes.js';
+import type { CropGeometry } from '../vision/face-chip.js';
+import { FaceCropper } from '../vision/face-cropper.js';
 import { createLogger, type Logger } from '../util/log.js';
 import { runIfEntry } from './run-main.js';
 
@@ -39,18 +37,27 @@ function kindOf(v: string): 'photo' | 'crop' {
   return v;
 }
 
-async function makeLocator(kind: 'photo' | 'crop', align: boolean, logger: Logger) {
+/** The detector (photos only) and THE FaceCropper for a geometry; `align` false: no landmark model. */
+async function makeFacePath(
+  kind: 'photo' | 'crop',
+  geometry: CropGeometry,
+  align: boolean,
+  landmarks: string,
+  logger: Logger,
+) {
   const backend = (process.env.FACEGATE_DETECTOR_BACKEND as 'auto' | 'native' | 'wasm' | undefined) ?? 'auto';
   const detector =
     kind === 'photo' ? await createFaceDetector({ ...DEFAULT_DETECTOR_CONFIG, backend }, logger) : null;
-  const eyes = align ? await createEyeFinder({ backend }, logger) : null;
-  const locator: FaceLocator = { detector, eyes };
+  const cropper = align
+    ? await createFaceCropper(geometry, landmarks, logger)
+    : new FaceCropper(null, geometry);
   return {
-    locator,
-    names: { detector: detector?.name ?? 'none (crops)', eyes: eyes?.name ?? 'none' },
+    detector,
+    cropper,
+    names: { detector: detector?.name ?? 'none (crops)', landmarks: cropper.landmarkModel },
     stop: async () => {
       await detector?.stop();
-      await eyes?.stop();
+      cropper.dispose();
     },
   };
 }
@@ -83,10 +90,12 @@ export async function main(argv: string[]): Promise<number> {
     .option('--epochs <n>', 'head training epochs', (v) => Number(v), DEFAULT_HEAD_TRAIN.epochs)
     .option('--seed <n>', 'seed', (v) => Number(v), DEFAULT_HEAD_TRAIN.seed)
     .option('--backend <name>', 'auto | node | wasm | cpu')
+    .option('--landmarks <dir>', 'landmark model folder', DEFAULT_LANDMARK_MODEL)
     .action(
       async (o: {
         data: string;
         kind: 'photo' | 'crop';
+        landmarks: string;
         heldOut: string[];
         out: string;
         epochs: number;
@@ -101,7 +110,7 @@ export async function main(argv: string[]): Promise<number> {
           dirname(createRequire(import.meta.url).resolve('@vladmandic/face-api/package.json')),
           'model',
         );
-        const loc = await makeLocator(o.kind, true, logger);
+        const loc = await makeFacePath(o.kind, FACEAPI_CROP, true, o.landmarks, logger);
         try {
           await buildPretrainedModel(
             {
@@ -110,12 +119,13 @@ export async function main(argv: string[]): Promise<number> {
               heldOut: o.heldOut,
               out: o.out,
               backboneDir,
-              preprocess: FACEAPI_ALIGNED_PREPROCESS,
+              crop: FACEAPI_CROP,
               head: { ...DEFAULT_HEAD_TRAIN, epochs: o.epochs, seed: o.seed },
               name: 'faceapi-siamese',
               provenance: { commit: gitCommit(), backend, ...loc.names },
             },
-            loc.locator,
+            loc.detector,
+            loc.cropper,
             (m) => process.stderr.write(`${m}\n`),
           );
         } finally {
@@ -127,9 +137,10 @@ export async function main(argv: string[]): Promise<number> {
     .command('evaluate')
     .requiredOption('--data <dir>', 'person folders')
     .option('--model <dir>', 'model folder', 'models/faceapi-siamese')
-    .option('--kind <kind>', 'photo (detector + eyes) or crop', kindOf, 'photo')
+    .option('--kind <kind>', 'photo (detector + landmarks) or crop', kindOf, 'photo')
     .option('--people <list>', 'only these person folders', list)
-    .option('--no-align', 'skip the eye finder (plain box / whole crop)')
+    .option('--no-align', 'no landmark model (every face on the box fallback)')
+    .option('--landmarks <dir>', 'landmark model folder', DEFAULT_LANDMARK_MODEL)
     .option('--backend <name>', 'auto | node | wasm | cpu')
     .option('--json', 'print only the JSON report')
     .action(
@@ -139,20 +150,20 @@ export async function main(argv: string[]): Promise<number> {
         kind: 'photo' | 'crop';
         people?: string[];
         align: boolean;
+        landmarks: string;
         backend?: string;
         json?: boolean;
       }) => {
         await chooseBackend(parseBackendPreference(o.backend ?? process.env.FACEGATE_TF_BACKEND), logger);
         const embedder = await loadPretrainedEmbedder(o.model, logger);
-        const loc = await makeLocator(o.kind, o.align, logger);
+        const loc = await makeFacePath(o.kind, embedder.crop, o.align, o.landmarks, logger);
         try {
           const only = o.people ? new Set(o.people) : null;
           const t0 = performance.now();
           const set = await prepareFolder(
             resolve(o.data),
-            loc.locator,
-            o.kind,
-            embedder.preprocess,
+            loc.detector,
+            loc.cropper,
             (p) => !only || only.has(p),
           );
           const prepareMs = (performance.now() - t0) / Math.max(1, set.faces.length + set.skipped.length);
@@ -189,7 +200,7 @@ export async function main(argv: string[]): Promise<number> {
             ms_per_face_embed: +embedMs.toFixed(1),
             backend: tf.getBackend(),
             detector: loc.names.detector,
-            eyes: loc.names.eyes,
+            landmarks: loc.names.landmarks,
           };
           process.stdout.write(o.json ? JSON.stringify(out) + '\n' : JSON.stringify(out, null, 2) + '\n');
         } finally {

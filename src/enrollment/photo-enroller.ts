@@ -3,8 +3,8 @@ import type { Embedder } from '../model/embedder.js';
 import { DEFAULT_QUALITY_CONFIG } from '../vision/config.js';
 import type { FaceDetector } from '../vision/detector.js';
 import { checkFace, type FaceRuleFailure, type FaceRulesConfig } from '../vision/face-rules.js';
-import { createGrayImage, type Box, type FaceRegion, type GrayImage } from '../vision/image.js';
-import { preprocessFace, type PreprocessOptions } from '../vision/preprocess.js';
+import type { AlignmentFallback, FaceCropper } from '../vision/face-cropper.js';
+import { createGrayImage, type Box, type GrayImage } from '../vision/image.js';
 import type { Logger } from '../util/log.js';
 import { EnrollmentError, type EnrollmentErrorCode } from './errors.js';
 import { sniffPhotoFormat } from './photo-format.js';
@@ -24,18 +24,10 @@ export interface PhotoLimits {
 export interface PhotoEnrollerDeps {
   readonly detector: FaceDetector;
   readonly embedder: Embedder;
-  /**
-   * THE preprocessing: pass the same function the live loop uses (so enrollment crops are
-   * made exactly like live crops), or options for `preprocessFace`.
-   */
-  readonly preprocess: PreprocessOptions | FacePreprocessor;
+  /** THE face path: the same FaceCropper object the live loop uses (so a photo is cut as a live face). */
+  readonly cropper: Pick<FaceCropper, 'crop' | 'geometry'>;
   readonly limits: PhotoLimits;
   readonly logger: Logger;
-  /**
-   * Optional: the face region (e.g. with eyes for alignment) of the one face found, as the
-   * live loop locates it. Without it the preprocess gets `{ box }`.
-   */
-  readonly locate?: (image: GrayImage, box: Box) => Promise<FaceRegion>;
   /**
    * THE face rules of the live quality gate (`vision.quality`: minFacePixels, minSharpness,
    * maxRollDeg, maxYawDeg), so a face the door would refuse live is never enrolled.
@@ -74,14 +66,19 @@ const RULE_CODES: Record<FaceRuleFailure['reason'], EnrollmentErrorCode> = {
   landmarks_implausible: 'face_landmarks_implausible',
 };
 
-export type FacePreprocessor = (image: GrayImage, face: FaceRegion) => GrayImage;
-
-/** One enrolled photo: the normalised crop (kept so embeddings can be recomputed) and its embedding. */
+/** One enrolled photo: what the gallery keeps (so embeddings can be recomputed) and its embedding. */
 export interface EnrolledFace {
+  /**
+   * The stored face: the canonical aligned chip (CANONICAL_CHIP, 220x220) for aligned models,
+   * from which any later model's crop can be cut; the model's box crop otherwise.
+   */
   readonly crop: GrayImage;
   readonly embedding: Float32Array;
   /** Where the face was, in the coordinates of the working-size image (for logs/audit). */
   readonly box: Box;
+  /** `landmarks`: aligned on the face's own landmarks; `box`: the fallback (see `fallback`). */
+  readonly alignment: 'landmarks' | 'box';
+  readonly fallback?: AlignmentFallback;
 }
 
 export { sniffPhotoFormat, type PhotoFormat } from './photo-format.js';
@@ -93,7 +90,6 @@ export { sniffPhotoFormat, type PhotoFormat } from './photo-format.js';
  */
 export class PhotoEnroller {
   private readonly log: Logger;
-  private readonly preprocess: FacePreprocessor;
   private readonly rules: FaceRulesConfig;
   /** Decoded photo → its size before shrinking to the working size (for messages). */
   private readonly originalSize = new WeakMap<GrayImage, { width: number; height: number }>();
@@ -101,16 +97,10 @@ export class PhotoEnroller {
   constructor(private readonly deps: PhotoEnrollerDeps) {
     this.log = deps.logger.child({ module: 'photo-enroller' });
     this.rules = deps.rules ?? DEFAULT_QUALITY_CONFIG;
-    const pre = deps.preprocess;
-    if (typeof pre === 'function') {
-      this.preprocess = pre;
-    } else {
-      if (pre.size !== deps.embedder.inputSize) {
-        throw new RangeError(
-          `preprocess size ${pre.size} does not match the model input ${deps.embedder.inputSize}`,
-        );
-      }
-      this.preprocess = (image, face) => preprocessFace(image, face, pre);
+    if (deps.cropper.geometry.size !== deps.embedder.inputSize) {
+      throw new RangeError(
+        `cropper makes ${deps.cropper.geometry.size} px crops; the model takes ${deps.embedder.inputSize}`,
+      );
     }
   }
 
@@ -195,24 +185,49 @@ export class PhotoEnroller {
   }
 
   /**
-   * Finds exactly one face that passes the shared face rules and returns its preprocessed
-   * crop. When no face is found the photo is padded with a replicated border and searched
+   * Finds exactly one face that passes the shared face rules and cuts it with THE
+   * FaceCropper: the model's input and what the gallery stores (the canonical chip). When no face is found the photo is padded with a replicated border and searched
    * again (RETRY_PADDING); `box` is then in the padded image's coordinates, where the crop
    * was cut. Throws EnrollmentError (no_face, several_faces, face_too_small, face_blurry,
-   * face_tilted, face_turned, face_landmarks_implausible) with a hint.
+   * face_tilted, face_turned, face_landmarks_implausible) with a hint. A face whose
+   * landmarks the cropper judged implausible is refused (face_landmarks_implausible): a
+   * template must be aligned on its own landmarks.
    */
-  async cropFace(image: GrayImage): Promise<{ crop: GrayImage; box: Box }> {
+  async cropFace(image: GrayImage): Promise<{
+    input: GrayImage;
+    crop: GrayImage;
+    box: Box;
+    alignment: 'landmarks' | 'box';
+    fallback?: AlignmentFallback;
+  }> {
     const found = await this.findFace(image);
-    const region = this.deps.locate ? await this.deps.locate(found.image, found.box) : { box: found.box };
-    const verdict = checkFace(found.image, region, this.rules);
-    if (!verdict.ok) throw this.refusal(image, verdict, found.padded);
-    const crop = this.preprocess(found.image, region);
-    if (crop.width !== this.deps.embedder.inputSize || crop.height !== this.deps.embedder.inputSize) {
-      throw new RangeError(
-        `preprocess made a ${crop.width}x${crop.height} crop; the model takes ${this.deps.embedder.inputSize}`,
+    const [face] = await this.deps.cropper.crop(found.image, [{ box: found.box }]);
+    if (face.fallback !== undefined && face.fallback !== 'no_landmark_model') {
+      throw this.refusal(
+        image,
+        {
+          reason: 'landmarks_implausible',
+          detail: `the landmark model's points do not look like a face (${face.fallback})`,
+          hint: 'use a sharp, frontal, well-lit photo of the whole face, nothing covering eyes, nose or mouth',
+        },
+        found.padded,
       );
     }
-    return { crop, box: found.box };
+    const verdict = checkFace(found.image, face.region, this.rules);
+    if (!verdict.ok) throw this.refusal(image, verdict, found.padded);
+    const input = face.input;
+    if (input.width !== this.deps.embedder.inputSize || input.height !== this.deps.embedder.inputSize) {
+      throw new RangeError(
+        `the cropper made a ${input.width}x${input.height} crop; the model takes ${this.deps.embedder.inputSize}`,
+      );
+    }
+    return {
+      input,
+      crop: face.chip?.image ?? input,
+      box: found.box,
+      alignment: face.alignment,
+      ...(face.fallback ? { fallback: face.fallback } : {}),
+    };
   }
 
   /** Exactly one face, in the photo or (retry) in the photo with a border around it. */
@@ -296,9 +311,15 @@ export class PhotoEnroller {
     // the request before the shared detector spends time on the good ones.
     const images = await this.eachPhoto(photos, (bytes) => this.decode(bytes));
     const crops = await this.eachPhoto(images, (image) => this.cropFace(image));
-    const embeddings = await this.deps.embedder.embed(crops.map((c) => c.crop));
+    const embeddings = await this.deps.embedder.embed(crops.map((c) => c.input));
     this.log.debug({ photos: photos.length }, 'photos embedded');
-    return crops.map((c, i) => ({ crop: c.crop, box: c.box, embedding: embeddings[i] }));
+    return crops.map((c, i) => ({
+      crop: c.crop,
+      box: c.box,
+      embedding: embeddings[i],
+      alignment: c.alignment,
+      ...(c.fallback ? { fallback: c.fallback } : {}),
+    }));
   }
 
   private async eachPhoto<T, R>(items: readonly T[], step: (item: T) => Promise<R>): Promise<R[]> {

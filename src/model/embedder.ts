@@ -1,5 +1,6 @@
+import type { CropGeometry } from '../vision/face-chip.js';
 import type { GrayImage } from '../vision/image.js';
-import type { PreprocessOptions } from '../vision/preprocess.js';
+import { DEFAULT_PREPROCESS } from '../vision/preprocess.js';
 
 /**
  * A sister network of the Siamese model: preprocessed faces in, embeddings out. The
@@ -10,16 +11,17 @@ export interface Embedder {
   /** Identifies the weights; embeddings of different model ids are never compared. */
   readonly modelId: string;
   readonly dimension: number;
-  /** Side of the square gray face this model takes (what preprocessFace must produce). */
+  /** Side of the square gray face this model takes (what the FaceCropper must produce). */
   readonly inputSize: number;
   /** Embeds a batch of preprocessed faces (each inputSize x inputSize). */
   embed(faces: readonly GrayImage[]): Promise<Float32Array[]>;
   readonly head: SimilarityHead;
   /**
-   * What this model needs from preprocessFace beyond DEFAULT_PREPROCESS at inputSize
-   * (the pretrained backbone: eye alignment, no equalisation). Absent: the defaults.
+   * The crop this model was trained on (the FaceCropper makes it): the pretrained backbone
+   * declares dlib's aligned 150x150 chip. Absent: a box crop with DEFAULT_PREPROCESS at
+   * inputSize (the write-up's own `scratch` network).
    */
-  readonly preprocess?: Partial<PreprocessOptions>;
+  readonly crop?: CropGeometry;
   dispose(): void;
 }
 
@@ -37,4 +39,9 @@ export function similarityFromDistance(head: SimilarityHead, distance: number): 
 export function distanceForSimilarity(head: SimilarityHead, similarity: number): number {
   const logit = Math.log(similarity / (1 - similarity));
   return (logit - head.bias) / head.weight;
+}
+
+/** The crop geometry a model declares, or the box-crop default at its input size. */
+export function cropGeometryOf(embedder: Pick<Embedder, 'crop' | 'inputSize'>): CropGeometry {
+  return embedder.crop ?? { kind: 'box', ...DEFAULT_PREPROCESS, size: embedder.inputSize };
 }

@@ -14,6 +14,8 @@ export class FacegateMetrics {
   readonly frames: Counter<'outcome'>;
   readonly stageSeconds: Histogram<'stage'>;
   readonly faces: Counter<'result'>;
+  /** Faces cut by the FaceCropper: result="landmarks" or "fallback" (reason = why). */
+  readonly alignment: Counter<'result' | 'reason'>;
   readonly decisions: Counter<'type'>;
   readonly unlocks: Counter<'source'>;
   readonly relayPulses: Counter;
@@ -45,6 +47,12 @@ export class FacegateMetrics {
       name: `${prefix}faces_total`,
       help: 'Faces found by the detector: result="accepted" passed the quality gate, "rejected" did not.',
       labelNames: ['result'],
+      registers,
+    });
+    this.alignment = new Counter({
+      name: `${prefix}face_alignment_total`,
+      help: 'Recognised faces by how they were aligned: result="landmarks" on their own landmarks; result="fallback" on the points a typical box implies (reason: no_landmark_model, implausible_landmarks).',
+      labelNames: ['result', 'reason'],
       registers,
     });
     this.decisions = new Counter({

@@ -2,12 +2,13 @@ import { readFile } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { MAX_FACES_PER_PERSON } from '../gallery/people.js';
 import { GalleryStore } from '../gallery/store.js';
-import type { Embedder } from '../model/embedder.js';
+import { cropGeometryOf, type Embedder } from '../model/embedder.js';
 import type { Logger } from '../util/log.js';
 import { logProgress, type ProgressFactory } from '../util/progress.js';
 import { readPersonFolders, type PersonFolder } from '../util/person-folders.js';
+import { CANONICAL_CHIP, modelInputFromChip, type CropGeometry } from '../vision/face-chip.js';
 import type { GrayImage } from '../vision/image.js';
-import { resampleRect } from '../vision/preprocess.js';
+import { equalizeHistogram, resampleRect } from '../vision/preprocess.js';
 
 /**
  * Gallery chores of the daemon and the `facegate gallery` tool, over narrow ports that
@@ -47,7 +48,9 @@ export async function reembedGallery(
   progress: ProgressFactory = logProgress(logger),
 ): Promise<{ embedded: number; dropped: number }> {
   const missing = store.cropsMissingEmbedding(embedder.modelId);
+  const geometry = cropGeometryOf(embedder);
   let embedded = 0;
+  let legacy = 0;
   if (missing.length > 0) {
     logger.info(
       { modelId: embedder.modelId, faces: missing.length },
@@ -58,7 +61,11 @@ export async function reembedGallery(
     try {
       for (let i = 0; i < missing.length; i += batchSize) {
         const batch = missing.slice(i, i + batchSize);
-        const faces = batch.map((m) => fitToModel(m.crop, embedder.inputSize));
+        const faces = batch.map((m) => {
+          const fitted = storedFaceToInput(m.crop, geometry);
+          if (!fitted.faithful) legacy++;
+          return fitted.input;
+        });
         const vectors = await embedder.embed(faces);
         embedded += store.putEmbeddings(
           embedder.modelId,
@@ -70,6 +77,14 @@ export async function reembedGallery(
       bar.stop();
     }
   }
+  if (legacy > 0) {
+    // Faces stored before canonical chips were kept (or for another geometry) are re-embedded
+    // from what is there, which is close but not the crop a fresh enrollment would make.
+    logger.warn(
+      { faces: legacy, modelId: embedder.modelId },
+      'some gallery faces were stored as crops of an earlier geometry and were re-embedded from them; re-enroll those people for the best recognition',
+    );
+  }
   // Only when every face has a current embedding are the old ones dropped (a crash midway
   // leaves both, and the next start continues where this one stopped).
   const dropped =
@@ -78,10 +93,23 @@ export async function reembedGallery(
   return { embedded, dropped };
 }
 
-/** Stored crops are kept at their own size; a model with another input size gets them resampled. */
-function fitToModel(crop: GrayImage, size: number): GrayImage {
-  if (crop.width === size && crop.height === size) return crop;
-  return resampleRect(crop, { x: 0, y: 0, width: crop.width, height: crop.height }, size, size);
+/**
+ * A stored face → the model's input. A canonical chip (CANONICAL_CHIP.size square: what
+ * enrollment stores for aligned models) is cut to the model's chip exactly (`faithful`).
+ * Anything else is a crop of an earlier geometry: resampled to the model's size as it is
+ * (faithful only when it already is the model's size and the model takes box crops).
+ */
+export function storedFaceToInput(
+  crop: GrayImage,
+  geometry: CropGeometry,
+): { input: GrayImage; faithful: boolean } {
+  const size = geometry.size;
+  const isChip = crop.width === CANONICAL_CHIP.size && crop.height === CANONICAL_CHIP.size;
+  if (geometry.kind === 'aligned' && isChip)
+    return { input: modelInputFromChip(crop, CANONICAL_CHIP, geometry), faithful: true };
+  if (crop.width === size && crop.height === size) return { input: crop, faithful: geometry.kind === 'box' };
+  const resized = resampleRect(crop, { x: 0, y: 0, width: crop.width, height: crop.height }, size, size);
+  return { input: geometry.equalize ? equalizeHistogram(resized) : resized, faithful: false };
 }
 
 /** Keeps the matcher equal to the database's embeddings of the current model. */

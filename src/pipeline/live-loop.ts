@@ -8,7 +8,8 @@ import type { Clock } from '../util/clock.js';
 import type { FrameObserver, SeenFace } from './frame-observer.js';
 import type { Logger } from '../util/log.js';
 import type { FaceDetector } from '../vision/detector.js';
-import type { Box, FaceRegion, GrayImage } from '../vision/image.js';
+import type { FaceCropper } from '../vision/face-cropper.js';
+import type { Box, FaceRegion } from '../vision/image.js';
 import type { QualityGate } from '../vision/quality.js';
 import type { TrackVerdict } from '../liveness/judge.js';
 
@@ -16,11 +17,12 @@ export interface LiveLoopDeps {
   readonly source: FrameSource;
   readonly detector: FaceDetector;
   /** Rejects faces with reasons; marks the accepted ones `ok` or `poor`. */
-  readonly gate: Pick<QualityGate, 'assess'>;
-  /** Finds the eyes of a face that passed the gate (models that align); absent: the box alone. */
-  readonly locate?: (image: GrayImage, face: FaceRegion) => Promise<FaceRegion>;
-  /** THE preprocessing (preprocessFace bound to the model's input size), on the full-resolution frame. */
-  readonly preprocess: (image: GrayImage, face: FaceRegion) => GrayImage;
+  readonly gate: Pick<QualityGate, 'assess' | 'assessRegions'>;
+  /**
+   * THE face path (landmarks → alignment → the model's crop), on the full-resolution frame;
+   * the same object photo enrollment uses.
+   */
+  readonly cropper: Pick<FaceCropper, 'crop'>;
   /**
    * Presentation-attack detection (LivenessStage): a verdict per face from its track. Absent
    * when liveness is off. Called every frame (also without faces, so tracks end).
@@ -58,7 +60,8 @@ export interface LoopStats {
 }
 
 /**
- * The live recognition loop: take the newest frame, detect → quality gate → preprocess →
+ * The live recognition loop: take the newest frame, detect → quality gate → crop (landmarks,
+ * alignment) →
  * embed (one batch per frame) → match → policy → door and events. Never queues (the
  * source drops stale frames while we work); one bad frame is logged and counted and the
  * loop goes on; only stop() ends it.
@@ -146,7 +149,7 @@ export class LiveLoop {
 
   /** One frame through the whole pipeline; a failing stage throws a StageError naming it. */
   async processFrame(frame: Frame): Promise<void> {
-    const { detector, gate, preprocess, embedder, matcher, policy, actuator, metrics } = this.deps;
+    const { detector, gate, cropper, embedder, matcher, policy, actuator, metrics } = this.deps;
     const t0 = this.deps.clock.monotonicMs();
     const boxes = await this.timed('detect', () => detector.detect(frame.image));
     const verdict = await this.timed('quality', () => gate.assess(frame.image, boxes));
@@ -158,19 +161,26 @@ export class LiveLoop {
     if (verdict.accepted.length === 0 && liveness)
       await this.timed('liveness', () => liveness.observe(frame.timestampMs, []));
     if (verdict.accepted.length > 0) {
-      const locate = this.deps.locate;
-      const regions = locate
-        ? await this.timed('align', () =>
-            Promise.all(verdict.accepted.map((face) => locate(frame.image, face.region))),
-          )
-        : verdict.accepted.map((face) => face.region);
+      const crops = await this.timed('align', () =>
+        cropper.crop(
+          frame.image,
+          verdict.accepted.map((face) => face.region),
+        ),
+      );
+      for (const c of crops) {
+        metrics.alignment.inc({ result: c.fallback ? 'fallback' : 'landmarks', reason: c.fallback ?? '' });
+      }
+      // The regions now carry the landmarks (liveness and the pose rules use them).
+      const regions = crops.map((c) => c.region);
+      // The gate again, now with the landmarks: the pose and landmark rules it shares with
+      // enrollment mark a tilted or turned face `poor` (same boxes, so the same faces pass).
+      const judged = await this.timedStage('quality', () => gate.assessRegions(frame.image, regions));
+      const byBox = new Map(judged.accepted.map((a) => [a.region.box, a]));
+      const quality = crops.map((c, i) => byBox.get(c.region.box) ?? verdict.accepted[i]);
       const live = liveness
         ? await this.timed('liveness', () => liveness.observe(frame.timestampMs, regions))
         : null;
-      const crops = await this.timed('preprocess', () =>
-        regions.map((region) => preprocess(frame.image, region)),
-      );
-      const embeddings = await this.timed('embed', () => embedder.embed(crops));
+      const embeddings = await this.timed('embed', () => embedder.embed(crops.map((c) => c.input)));
       if (embeddings.length !== crops.length) {
         throw new StageError(
           'embed',
@@ -180,8 +190,9 @@ export class LiveLoop {
       observations = await this.timed('match', () =>
         embeddings.map((embedding, i) => ({
           region: regions[i],
-          quality: verdict.accepted[i].quality,
-          reasons: verdict.accepted[i].reasons,
+          quality: quality[i].quality,
+          reasons: quality[i].reasons,
+          ...(crops[i].fallback ? { alignmentFallback: crops[i].fallback } : {}),
           match: matcher.match(embedding),
           ...(live ? { liveness: live[i] } : {}),
         })),

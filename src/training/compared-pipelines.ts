@@ -9,12 +9,8 @@ import { IMAGE_EXTENSIONS } from './dataset.js';
 import { euclidean } from '../model/embed.js';
 import { similarityFromDistance, type Embedder } from '../model/embedder.js';
 import { decodeToRgb, type FaceApiPeer, type RgbImage } from './peer-faceapi.js';
-import {
-  locateFace,
-  preparePretrainedFace,
-  type FaceLocator,
-  type PretrainedPreprocess,
-} from '../model/pretrained/prepare.js';
+import type { FaceDetector } from '../vision/detector.js';
+import type { CroppedFace, FaceCropper } from '../vision/face-cropper.js';
 
 /** One photo as the pipelines get it: gray (as facegate's camera path makes it) and, when asked, colour. */
 export interface DecodedPhoto {
@@ -43,28 +39,34 @@ export interface ComparedPipeline {
 }
 
 /**
- * facegate as the door runs it: Haar detector (photos) → eye finder → alignment/crop
- * (`preparePretrainedFace`, the model's own preprocessing) → the model's sister network;
- * pairs scored by the model's Siamese head.
+ * facegate as the door runs it: Haar detector (photos; the largest face) → THE FaceCropper
+ * (landmarks, 5-point alignment, the model's crop) → the model's sister network; pairs scored
+ * by the model's Siamese head.
  */
 export function facegatePipeline(
   embedder: Embedder,
-  locator: FaceLocator,
-  preprocess: PretrainedPreprocess,
+  detector: FaceDetector | null,
+  cropper: FaceCropper,
   accept: number | null,
 ): ComparedPipeline {
   return {
     name: 'facegate',
     accept,
-    description: `facegate: Haar detector + ${locator.eyes ? 'eye cascades' : 'no eye finder'} + ${embedder.modelId}`,
+    description: `facegate: Haar detector + ${cropper.landmarkModel} landmarks, 5-point alignment + ${embedder.modelId}`,
     wantsColour: false,
     similarity: (a, b) => similarityFromDistance(embedder.head, euclidean(a, b)),
     async face(photo, kind) {
-      const region = await locateFace(photo.gray, locator, kind);
-      if (region === 'none') return null;
-      const prepared = preparePretrainedFace(photo.gray, region, preprocess);
-      const [embedding] = await embedder.embed([prepared.face]);
-      return { embedding, aligned: prepared.aligned };
+      let face: CroppedFace;
+      if (kind === 'photo') {
+        if (!detector) throw new Error('photos need a face detector');
+        const boxes = await detector.detect(photo.gray);
+        if (boxes.length === 0) return null;
+        [face] = await cropper.crop(photo.gray, [{ box: boxes[0] }]);
+      } else {
+        face = await cropper.cropWhole(photo.gray);
+      }
+      const [embedding] = await embedder.embed([face.input]);
+      return { embedding, aligned: face.alignment === 'landmarks' };
     },
   };
 }

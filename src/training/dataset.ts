@@ -1,3 +1,4 @@
+import type { FaceCropper } from '../vision/face-cropper.js';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import sharp from 'sharp';
@@ -26,6 +27,11 @@ export interface FaceDataset {
 
 export interface LoadDatasetOptions {
   readonly preprocess?: PreprocessOptions;
+  /**
+   * THE FaceCropper of the model being evaluated (aligned models: landmarks found in the
+   * whole crop); when given it replaces `preprocess`.
+   */
+  readonly cropper?: Pick<FaceCropper, 'cropWhole'>;
   /** Only these people (folder names); unknown names are an error. */
   readonly include?: readonly string[];
   /** Leave these people out (e.g. the held-out strangers). Unknown names are an error. */
@@ -71,7 +77,10 @@ export async function loadFaceDataset(root: string, options: LoadDatasetOptions 
     if (files.length === 0) throw new Error(`person folder ${dir} has no PGM/PNG/JPEG images`);
     for (const file of files) {
       const raw = await decodeGrayFile(file);
-      faces.push({ person, label, file, image: preprocessFace(raw, null, preprocess) });
+      const image = options.cropper
+        ? (await options.cropper.cropWhole(raw)).input
+        : preprocessFace(raw, null, preprocess);
+      faces.push({ person, label, file, image });
     }
   }
   return { root, people, faces };

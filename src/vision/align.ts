@@ -1,4 +1,4 @@
-import { createGrayImage, type Box, type EyePair, type GrayImage, type Point } from './image.js';
+import { createGrayImage, type EyePair, type GrayImage, type Point } from './image.js';
 
 /**
  * Eye alignment: a similarity warp (rotation, uniform scale, shift) that puts the two eye
@@ -117,27 +117,58 @@ export function alignFace(image: GrayImage, eyes: EyePair, target: AlignTarget):
   return warpSimilarity(image, eyeAlignTransform(eyes, target), target.size, target.size);
 }
 
-/**
- * Where the eyes of a typical upright face sit inside a Haar face box (fractions of the
- * box: the mean over the 348 ORL faces where both the face and the eyes were found). Used when the eye cascades find
- * nothing, so the fallback crop is framed like an aligned one (but not levelled).
- */
-export const TYPICAL_EYES_IN_HAAR_BOX = {
-  left: { x: 0.28, y: 0.385 },
-  right: { x: 0.72, y: 0.385 },
-} as const;
-
-/** The eye positions a face box implies when the eyes themselves were not found. */
-export function eyesFromBox(
-  box: Box,
-  typical: { left: Point; right: Point } = TYPICAL_EYES_IN_HAAR_BOX,
-): EyePair {
-  return {
-    left: { x: box.x + typical.left.x * box.width, y: box.y + typical.left.y * box.height },
-    right: { x: box.x + typical.right.x * box.width, y: box.y + typical.right.y * box.height },
-  };
-}
-
 function clamp(v: number, lo: number, hi: number): number {
   return v < lo ? lo : v > hi ? hi : v;
+}
+
+/**
+ * Least-squares similarity transform (rotation, uniform scale, shift; no reflection) that
+ * maps the `from` points onto the `to` points: to ≈ [a -b; b a] · from + t. Umeyama's
+ * closed form (IEEE PAMI 13(4), 1991) specialised to 2-D, where it is a complex-number
+ * regression on the centred points. Throws on fewer than two points or coincident `from`.
+ */
+export function fitSimilarity(from: readonly Point[], to: readonly Point[]): SimilarityTransform {
+  if (from.length !== to.length || from.length < 2)
+    throw new RangeError('similarity fit needs two equally long lists of at least two points');
+  const n = from.length;
+  let fx = 0;
+  let fy = 0;
+  let tx = 0;
+  let ty = 0;
+  for (let i = 0; i < n; i++) {
+    fx += from[i].x;
+    fy += from[i].y;
+    tx += to[i].x;
+    ty += to[i].y;
+  }
+  fx /= n;
+  fy /= n;
+  tx /= n;
+  ty /= n;
+  let dot = 0;
+  let cross = 0;
+  let norm = 0;
+  for (let i = 0; i < n; i++) {
+    const px = from[i].x - fx;
+    const py = from[i].y - fy;
+    const qx = to[i].x - tx;
+    const qy = to[i].y - ty;
+    dot += px * qx + py * qy;
+    cross += px * qy - py * qx;
+    norm += px * px + py * py;
+  }
+  if (!(norm > 1e-9)) throw new RangeError('similarity fit: the source points coincide');
+  const a = dot / norm;
+  const b = cross / norm;
+  return { a, b, tx: tx - (a * fx - b * fy), ty: ty - (b * fx + a * fy) };
+}
+
+/** Applies a transform to a point (output → source for the transforms used by warpSimilarity). */
+export function applySimilarity(t: SimilarityTransform, p: Point): Point {
+  return { x: t.a * p.x - t.b * p.y + t.tx, y: t.b * p.x + t.a * p.y + t.ty };
+}
+
+/** Rotation (degrees, clockwise in image coordinates) and scale of a transform. */
+export function similarityAngleScale(t: SimilarityTransform): { angleDeg: number; scale: number } {
+  return { angleDeg: (Math.atan2(t.b, t.a) * 180) / Math.PI, scale: Math.hypot(t.a, t.b) };
 }

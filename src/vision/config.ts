@@ -14,6 +14,14 @@ const positiveNumber = (name: string, min: number, max: number) => (value: unkno
 };
 
 export const visionSchema = {
+  landmarks: {
+    model: {
+      doc: 'Facial-landmark model folder (facegate-landmarks.json + tfjs weights) used to align faces for models that declare an aligned crop (relative paths are relative to the working directory). Loaded from disk only.',
+      format: String,
+      default: 'models/landmarks/faceapi-68',
+      env: 'FACEGATE_LANDMARKS_MODEL',
+    },
+  },
   detector: {
     backend: {
       doc: 'OpenCV implementation: auto (native @u4/opencv4nodejs if it loads, else WebAssembly), native, wasm.',
@@ -165,6 +173,7 @@ export interface QualityConfig {
 }
 
 export interface VisionConfig {
+  readonly landmarks: { readonly model: string };
   readonly detector: DetectorConfig;
   readonly quality: QualityConfig;
 }

@@ -42,10 +42,9 @@ export interface FaceLandmarks {
   readonly five: FivePoints;
 }
 
-/** Where a face is: the detector's box and, when found, the eyes / landmarks (for alignment and pose). */
+/** Where a face is: the detector's box and, once the FaceCropper found them, its landmarks. */
 export interface FaceRegion {
   readonly box: Box;
-  readonly eyes?: EyePair;
   readonly landmarks?: FaceLandmarks;
 }
 

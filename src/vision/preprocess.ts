@@ -1,9 +1,9 @@
-import { alignFace, eyesFromBox } from './align.js';
-import { createGrayImage, type Box, type FaceRegion, type GrayImage, type Point } from './image.js';
+import { createGrayImage, type Box, type FaceRegion, type GrayImage } from './image.js';
 
 /**
- * THE preprocessing of a face: training data, enrollment photos and live frames all pass
- * through `preprocessFace`, so the network always sees faces framed and lit the same way.
+ * The box crop of a face (models trained on box crops: `scratch`). Aligned models get their
+ * chip from THE FaceCropper (src/vision/face-cropper.ts), which calls this for box geometries,
+ * so training data, enrollment photos and live frames are cut the same way.
  */
 export interface PreprocessOptions {
   /** Output side in pixels (the model's input size). */
@@ -16,13 +16,6 @@ export interface PreprocessOptions {
   readonly marginBottom: number;
   /** Global histogram equalisation: evens out door lighting (and matches training). */
   readonly equalize: boolean;
-  /**
-   * Eye alignment targets (fractions of size), for models trained on aligned faces (the
-   * pretrained backbone). A face with eyes is rotated and scaled so they land there; a
-   * face without (eyes not found) is framed by the eyes its box implies, not levelled.
-   * Absent/null: the plain margin crop. Not used for face=null (ready crops).
-   */
-  readonly align?: { readonly leftEye: Point; readonly rightEye: Point } | null;
 }
 
 /**
@@ -62,13 +55,6 @@ export function preprocessFace(
   options: PreprocessOptions = DEFAULT_PREPROCESS,
 ): GrayImage {
   validateOptions(options);
-  if (face !== null && options.align) {
-    const aligned = alignFace(image, face.eyes ?? eyesFromBox(face.box), {
-      size: options.size,
-      ...options.align,
-    });
-    return options.equalize ? equalizeHistogram(aligned) : aligned;
-  }
   const rect =
     face === null ? { x: 0, y: 0, width: image.width, height: image.height } : cropRectFor(face.box, options);
   const out = resampleRect(image, rect, options.size, options.size);

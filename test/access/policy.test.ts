@@ -207,4 +207,18 @@ describe('AccessPolicy', () => {
     expect(alone.map((d) => d.type)).toEqual(['access_granted']);
     expect(() => policy.observe(Number.NaN, both)).toThrow(RangeError);
   });
+
+  it('carries alignment fallbacks of the deciding faces into the event, and only then', () => {
+    const policy = new AccessPolicy(config);
+    const unaligned = { ...face(match('alice', 0.9)), alignmentFallback: 'no_landmark_model' };
+    const out = [0, 100, 200].flatMap((t, i) =>
+      policy.observe(t, [i === 1 ? unaligned : face(match('alice', 0.9))]),
+    );
+    expect(out).toEqual([
+      expect.objectContaining({ type: 'access_granted', alignmentFallback: ['no_landmark_model'] }),
+    ]);
+    const clean = new AccessPolicy(config);
+    const granted = [0, 100, 200].flatMap((t) => clean.observe(t, [face(match('bob', 0.9))]));
+    expect(granted[0]).not.toHaveProperty('alignmentFallback');
+  });
 });

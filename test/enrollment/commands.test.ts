@@ -27,6 +27,7 @@ import type { Embedder } from '../../src/model/embedder.js';
 import { loadEmbedder } from '../../src/model/load.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../../src/vision/config.js';
 import { createFaceDetector, type StoppableFaceDetector } from '../../src/vision/detector.js';
+import { FaceCropper } from '../../src/vision/face-cropper.js';
 import { DEFAULT_PREPROCESS } from '../../src/vision/preprocess.js';
 import { orlPhoto, twoFacesPhoto } from './images.js';
 import { makeAdmin, type TestAdmin } from './keys-helper.js';
@@ -60,7 +61,7 @@ beforeAll(async () => {
   const photoEnroller = new PhotoEnroller({
     detector,
     embedder,
-    preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize },
+    cropper: new FaceCropper(null, { kind: 'box', ...DEFAULT_PREPROCESS, size: embedder.inputSize }),
     limits: DEFAULT_ENROLLMENT_CONFIG,
     logger: silentLogger(),
   });

@@ -20,6 +20,8 @@ import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { DEFAULT_DETECTOR_CONFIG, DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
 import { createFaceDetector, type StoppableFaceDetector } from '../../src/vision/detector.js';
+import { createFaceCropper } from '../../src/model/face-path.js';
+import type { FaceCropper } from '../../src/vision/face-cropper.js';
 import { orlPhoto } from './images.js';
 import { makeAdmin, type TestAdmin } from './keys-helper.js';
 
@@ -45,6 +47,7 @@ class RecordingSink implements EventSink {
 let detector: StoppableFaceDetector;
 let embedder: PretrainedSiameseEmbedder;
 let enroller: PhotoEnroller;
+let cropper: FaceCropper;
 let store: GalleryStore;
 let matcher: Matcher;
 let sync: GallerySync;
@@ -65,10 +68,11 @@ beforeAll(async () => {
   ).thresholds;
   threshold = thresholds.accept;
   unknownThreshold = thresholds.unknown;
+  cropper = await createFaceCropper(embedder.crop, 'models/landmarks/faceapi-68', silentLogger());
   enroller = new PhotoEnroller({
     detector,
     embedder,
-    preprocess: embedder.preprocess,
+    cropper,
     limits: DEFAULT_ENROLLMENT_CONFIG,
     rules: DEFAULT_QUALITY_CONFIG,
     logger: silentLogger(),
@@ -105,6 +109,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   store?.close();
+  cropper?.dispose();
   embedder?.dispose();
   await detector?.stop();
   if (dir) rmSync(dir, { recursive: true, force: true });

@@ -8,9 +8,12 @@ import {
   loadPretrainedEmbedder,
   type PretrainedSiameseEmbedder,
 } from '../../src/model/pretrained/embedder.js';
+import { createFaceCropper } from '../../src/model/face-path.js';
 import { silentLogger } from '../../src/util/log.js';
+import type { FaceCropper } from '../../src/vision/face-cropper.js';
 import { DEFAULT_DETECTOR_CONFIG, DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
 import { createFaceDetector, type StoppableFaceDetector } from '../../src/vision/detector.js';
+import { CANONICAL_CHIP } from '../../src/vision/face-chip.js';
 import { resampleRect } from '../../src/vision/preprocess.js';
 import { QualityGate } from '../../src/vision/quality.js';
 import { describeWithShared, sharedDataPath } from '../helpers/shared-data.js';
@@ -24,14 +27,16 @@ import { noisePhoto, orlPath, readPgm } from './images.js';
 let detector: StoppableFaceDetector;
 let embedder: PretrainedSiameseEmbedder;
 let enroller: PhotoEnroller;
+let cropper: FaceCropper;
 
 beforeAll(async () => {
   detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
   embedder = await loadPretrainedEmbedder('models/faceapi-siamese', silentLogger());
+  cropper = await createFaceCropper(embedder.crop, 'models/landmarks/faceapi-68', silentLogger());
   enroller = new PhotoEnroller({
     detector,
     embedder,
-    preprocess: embedder.preprocess,
+    cropper,
     limits: DEFAULT_ENROLLMENT_CONFIG,
     rules: DEFAULT_QUALITY_CONFIG,
     logger: silentLogger(),
@@ -40,6 +45,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   embedder?.dispose();
+  cropper?.dispose();
   await detector?.stop();
 });
 
@@ -124,7 +130,7 @@ describe('field case "tight crop": padded and retried, or no_face with a hint', 
       if (raw.length > 0) continue;
       missedRaw++;
       const face = await enroller.enrollPhoto(photo);
-      expect(face.crop.width).toBe(embedder.inputSize);
+      expect(face.crop.width).toBe(CANONICAL_CHIP.size); // the stored canonical chip
       enrolled++;
     }
     expect(missedRaw).toBeGreaterThanOrEqual(3);
@@ -148,7 +154,7 @@ describeWithShared(
       const bytes = readFileSync(sharedDataPath('field-cases', 'enroll', 'edge_tight_face.jpg'));
       expect(await detector.detect(await enroller.decode(bytes))).toEqual([]);
       const face = await enroller.enrollPhoto(bytes);
-      expect(face.crop.width).toBe(embedder.inputSize);
+      expect(face.crop.width).toBe(CANONICAL_CHIP.size); // the stored canonical chip
     });
   },
 );

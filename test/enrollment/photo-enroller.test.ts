@@ -8,8 +8,9 @@ import { loadEmbedder } from '../../src/model/load.js';
 import { silentLogger } from '../../src/util/log.js';
 import { DEFAULT_DETECTOR_CONFIG, DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
 import { createFaceDetector, type StoppableFaceDetector } from '../../src/vision/detector.js';
+import { FaceCropper } from '../../src/vision/face-cropper.js';
 import type { Box, FaceLandmarks, FaceRegion } from '../../src/vision/image.js';
-import { DEFAULT_PREPROCESS, preprocessFace } from '../../src/vision/preprocess.js';
+import { DEFAULT_PREPROCESS } from '../../src/vision/preprocess.js';
 import { noisePhoto, orlPhoto, twoFacesPhoto } from './images.js';
 
 // The real Haar detector (native OpenCV or its wasm build) and the committed model.
@@ -23,7 +24,7 @@ beforeAll(async () => {
   enroller = new PhotoEnroller({
     detector,
     embedder,
-    preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize },
+    cropper: new FaceCropper(null, { kind: 'box', ...DEFAULT_PREPROCESS, size: embedder.inputSize }),
     limits: DEFAULT_ENROLLMENT_CONFIG,
     logger: silentLogger(),
   });
@@ -97,25 +98,25 @@ describe('PhotoEnroller on real photos', () => {
     expect((err as EnrollmentError).message).toMatch(/photo 2 of 2/);
   });
 
-  it('hands the located region (e.g. with eyes) of the one face to the preprocess function', async () => {
+  it('hands the one face (duplicate Haar boxes merged first) to the shared cropper', async () => {
     const seen: FaceRegion[] = [];
+    const real = new FaceCropper(null, { kind: 'box', ...DEFAULT_PREPROCESS, size: embedder.inputSize });
     const located = new PhotoEnroller({
       detector,
       embedder,
-      preprocess: (image, face) => {
-        seen.push(face);
-        return preprocessFace(image, face, { ...DEFAULT_PREPROCESS, size: embedder.inputSize });
+      cropper: {
+        geometry: real.geometry,
+        crop: (image, faces) => {
+          seen.push(...faces);
+          return real.crop(image, faces);
+        },
       },
       limits: DEFAULT_ENROLLMENT_CONFIG,
       logger: silentLogger(),
-      locate: async (_image, box) => ({
-        box,
-        eyes: { left: { x: box.x + 10, y: box.y + 10 }, right: { x: box.x + 30, y: box.y + 10 } },
-      }),
     });
-    await located.enrollPhoto(await orlPhoto(12, 1)); // the photo Haar reports twice: merged first, then located
+    const face = await located.enrollPhoto(await orlPhoto(12, 1)); // the photo Haar reports twice
     expect(seen).toHaveLength(1);
-    expect(seen[0].eyes?.right.x).toBe(seen[0].box.x + 30);
+    expect(seen[0].box).toEqual(face.box);
   });
 });
 
@@ -141,14 +142,22 @@ describe('the live face rules at enrollment', () => {
   }
 
   function withLandmarks(yawDeg: number): PhotoEnroller {
+    // A cropper whose landmark model finds a head turned by yawDeg.
+    const box = new FaceCropper(null, { kind: 'box', ...DEFAULT_PREPROCESS, size: embedder.inputSize });
     return new PhotoEnroller({
       detector,
       embedder,
-      preprocess: { ...DEFAULT_PREPROCESS, size: embedder.inputSize },
+      cropper: {
+        geometry: box.geometry,
+        crop: async (image, faces) =>
+          (await box.crop(image, faces)).map((c) => ({
+            ...c,
+            region: { box: c.region.box, landmarks: turned(c.region.box, yawDeg) },
+          })),
+      },
       limits: DEFAULT_ENROLLMENT_CONFIG,
       rules: DEFAULT_QUALITY_CONFIG,
       logger: silentLogger(),
-      locate: async (_image, box) => ({ box, landmarks: turned(box, yawDeg) }),
     });
   }
 

@@ -6,6 +6,7 @@ import { PhotoEnroller, distinctFaces, sniffPhotoFormat } from '../../src/enroll
 import type { Embedder } from '../../src/model/embedder.js';
 import { silentLogger } from '../../src/util/log.js';
 import type { FaceDetector } from '../../src/vision/detector.js';
+import { FaceCropper } from '../../src/vision/face-cropper.js';
 import { DEFAULT_PREPROCESS } from '../../src/vision/preprocess.js';
 import { bombPng, orlPhoto } from './images.js';
 
@@ -28,7 +29,7 @@ function enroller(limits: Partial<typeof DEFAULT_ENROLLMENT_CONFIG> = {}): Photo
   return new PhotoEnroller({
     detector: unreachableDetector,
     embedder: unreachableEmbedder,
-    preprocess: DEFAULT_PREPROCESS,
+    cropper: new FaceCropper(null, { kind: 'box', ...DEFAULT_PREPROCESS }),
     limits: { ...DEFAULT_ENROLLMENT_CONFIG, ...limits },
     logger: silentLogger(),
   });

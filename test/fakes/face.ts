@@ -4,7 +4,7 @@ import { DEFAULT_PREPROCESS, type PreprocessOptions } from '../../src/vision/pre
 
 /**
  * A face path small enough for in-process app tests, through the REAL quality gate and
- * preprocessFace: each "person" is a textured square of their own brightness in the
+ * FaceCropper (box geometry): each "person" is a textured square of their own brightness in the
  * middle of the frame; the fake detector finds that square; the fake embedder turns a
  * crop into [mean brightness / 10, 1]. Strangers are brightness levels nobody enrolled.
  */
@@ -71,6 +71,8 @@ export class BrightnessEmbedder implements Embedder {
   readonly modelId = 'fake-brightness-v1';
   readonly dimension = 2;
   readonly inputSize = FAKE_FACE_PREPROCESS.size;
+  /** The crop it declares: the plain box crop (the FaceCropper cuts it; no landmarks). */
+  readonly crop = { kind: 'box' as const, ...FAKE_FACE_PREPROCESS };
   readonly head = { weight: -10, bias: 5 };
   disposed = false;
   batches = 0;

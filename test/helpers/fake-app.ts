@@ -116,8 +116,8 @@ export async function createFakeApp(
     overrides: {
       camera,
       detector,
-      model: { embedder, preprocess: FAKE_FACE_PREPROCESS },
-      eyeFinder: null,
+      model: { embedder },
+      landmarks: null,
       ...(options.configuredRelay ? {} : { relay }),
       contact: null,
       exitButton,

@@ -1,12 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import type { AccessDecision, AccessPolicy } from '../../src/access/policy.js';
+import type { AccessDecision, AccessPolicy, ObservedFace } from '../../src/access/policy.js';
 import type { Frame, FrameSource } from '../../src/camera/frame-source.js';
 import type { MatchResult } from '../../src/gallery/matcher.js';
 import { FacegateMetrics } from '../../src/ops/metrics.js';
 import { LiveLoop, type LiveLoopDeps } from '../../src/pipeline/live-loop.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
+import { DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
 import { createGrayImage, type GrayImage } from '../../src/vision/image.js';
+import { QualityGate } from '../../src/vision/quality.js';
 import { RecordingSink } from '../fakes/events.js';
 import { SceneDetector, SceneEmbedder, TimerFrameSource } from '../fakes/pipeline.js';
 
@@ -53,12 +55,19 @@ function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
         })),
         rejected: [],
       }),
+      assessRegions: (_img, regions) => ({
+        accepted: regions.map((region) => ({ region, quality: 'ok' as const, reasons: [], sharpness: 100 })),
+        rejected: [],
+      }),
     },
-    preprocess: (image, _face) => {
-      preprocessed.push(image);
-      const crop = new Uint8Array(64);
-      crop[0] = image.data[0];
-      return createGrayImage(8, 8, crop);
+    cropper: {
+      crop: async (image, faces) =>
+        faces.map((region) => {
+          preprocessed.push(image);
+          const crop = new Uint8Array(64);
+          crop[0] = image.data[0];
+          return { region, input: createGrayImage(8, 8, crop), chip: null, alignment: 'landmarks' as const };
+        }),
     },
     embedder,
     matcher: { match: sceneMatch },
@@ -209,5 +218,49 @@ describe('LiveLoop', () => {
     await new Promise((r) => setTimeout(r, 20));
     await loop.stop();
     expect(loop.counters.processed).toBe(0);
+  });
+
+  it('judges the pose from the landmarks the cropper found: a face tilted 40° votes poor (tilted)', async () => {
+    // One 16 px face per frame; the real quality gate (no sharpness check) and a cropper whose
+    // landmarks show the head rolled by 40° (beyond the default 25° limit).
+    const source = new TimerFrameSource(10, () => 1, 3);
+    const seen: ObservedFace[] = [];
+    const roll = (40 * Math.PI) / 180;
+    const at = (x: number, y: number) => ({
+      x: 12 + x * Math.cos(roll) - y * Math.sin(roll),
+      y: 12 + x * Math.sin(roll) + y * Math.cos(roll),
+    });
+    const five = {
+      leftEye: at(-3, -2),
+      rightEye: at(3, -2),
+      nose: at(0, 1),
+      mouthLeft: at(-2, 4),
+      mouthRight: at(2, 4),
+    };
+    const { loop } = buildLoop(source, {
+      gate: new QualityGate({
+        ...DEFAULT_QUALITY_CONFIG,
+        minFacePixels: 8,
+        minFaceFraction: 0,
+        minSharpness: 0,
+      }),
+      cropper: {
+        crop: async (_image, faces) =>
+          faces.map((region) => ({
+            region: { box: region.box, landmarks: { points: [], five } },
+            input: createGrayImage(8, 8, new Uint8Array(64).fill(1)),
+            chip: null,
+            alignment: 'landmarks' as const,
+          })),
+      },
+      policy: { observe: (_t, faces) => (seen.push(...faces), []) },
+    });
+    await source.start();
+    loop.start();
+    await waitFor(() => loop.counters.processed >= 1);
+    await loop.stop();
+    expect(seen.length).toBeGreaterThan(0);
+    expect(seen[0].quality).toBe('poor');
+    expect(seen[0].reasons).toEqual(['tilted']);
   });
 });

@@ -12,7 +12,8 @@ import { FacegateMetrics } from '../../src/ops/metrics.js';
 import { LiveLoop } from '../../src/pipeline/live-loop.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
-import { DEFAULT_PREPROCESS, preprocessFace } from '../../src/vision/preprocess.js';
+import { FaceCropper } from '../../src/vision/face-cropper.js';
+import { DEFAULT_PREPROCESS } from '../../src/vision/preprocess.js';
 import { RecordingSink } from '../fakes/events.js';
 import { TimerFrameSource } from '../fakes/pipeline.js';
 
@@ -63,9 +64,17 @@ describe('live loop tensor hygiene', () => {
           })),
           rejected: [],
         }),
+        assessRegions: (_i, regions) => ({
+          accepted: regions.map((region) => ({
+            region,
+            quality: 'ok' as const,
+            reasons: [],
+            sharpness: 100,
+          })),
+          rejected: [],
+        }),
       },
-      preprocess: (image, face) =>
-        preprocessFace(image, face, { ...DEFAULT_PREPROCESS, size: embedder.inputSize }),
+      cropper: new FaceCropper(null, { kind: 'box', ...DEFAULT_PREPROCESS, size: embedder.inputSize }),
       embedder,
       matcher,
       policy: { observe: () => [] },

@@ -2,13 +2,11 @@ import { describe, expect, it } from 'vitest';
 import {
   alignFace,
   eyeAlignTransform,
-  eyesFromBox,
   toOutput,
   warpSimilarity,
   type AlignTarget,
 } from '../../src/vision/align.js';
 import { createGrayImage, type GrayImage, type Point } from '../../src/vision/image.js';
-import { DEFAULT_PREPROCESS, preprocessFace } from '../../src/vision/preprocess.js';
 
 const TARGET: AlignTarget = { size: 150, leftEye: { x: 0.32, y: 0.34 }, rightEye: { x: 0.68, y: 0.34 } };
 
@@ -117,55 +115,5 @@ describe('eye alignment warp', () => {
     expect(() =>
       alignFace(image, { left: { x: 2, y: 5 }, right: { x: 8, y: 5 } }, { ...TARGET, size: 3 }),
     ).toThrow(/size/);
-  });
-
-  it('derives level fallback eyes from a face box', () => {
-    const eyes = eyesFromBox({ x: 100, y: 50, width: 200, height: 200 });
-    expect(eyes.left.y).toBe(eyes.right.y);
-    expect(eyes.left.x).toBeGreaterThan(100);
-    expect(eyes.right.x).toBeLessThan(300);
-    expect(eyes.right.x - eyes.left.x).toBeGreaterThan(60);
-  });
-});
-
-describe('preprocessFace with eye alignment (the one preprocessing function)', () => {
-  const left = { x: 60, y: 70 };
-  const right = { x: 119.3, y: 88.1 };
-  const image = twoBlobs(200, 160, left, right, 6);
-  const options = {
-    ...DEFAULT_PREPROCESS,
-    size: 150,
-    equalize: false,
-    align: { leftEye: TARGET.leftEye, rightEye: TARGET.rightEye },
-  };
-  const box = { x: 30, y: 20, width: 130, height: 130 };
-
-  it('aligns a face with eyes exactly as alignFace does', () => {
-    const out = preprocessFace(image, { box, eyes: { left, right } }, options);
-    expect(Buffer.from(out.data).equals(Buffer.from(alignFace(image, { left, right }, TARGET).data))).toBe(
-      true,
-    );
-  });
-
-  it('frames a face without eyes by the eyes its box implies (the flagged fallback)', () => {
-    const out = preprocessFace(image, { box }, options);
-    expect(Buffer.from(out.data).equals(Buffer.from(alignFace(image, eyesFromBox(box), TARGET).data))).toBe(
-      true,
-    );
-  });
-
-  it('leaves ready crops (face = null) and models without alignment to the plain crop', () => {
-    const plain = preprocessFace(image, null, { ...options, align: null });
-    expect(Buffer.from(preprocessFace(image, null, options).data).equals(Buffer.from(plain.data))).toBe(true);
-    const withBox = preprocessFace(
-      image,
-      { box, eyes: { left, right } },
-      { ...DEFAULT_PREPROCESS, size: 150 },
-    );
-    expect(
-      Buffer.from(withBox.data).equals(
-        Buffer.from(preprocessFace(image, { box }, { ...DEFAULT_PREPROCESS, size: 150 }).data),
-      ),
-    ).toBe(true);
   });
 });

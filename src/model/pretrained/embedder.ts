@@ -4,15 +4,16 @@ import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Logger } from '../../util/log.js';
-import type { GrayImage, Point } from '../../vision/image.js';
+import { validateGeometry, type AlignedGeometry } from '../../vision/face-chip.js';
+import type { GrayImage } from '../../vision/image.js';
 import { chooseBackend, type BackendPreference } from '../backend.js';
 import type { Embedder, SimilarityHead } from '../embedder.js';
 import { FaceApiBackbone } from './faceapi-backbone.js';
-import type { PretrainedPreprocess } from './prepare.js';
 
 /** The metadata file that marks a folder as a pretrained-backbone facegate model. */
 export const PRETRAINED_METADATA_FILE = 'facegate-pretrained.json';
-export const PRETRAINED_FORMAT = 'facegate-pretrained/1';
+/** /2: `crop` (dlib chip geometry, landmark-aligned) replaced /1's eye-aligned `preprocess`. */
+export const PRETRAINED_FORMAT = 'facegate-pretrained/2';
 
 export interface PretrainedThresholds {
   /** The write-up's match threshold. */
@@ -42,7 +43,8 @@ export interface PretrainedModelMetadata {
   readonly head: SimilarityHead;
   /** Similarity thresholds measured on the training people (see docs/backbones.md). */
   readonly thresholds: PretrainedThresholds;
-  readonly preprocess: PretrainedPreprocess;
+  /** The input the backbone takes: an aligned face chip (see src/vision/face-chip.ts). */
+  readonly crop: AlignedGeometry;
   readonly [key: string]: unknown;
 }
 
@@ -74,31 +76,15 @@ export function parsePretrainedMetadata(raw: unknown, where: string): Pretrained
   const t = m.thresholds;
   if (!t || !(t.match > 0 && t.match < 1) || !(t.accept > 0 && t.accept < 1))
     throw new Error(`${where}: thresholds must be in (0, 1)`);
-  const p = m.preprocess;
-  const isPoint = (q: unknown) => {
-    const pt = q as Partial<Point> | undefined;
-    return (
-      !!pt &&
-      typeof pt.x === 'number' &&
-      typeof pt.y === 'number' &&
-      pt.x >= 0 &&
-      pt.x <= 1 &&
-      pt.y >= 0 &&
-      pt.y <= 1
-    );
-  };
-  const alignOk = p?.align === null || (isPoint(p?.align?.leftEye) && isPoint(p?.align?.rightEye));
-  const margins = [p?.marginX, p?.marginTop, p?.marginBottom];
-  if (
-    !p ||
-    p.size !== bb.inputSize ||
-    !alignOk ||
-    typeof p.equalize !== 'boolean' ||
-    !margins.every((v) => typeof v === 'number' && v > -0.4 && v < 2)
-  ) {
-    throw new Error(
-      `${where}: preprocess must give size (= backbone input), margins, equalize and align (eye targets or null)`,
-    );
+  const c = m.crop;
+  try {
+    if (!c || c.kind !== 'aligned') throw new Error('crop must be an aligned chip geometry');
+    validateGeometry(c);
+    if (c.size !== bb.inputSize)
+      throw new Error(`crop size ${c.size} must equal the backbone input ${bb.inputSize}`);
+    if (typeof c.equalize !== 'boolean') throw new Error('crop.equalize must be a boolean');
+  } catch (err) {
+    throw new Error(`${where}: ${(err as Error).message}`);
   }
   return m as PretrainedModelMetadata;
 }
@@ -117,8 +103,8 @@ export class PretrainedSiameseEmbedder implements Embedder {
     private readonly backbone: FaceApiBackbone,
     private readonly projection: tf.Tensor2D | null,
     readonly head: SimilarityHead,
-    /** How faces must be preprocessed (aligned) for this model. */
-    readonly preprocess: PretrainedPreprocess,
+    /** The crop this model takes (the FaceCropper makes it). */
+    readonly crop: AlignedGeometry,
     readonly thresholds: PretrainedThresholds,
     private readonly batchSize = 16,
   ) {
@@ -219,7 +205,8 @@ export async function loadPretrainedEmbedder(
     backbone.dispose();
     throw err;
   }
-  idHash.update(JSON.stringify({ head: meta.head, preprocess: meta.preprocess }));
+  // The crop geometry is part of the id: embeddings of differently aligned faces never mix.
+  idHash.update(JSON.stringify({ head: meta.head, crop: meta.crop }));
   const modelId = `${meta.name}-${idHash.digest('hex').slice(0, 16)}`;
   log.info(
     {
@@ -237,7 +224,7 @@ export async function loadPretrainedEmbedder(
     backbone,
     projection,
     meta.head,
-    meta.preprocess,
+    meta.crop,
     meta.thresholds,
     options.batchSize ?? 16,
   );

@@ -1,57 +1,45 @@
 import { copyFile, mkdir, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
-import { readPersonFolders } from '../../util/person-folders.js';
-import { readGrayImage } from '../../vision/image-io.js';
-import { IMAGE_EXTENSIONS } from '../dataset.js';
-import type { GrayImage } from '../../vision/image.js';
-import { evaluationReport, recommendThresholds } from '../evaluation.js';
-import {
-  FaceApiBackbone,
-  FACEAPI_CHANNELS,
-  FACEAPI_INPUT_SIZE,
-} from '../../model/pretrained/faceapi-backbone.js';
+import { FaceApiBackbone, FACEAPI_CHANNELS } from '../../model/pretrained/faceapi-backbone.js';
 import {
   PRETRAINED_FORMAT,
   PRETRAINED_METADATA_FILE,
   type PretrainedModelMetadata,
 } from '../../model/pretrained/embedder.js';
 import { positivePairs, trainSiameseHead, type HeadTrainOptions } from '../../model/pretrained/head.js';
-import {
-  locateFace,
-  preparePretrainedFace,
-  type FaceLocator,
-  type PretrainedPreprocess,
-} from '../../model/pretrained/prepare.js';
+import { readPersonFolders } from '../../util/person-folders.js';
+import type { FaceDetector } from '../../vision/detector.js';
+import { DLIB_CHIP_150, type AlignedGeometry } from '../../vision/face-chip.js';
+import type { CroppedFace, FaceCropper } from '../../vision/face-cropper.js';
+import { readGrayImage } from '../../vision/image-io.js';
+import type { GrayImage } from '../../vision/image.js';
+import { IMAGE_EXTENSIONS } from '../dataset.js';
+import { evaluationReport, recommendThresholds } from '../evaluation.js';
 
-/** dlib's 150x150 face chip (padding 0.25): where the face-api.js network expects the eyes. */
-export const FACEAPI_ALIGNED_PREPROCESS: PretrainedPreprocess = {
-  size: FACEAPI_INPUT_SIZE,
-  // Only for ready crops without eyes (face=null: the whole image); boxes without eyes
-  // are framed by the eyes a typical Haar box implies.
-  marginX: 0,
-  marginTop: 0,
-  marginBottom: 0,
-  equalize: false,
-  align: { leftEye: { x: 0.318, y: 0.314 }, rightEye: { x: 0.669, y: 0.314 } },
-};
+/** The face-api.js (dlib) ResNet's input: dlib's 150x150 chip with padding 0.25. */
+export const FACEAPI_CROP: AlignedGeometry = DLIB_CHIP_150;
 
 export interface PreparedSet {
   readonly people: string[];
   readonly labels: number[];
   readonly files: string[];
   readonly faces: GrayImage[];
+  /** Per face: cut on its own landmarks (false: the box fallback). */
   readonly aligned: boolean[];
   /** Images where the detector found no face (photos only). */
   readonly skipped: string[];
 }
 
-/** Person folders of images → faces prepared for the backbone (detector, eyes, alignment). */
+/**
+ * Person folders of images → model inputs through THE FaceCropper. `detector` given
+ * (photos): the largest face of each image (none: skipped); null (ready crops): the image
+ * is the face.
+ */
 export async function prepareFolder(
   root: string,
-  locator: FaceLocator,
-  kind: 'photo' | 'crop',
-  preprocess: PretrainedPreprocess,
+  detector: FaceDetector | null,
+  cropper: FaceCropper,
   filter: (person: string) => boolean = () => true,
 ): Promise<PreparedSet> {
   const folders = (await readPersonFolders(root, { extensions: IMAGE_EXTENSIONS })).filter((f) =>
@@ -64,16 +52,22 @@ export async function prepareFolder(
     for (const path of files) {
       const file = basename(path);
       const image = await readGrayImage(path);
-      const region = await locateFace(image, locator, kind);
-      if (region === 'none') {
-        set.skipped.push(`${person}/${file}`);
-        continue;
+      let face: CroppedFace;
+      if (detector) {
+        const boxes = await detector.detect(image);
+        if (boxes.length === 0) {
+          set.skipped.push(`${person}/${file}`);
+          continue;
+        }
+        // Detector boxes come largest first.
+        [face] = await cropper.crop(image, [{ box: boxes[0] }]);
+      } else {
+        face = await cropper.cropWhole(image);
       }
-      const prepared = preparePretrainedFace(image, region, preprocess);
       set.labels.push(label);
       set.files.push(`${person}/${file}`);
-      set.faces.push(prepared.face);
-      set.aligned.push(prepared.aligned);
+      set.faces.push(face.input);
+      set.aligned.push(face.alignment === 'landmarks');
     }
   }
   return set;
@@ -107,7 +101,7 @@ export interface BuildPretrainedOptions {
   readonly out: string;
   /** Folder with face_recognition_model-weights_manifest.json + .bin (the npm package's model/). */
   readonly backboneDir: string;
-  readonly preprocess: PretrainedPreprocess;
+  readonly crop: AlignedGeometry;
   readonly head: HeadTrainOptions;
   readonly name: string;
   /** Extra provenance for the metadata (commit, backend, detector names). */
@@ -123,7 +117,8 @@ const MANIFEST = 'face_recognition_model-weights_manifest.json';
  */
 export async function buildPretrainedModel(
   options: BuildPretrainedOptions,
-  locator: FaceLocator,
+  detector: FaceDetector | null,
+  cropper: FaceCropper,
   progress: (message: string) => void = () => undefined,
 ): Promise<PretrainedModelMetadata> {
   const started = Date.now();
@@ -134,16 +129,17 @@ export async function buildPretrainedModel(
   });
   try {
     progress(`preparing ${options.data} (${options.kind}), held out: ${[...held].join(', ') || 'none'}`);
+    if (JSON.stringify(cropper.geometry) !== JSON.stringify(options.crop))
+      throw new Error('the cropper must cut the crop the model declares');
     const set = await prepareFolder(
       options.data,
-      locator,
-      options.kind,
-      options.preprocess,
+      options.kind === 'photo' ? detector : null,
+      cropper,
       (p) => !held.has(p),
     );
     const alignedCount = set.aligned.filter(Boolean).length;
     progress(
-      `${set.faces.length} faces of ${set.people.length} people (${alignedCount} aligned, ${set.skipped.length} without a face)`,
+      `${set.faces.length} faces of ${set.people.length} people (${alignedCount} on their landmarks, ${set.skipped.length} without a face)`,
     );
     const embeddings = await embedWithBackbone(backbone, set.faces);
     progress('training the Siamese head');
@@ -184,7 +180,7 @@ export async function buildPretrainedModel(
         unknown: recommended.unknown,
         maxFar: recommended.maxFar,
       },
-      preprocess: options.preprocess,
+      crop: options.crop,
       training: {
         data: basename(options.data),
         kind: options.kind,
@@ -192,6 +188,7 @@ export async function buildPretrainedModel(
         heldOutPeople: [...held],
         faces: set.faces.length,
         aligned: alignedCount,
+        landmarks: cropper.landmarkModel,
         skipped: set.skipped,
         positivePairs: positives.length,
         head: options.head,

@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { chooseBackend } from '../../../src/model/backend.js';
 import { parseModelThresholds } from '../../../src/access/config.js';
-import { buildPretrainedModel, FACEAPI_ALIGNED_PREPROCESS } from '../../../src/training/pretrained/build.js';
+import { createFaceCropper } from '../../../src/model/face-path.js';
+import { buildPretrainedModel, FACEAPI_CROP } from '../../../src/training/pretrained/build.js';
 import {
   loadPretrainedEmbedder,
   parsePretrainedMetadata,
@@ -26,6 +27,7 @@ describe('building a pretrained-backbone model (small: ORL s01-s05 as crops)', (
 
   it('trains the head on the training people only and writes a loadable model', async () => {
     const messages: string[] = [];
+    const cropper = await createFaceCropper(FACEAPI_CROP, 'models/landmarks/faceapi-68', silentLogger());
     const people = ['s01', 's02', 's03', 's04', 's05', 's06'];
     const meta = await buildPretrainedModel(
       {
@@ -37,7 +39,7 @@ describe('building a pretrained-backbone model (small: ORL s01-s05 as crops)', (
         ),
         out,
         backboneDir: BACKBONE,
-        preprocess: FACEAPI_ALIGNED_PREPROCESS,
+        crop: FACEAPI_CROP,
         head: {
           projection: false,
           epochs: 40,
@@ -49,9 +51,11 @@ describe('building a pretrained-backbone model (small: ORL s01-s05 as crops)', (
         name: 'test-siamese',
         provenance: { test: true },
       },
-      { detector: null, eyes: null },
+      null,
+      cropper,
       (m) => messages.push(m),
     );
+    cropper.dispose();
     const training = meta.training as { people: string[]; heldOutPeople: string[]; faces: number };
     expect(training.people).toEqual(people);
     expect(training.heldOutPeople).not.toContain('s01');
