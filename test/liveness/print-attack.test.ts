@@ -52,7 +52,10 @@ async function runDoor(mode: 'on' | 'off', until: (metrics: string, unlocks: num
       if (until(metrics, app.doorState?.unlocks ?? 0) || Date.now() > end) break;
       await new Promise((r) => setTimeout(r, 250));
     }
-    return { metrics, unlocks: app.doorState?.unlocks ?? 0 };
+    // The door may have opened while the metrics above were being read: read them once more.
+    const unlocks = app.doorState?.unlocks ?? 0;
+    metrics = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+    return { metrics, unlocks };
   } finally {
     await app.stop('test over');
   }
