@@ -22,6 +22,7 @@ import {
   type SetReport,
 } from '../training/comparison-format.js';
 import { createLogger } from '../util/log.js';
+import { barProgress, logProgress } from '../util/progress.js';
 import { comparePipelines, PEERS } from './evaluate.js';
 import { list } from './options.js';
 import { runIfEntry } from './run-main.js';
@@ -177,7 +178,9 @@ export async function main(argv: string[]): Promise<number> {
       },
       backend,
       logger,
-      (m) => say(`${set.key}: ${m}`),
+      process.stderr.isTTY
+        ? barProgress(process.stderr)
+        : logProgress(createLogger('info', { format: 'json', destination: 2 }).child({ set: set.key })),
     );
     process.stderr.write(comparisonTable(report));
     model = report.model;

@@ -46,6 +46,7 @@ import type { FaceCropper } from '../vision/face-cropper.js';
 import type { Logger } from '../util/log.js';
 import { createLogger } from '../util/log.js';
 import { leaveOneOutTemplates, TEMPLATE_RULES, type TemplateReport } from '../training/templates.js';
+import { barProgress, logProgress, noProgress, type ProgressFactory } from '../util/progress.js';
 import { int, list } from './options.js';
 import { runIfEntry } from './run-main.js';
 import { main as livenessMain } from './evaluate-liveness.js';
@@ -128,7 +129,7 @@ export async function comparePipelines(
   },
   backend: string,
   logger: Logger,
-  progress: (message: string) => void,
+  progress: ProgressFactory = noProgress,
 ): Promise<
   ComparisonReport & {
     pipelines_run: Record<string, string>;
@@ -160,18 +161,23 @@ export async function comparePipelines(
       ...o.peer.map((p) => faceApiPipeline(peer, p === 'faceapi-colour')),
     ];
     const cache = o.cache ? await ResultCache.open(o.cache) : undefined;
+    const bar = progress('evaluating', 'photos');
+    let started = false;
     const { photos } = await runComparison(path.resolve(o.data), pipelines, {
       kind,
       people: o.people,
       perPerson: o.perPerson,
       cache,
       onPhoto: async (done, total) => {
-        if (done % 10 === 0 || done === total) {
-          progress(`${done}/${total} photos`);
-          await cache?.save();
+        if (!started) {
+          bar.start(total);
+          started = true;
         }
+        bar.update(done);
+        if (done % 10 === 0 || done === total) await cache?.save();
       },
     });
+    bar.stop();
     const report = compareResults(
       path.basename(path.resolve(o.data)),
       kind,
@@ -261,15 +267,17 @@ export async function main(argv: string[]): Promise<number> {
     json?: boolean;
   }>();
   const logger = createLogger(process.env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn', process.stderr);
+  // A bar at a terminal; progress lines on stderr otherwise (stdout carries the report).
+  const progress = process.stderr.isTTY
+    ? barProgress(process.stderr)
+    : logProgress(createLogger('info', { format: 'json', destination: 2 }));
   const backend = await chooseBackend(
     parseBackendPreference(o.backend ?? process.env.FACEGATE_TF_BACKEND),
     logger,
   );
   if (o.peer) {
     if (!o.model) throw new Error('--peer needs --model (the facegate model to compare)');
-    const report = await comparePipelines({ ...o, model: o.model, peer: o.peer }, backend, logger, (m) =>
-      process.stderr.write(`evaluate: ${m}\n`),
-    );
+    const report = await comparePipelines({ ...o, model: o.model, peer: o.peer }, backend, logger, progress);
     process.stdout.write(o.json ? JSON.stringify(report) + '\n' : comparisonTable(report));
     return 0;
   }
@@ -285,7 +293,7 @@ export async function main(argv: string[]): Promise<number> {
       const dataset = o.detect
         ? await loadDetectedDataset(o.data, o.people, cropper, logger)
         : await loadFaceDataset(o.data, { include: o.people, cropper });
-      const embedded = await embedDataset(embedder, dataset);
+      const embedded = await embedDataset(embedder, dataset, progress);
       output = evaluateEmbedded(embedded, embedder.head);
       if (o.templates) {
         const labels = dataset.faces.map((f) => f.label);

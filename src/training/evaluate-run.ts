@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { noProgress, type ProgressFactory } from '../util/progress.js';
 import type { Logger } from '../util/log.js';
 import type { GrayImage } from '../vision/image.js';
 import { DEFAULT_AUGMENT } from './augment.js';
@@ -20,8 +21,25 @@ export interface EmbeddedDataset {
 }
 
 /** Embeds every face of `dataset` with any Embedder (the trained model, or another backbone). */
-export async function embedDataset(embedder: Embedder, dataset: FaceDataset): Promise<EmbeddedDataset> {
-  const embeddings = await embedder.embed(dataset.faces.map((f) => f.image));
+export async function embedDataset(
+  embedder: Embedder,
+  dataset: FaceDataset,
+  progress: ProgressFactory = noProgress,
+  batchSize = 64,
+): Promise<EmbeddedDataset> {
+  // In batches: bounded memory, and progress a person can watch on a slow board.
+  const embeddings: Float32Array[] = [];
+  const bar = progress('embedding', 'faces');
+  bar.start(dataset.faces.length);
+  try {
+    for (let i = 0; i < dataset.faces.length; i += batchSize) {
+      const batch = dataset.faces.slice(i, i + batchSize).map((f) => f.image);
+      embeddings.push(...(await embedder.embed(batch)));
+      bar.update(embeddings.length);
+    }
+  } finally {
+    bar.stop();
+  }
   return {
     dataset,
     embeddings,

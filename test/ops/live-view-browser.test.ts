@@ -34,7 +34,8 @@ beforeAll(async () => {
       model: { backbone: 'faceapi' },
       gallery: { path: join(dir, 'facegate.db'), bootstrapDir: 'data/demo/enroll' },
       door: { relay: { type: 'simulated' }, pulseMs: 1500 },
-      access: { noticeCooldownSeconds: 1 },
+      // Still photos pasted in a scene: liveness off, as in the demo (docs/liveness.md).
+      access: { noticeCooldownSeconds: 1, liveness: { mode: 'off' } },
       mqtt: {
         url: 'mqtt://127.0.0.1:1883',
         baseTopic: `facegate-test/${uniqueId('live')}`,
