@@ -134,11 +134,12 @@ export class RequestVerifier {
     if (c.iat > now + opts.maxClockSkewSeconds) {
       throw new EnrollmentError(
         'not_yet_valid',
-        `request is issued ${Math.round(c.iat - now)} s in the future`,
+        // A fixed instant, not "N s from now": a re-delivered copy gets the same answer.
+        `request is issued in the future (iat ${new Date(c.iat * 1000).toISOString()})`,
       );
     }
     if (c.exp < now - opts.maxClockSkewSeconds) {
-      throw new EnrollmentError('expired', `request expired ${Math.round(now - c.exp)} s ago`);
+      throw new EnrollmentError('expired', `request expired at ${new Date(c.exp * 1000).toISOString()}`);
     }
   }
 }

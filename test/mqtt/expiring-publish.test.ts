@@ -61,7 +61,8 @@ describe('MqttConnection.publish with expiresInSeconds', () => {
       const pid = brokerPid(broker);
       process.kill(pid, 'SIGSTOP'); // hangs: no PUBACK, the connection still looks up
       const expiring = conn.publish(topic, 'on', { qos: 1, expiresInSeconds: 1 });
-      const control = conn.publish(topic, 'control', { qos: 1 });
+      // Retained: the subscriber may resubscribe to the restarted broker after it arrived.
+      const control = conn.publish(topic, 'control', { qos: 1, retain: true });
       await expect(expiring).rejects.toThrow('withdrawn');
       process.kill(pid, 'SIGKILL');
       await broker.stop().catch(() => undefined);
