@@ -9,7 +9,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { DEFAULT_LIVENESS_CONFIG, type LivenessConfig } from '../liveness/config.js';
 import { evaluateSample, listSamples, summarise, type LandmarkPort } from '../liveness/evaluate-run.js';
-import { loadInterimLandmarkPort } from '../liveness/landmark-port.js';
+import { loadLandmarkPort } from '../liveness/landmark-port.js';
 import { TextureNets } from '../liveness/texture-net.js';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import { createLogger } from '../util/log.js';
@@ -33,7 +33,7 @@ export function buildLivenessCommand(): Command {
     .option('--json', 'print only the JSON report on stdout');
 }
 
-/** Runs the evaluation; `landmarks` is injectable (tests), the default is the interim port. */
+/** Runs the evaluation; `landmarks` is injectable (tests), the default is the live path's landmarker. */
 export async function runLivenessEvaluation(
   argv: string[],
   options: { landmarks?: LandmarkPort; config?: LivenessConfig; env?: NodeJS.ProcessEnv } = {},
@@ -55,8 +55,13 @@ export async function runLivenessEvaluation(
   const config = options.config ?? { ...DEFAULT_LIVENESS_CONFIG, mode: 'on' };
   const detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, logger);
   const textures = o.texture ? await TextureNets.load(resolvePackagePath('models/liveness')) : undefined;
+  const cleanup: (() => void)[] = [];
   try {
-    const landmarks = options.landmarks ?? (await loadInterimLandmarkPort());
+    const own = options.landmarks
+      ? null
+      : await loadLandmarkPort(resolvePackagePath('models/landmarks/faceapi-68'));
+    cleanup.push(() => own?.dispose());
+    const landmarks = options.landmarks ?? own!.port;
     const results = [];
     for (const entry of entries) {
       results.push(
@@ -71,6 +76,7 @@ export async function runLivenessEvaluation(
     const text = o.json ? JSON.stringify(report) + '\n' : humanSummary(report);
     return { report, text };
   } finally {
+    for (const c of cleanup) c();
     textures?.dispose();
     await detector.stop();
   }
