@@ -183,7 +183,7 @@ export async function runRealPath(o: RealPathOptions): Promise<RealPathReport> {
       frames_offered: offered,
       frames_processed: processed,
       seconds: round(seconds, 2),
-      fps: round(processed / seconds),
+      fps: seconds > 0 ? round(processed / seconds) : 0,
       cpu_ms_per_frame: round(cpuMs / Math.max(1, processed), 2),
       stages_ms: Object.fromEntries(
         [...stages].map(([stage, list]) => [stage, { ...percentiles(list), n: list.length }]),

@@ -62,6 +62,8 @@ export async function main(argv: string[]): Promise<number> {
     peerFrames: number;
     json: boolean;
   }>();
+  if (o.peer && o.throughputFrames === 0)
+    throw new Error('--peer compares with the throughput phase: give --throughput-frames > 0');
   const config = loadConfig({ files: [o.config], env: process.env });
   const logger = createLogger('warn', { destination: 2 });
   const script = await ApproachScript.load({

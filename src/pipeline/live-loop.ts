@@ -13,6 +13,9 @@ import type { Box, FaceRegion } from '../vision/image.js';
 import type { QualityGate } from '../vision/quality.js';
 import type { TrackVerdict } from '../liveness/judge.js';
 
+/** What the detector gives for one frame. */
+type Detections = Awaited<ReturnType<FaceDetector['detect']>>;
+
 export interface LiveLoopDeps {
   readonly source: FrameSource;
   readonly detector: FaceDetector;
@@ -50,6 +53,12 @@ export interface LiveLoopOptions {
   readonly sourceRetryMs?: number;
   /** At most one `error` event per this many ms (errors are always logged and counted). */
   readonly errorEventIntervalMs?: number;
+  /**
+   * Detect frame n+1 while frame n is aligned and embedded (default true): uses the second
+   * core, since the detector runs off the main thread. The frame is taken when the detector
+   * is free, so it may be up to one frame's embedding older than the newest.
+   */
+  readonly detectAhead?: boolean;
 }
 
 export interface LoopStats {
@@ -75,6 +84,9 @@ export class LiveLoop {
   private wake: (() => void) | null = null;
   private lastErrorEventMs = -Infinity;
   private stats = { processed: 0, dropped: 0, errors: 0, lastSeq: null as number | null };
+  private readonly detectAhead: boolean;
+  /** The next frame, taken while the current one is embedded, with its detection running. */
+  private ahead: Promise<{ frame: Frame; boxes: Promise<Detections> }> | null = null;
 
   constructor(
     private readonly deps: LiveLoopDeps,
@@ -83,6 +95,7 @@ export class LiveLoop {
     this.logger = deps.logger.child({ module: 'live-loop' });
     this.sourceRetryMs = options.sourceRetryMs ?? 1000;
     this.errorEventIntervalMs = options.errorEventIntervalMs ?? 60_000;
+    this.detectAhead = options.detectAhead ?? true;
   }
 
   get counters(): LoopStats {
@@ -123,8 +136,12 @@ export class LiveLoop {
     );
     while (!this.stopping) {
       let frame: Frame;
+      let detection: Promise<Detections> | undefined;
       try {
-        frame = await this.deps.source.next();
+        const ahead = this.ahead;
+        this.ahead = null;
+        if (ahead) ({ frame, boxes: detection } = await ahead);
+        else frame = await this.deps.source.next();
       } catch (err) {
         if (this.stopping) break;
         // No progress: a camera that delivers nothing lets the watchdog and /health see a stall.
@@ -135,7 +152,14 @@ export class LiveLoop {
       if (this.stopping) break;
       this.countDropped(frame.seq);
       try {
-        await this.processFrame(frame);
+        await this.processFrame(frame, {
+          detection,
+          afterDetect: this.detectAhead
+            ? () => {
+                this.ahead = this.takeAhead();
+              }
+            : undefined,
+        });
         this.stats.processed++;
         this.deps.metrics.frames.inc({ outcome: 'processed' });
       } catch (err) {
@@ -147,11 +171,38 @@ export class LiveLoop {
     this.logger.info(this.counters, 'live loop stopped');
   }
 
-  /** One frame through the whole pipeline; a failing stage throws a StageError naming it. */
-  async processFrame(frame: Frame): Promise<void> {
+  /**
+   * The next frame, its detection started as soon as it arrives (detect-ahead): the detector
+   * runs in its own thread (OpenCV native pool or the wasm worker), so detecting frame n+1
+   * overlaps the alignment and TF.js embedding of frame n on the main thread. A failure is
+   * kept for the loop: a source error when it takes the frame, a detector error in that
+   * frame's `detect` stage.
+   */
+  private takeAhead(): Promise<{ frame: Frame; boxes: Promise<Detections> }> | null {
+    if (this.stopping) return null;
+    const ahead = this.deps.source.next().then((frame) => {
+      const boxes = Promise.resolve().then(() => this.deps.detector.detect(frame.image));
+      boxes.catch(() => undefined);
+      return { frame, boxes };
+    });
+    ahead.catch(() => undefined);
+    return ahead;
+  }
+
+  /**
+   * One frame through the whole pipeline; a failing stage throws a StageError naming it.
+   * `detection`: the frame's detection, already started (its `detect` time is then the rest
+   * of the wait); `afterDetect`: called once the detector is free (the loop starts the next
+   * frame's detection there).
+   */
+  async processFrame(
+    frame: Frame,
+    ahead: { detection?: Promise<Detections>; afterDetect?: () => void } = {},
+  ): Promise<void> {
     const { detector, gate, cropper, embedder, matcher, policy, actuator, metrics } = this.deps;
     const t0 = this.deps.clock.monotonicMs();
-    const boxes = await this.timed('detect', () => detector.detect(frame.image));
+    const boxes = await this.timed('detect', () => ahead.detection ?? detector.detect(frame.image));
+    ahead.afterDetect?.();
     const verdict = await this.timed('quality', () => gate.assess(frame.image, boxes));
     metrics.faces.inc({ result: 'accepted' }, verdict.accepted.length);
     metrics.faces.inc({ result: 'rejected' }, verdict.rejected.length);

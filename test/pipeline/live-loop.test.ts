@@ -35,7 +35,11 @@ function sceneMatch(e: Float32Array): MatchResult | null {
     : null;
 }
 
-function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
+function buildLoop(
+  source: FrameSource,
+  overrides: Partial<LiveLoopDeps> = {},
+  options: { detectAhead?: boolean } = {},
+) {
   const acted: AccessDecision[] = [];
   const preprocessed: GrayImage[] = [];
   const metrics = new FacegateMetrics({ defaultMetrics: false });
@@ -80,7 +84,7 @@ function buildLoop(source: FrameSource, overrides: Partial<LiveLoopDeps> = {}) {
     onProgress: () => void progress++,
     ...overrides,
   };
-  const loop = new LiveLoop(deps, { sourceRetryMs: 5 });
+  const loop = new LiveLoop(deps, { sourceRetryMs: 5, ...options });
   return { loop, acted, metrics, events, embedder, preprocessed, progress: () => progress };
 }
 
@@ -103,6 +107,54 @@ async function counter(
 }
 
 describe('LiveLoop', () => {
+  it.each([true, false])(
+    'detect-ahead %s: detection of frame n+1 overlaps the embedding of frame n only when on; every frame still completes in order',
+    async (detectAhead) => {
+      const source = new TimerFrameSource(2, () => 1);
+      const detector = new SceneDetector();
+      const log: string[] = [];
+      const embedder = new SceneEmbedder();
+      const { loop } = buildLoop(
+        source,
+        {
+          detector: {
+            name: detector.name,
+            detect: async (image) => {
+              log.push('detect');
+              return detector.detect(image);
+            },
+          },
+          embedder: {
+            ...embedder,
+            inputSize: embedder.inputSize,
+            dimension: embedder.dimension,
+            embed: async (faces) => {
+              log.push('embed start');
+              // The main thread is busy embedding; a detector in another thread keeps going.
+              await new Promise((r) => setTimeout(r, 15));
+              log.push('embed end');
+              return embedder.embed(faces);
+            },
+          } as typeof embedder,
+          onProgress: () => log.push(`done ${loop.counters.lastSeq}`),
+        },
+        { detectAhead },
+      );
+      await source.start();
+      loop.start();
+      await waitFor(() => loop.counters.processed >= 6);
+      await loop.stop();
+      expect(loop.counters.errors).toBe(0);
+      // A detect between an embed's start and its end = the next frame detected during the embedding.
+      const overlapped = log.some(
+        (e, i) => e === 'detect' && log.lastIndexOf('embed start', i) > log.lastIndexOf('embed end', i),
+      );
+      expect(overlapped).toBe(detectAhead);
+      const done = log.filter((e) => e.startsWith('done')).map((e) => Number(e.slice(5)));
+      expect(done).toEqual([...done].sort((a, b) => a - b));
+    },
+  );
+
   it('runs frames through detect → embed → match → policy → actuator, one embed batch per frame', async () => {
     // scenes: 1 = alice, 2 = stranger, 0 = empty
     const source = new TimerFrameSource(10, (seq) => [1, 2, 0][seq % 3], 30);

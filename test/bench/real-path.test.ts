@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { ApproachScript, DEFAULT_APPROACH_OPTIONS } from '../../src/bench/approaches.js';
+import { runRealPath } from '../../src/bench/real-path.js';
+import { main } from '../../src/cli/bench.js';
+import { loadConfig } from '../../src/config/load.js';
+import { systemClock } from '../../src/util/clock.js';
+import { silentLogger } from '../../src/util/log.js';
+
+describe('real-path bench', () => {
+  it('runs the daemon from the default config over both phases; tensor count flat; no times asserted', async () => {
+    const config = loadConfig({ files: ['config/default.json'], env: {} });
+    const script = await ApproachScript.load({
+      ...DEFAULT_APPROACH_OPTIONS,
+      orlDir: 'data/orl_faces',
+      approaches: 1,
+      gapFrames: 5,
+      walkFrames: 20,
+    });
+    let cpu = 0;
+    const report = await runRealPath({
+      config,
+      script,
+      throughputFrames: 4,
+      fps: 30,
+      loops: 1,
+      logger: silentLogger(),
+      clock: systemClock,
+      probe: { cpuUs: () => (cpu += 1000), rssBytes: () => 300 * 1048576 },
+    });
+    // The daemon's own stages ran (the app's live loop, not a copy of it).
+    expect(report.throughput.stages_ms.detect.n).toBeGreaterThan(0);
+    expect(report.throughput.frames_processed + report.paced.frames_processed).toBeGreaterThan(4);
+    expect(report.paced.frames_offered).toBe(script.length);
+    expect(report.paced.approaches).toBe(1);
+    expect(report.paced.granted + report.paced.missed).toBe(1);
+    expect(report.paced.stranger_grants).toBe(0);
+    expect(report.tensors.end).toBe(report.tensors.start);
+    expect(report.rss_mb.max).toBe(300);
+    expect(report.access_cooldown_seconds).toBeLessThanOrEqual(config.access.cooldownSeconds);
+  }, 240_000);
+
+  it('refuses --peer without a throughput phase to compare with', async () => {
+    await expect(main(['--peer', '--throughput-frames', '0'])).rejects.toThrow(/--throughput-frames/);
+  });
+});
