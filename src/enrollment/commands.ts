@@ -239,8 +239,8 @@ export class EnrollmentService {
   private counts = { applied: 0, answeredFromStore: 0, rejected: 0 };
   /** Requests are applied one at a time: no two enrollments race for the detector or the DB. */
   private queue: Promise<unknown> = Promise.resolve();
-  /** A capture_enroll is queued or running. */
-  private capturing = false;
+  /** The capture_enroll queued or running, by transaction. */
+  private capturing: { readonly transaction: string; readonly result: Promise<RequestResult> } | null = null;
 
   constructor(
     private readonly deps: EnrollmentDeps,
@@ -278,20 +278,7 @@ export class EnrollmentService {
     try {
       request = await this.verifier.verify(payload, cmd, { checkWindow: false });
       const verified = request;
-      // One capture at a time, refused at once rather than queued behind the running one.
-      if (cmd === 'capture_enroll' && (this.capturing || this.deps.capture?.busy === true)) {
-        throw new EnrollmentError('capture_busy', 'a walk-up capture is already running on this door', {
-          hint: 'wait until the running capture has answered, then send again',
-        });
-      }
-      if (cmd === 'capture_enroll') {
-        this.capturing = true;
-        try {
-          return await this.serially(() => this.answerOrApply(cmd, verified));
-        } finally {
-          this.capturing = false;
-        }
-      }
+      if (cmd === 'capture_enroll') return await this.captureOnce(verified);
       return await this.serially(() => this.answerOrApply(cmd, verified));
     } catch (err) {
       if (err instanceof DuplicateError) throw err.requestError;
@@ -333,6 +320,31 @@ export class EnrollmentService {
         hint: refusal.hint,
         details: refusal.details,
       });
+    }
+  }
+
+  /**
+   * One capture at a time: a second one is refused at once (capture_busy) rather than queued
+   * behind the running one; a re-delivery of the running request (the admin tool re-publishes
+   * while the door is still capturing) gets the running capture's answer.
+   */
+  private async captureOnce(request: VerifiedRequest): Promise<RequestResult> {
+    const running = this.capturing;
+    if (running) {
+      if (running.transaction === request.claims.transaction) return running.result;
+      throw new EnrollmentError('capture_busy', 'a walk-up capture is already running on this door', {
+        hint: 'wait until the running capture has answered, then send again',
+      });
+    }
+    if (this.deps.capture?.busy === true) {
+      throw new EnrollmentError('capture_busy', 'a walk-up capture is already running on this door');
+    }
+    const result = this.serially(() => this.answerOrApply('capture_enroll', request));
+    this.capturing = { transaction: request.claims.transaction, result };
+    try {
+      return await result;
+    } finally {
+      this.capturing = null;
     }
   }
 
