@@ -481,39 +481,37 @@ export class EnrollmentService {
     faces: readonly EnrolledFace[],
     origin: { readonly transaction: string; readonly kid: string },
   ): Promise<EnrollOutcome> {
-    {
-      const { store, modelId } = this.deps;
-      if (!store.listPeople().some((p) => p.id === personId)) {
-        throw new EnrollmentError('unknown_person', `person ${personId} is not enrolled`);
-      }
-      const embeddings = faces.map((f) => f.embedding);
-      // Someone else's face first (the more useful answer: it names them), then not this person.
-      this.checkDuplicate(personId, embeddings, false, origin);
-      this.checkConsistent(
-        this.deps.duplicates?.findForeign?.(embeddings, personId) ?? null,
-        faces.length,
-        `person ${personId}'s enrolled faces`,
-      );
-      let result: EnrollOutcome;
-      try {
-        result = store.addTemplates(personId, modelId, faces);
-      } catch (err) {
-        throw toEnrollmentError(err, this.log);
-      }
-      this.log.info({ person: personId, added: faces.length, faces: result.faces }, 'templates added');
-      this.emit({
-        type: 'enrolled',
-        person: result.personId,
-        name: result.name,
-        faces: result.faces,
-        added: faces.length,
-        version: result.version,
-        transaction: origin.transaction,
-        kid: origin.kid,
-      });
-      await this.galleryChanged();
-      return result;
+    const { store, modelId } = this.deps;
+    if (!store.listPeople().some((p) => p.id === personId)) {
+      throw new EnrollmentError('unknown_person', `person ${personId} is not enrolled`);
     }
+    const embeddings = faces.map((f) => f.embedding);
+    // Someone else's face first (the more useful answer: it names them), then not this person.
+    this.checkDuplicate(personId, embeddings, false, origin);
+    this.checkConsistent(
+      this.deps.duplicates?.findForeign?.(embeddings, personId) ?? null,
+      faces.length,
+      `person ${personId}'s enrolled faces`,
+    );
+    let result: EnrollOutcome;
+    try {
+      result = store.addTemplates(personId, modelId, faces);
+    } catch (err) {
+      throw toEnrollmentError(err, this.log);
+    }
+    this.log.info({ person: personId, added: faces.length, faces: result.faces }, 'templates added');
+    this.emit({
+      type: 'enrolled',
+      person: result.personId,
+      name: result.name,
+      faces: result.faces,
+      added: faces.length,
+      version: result.version,
+      transaction: origin.transaction,
+      kid: origin.kid,
+    });
+    await this.galleryChanged();
+    return result;
   }
 
   /**
