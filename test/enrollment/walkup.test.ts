@@ -268,6 +268,23 @@ describe('capture_enroll (walk-up enrollment)', () => {
     expect(store.listPeople().some((p) => p.id === 'gus')).toBe(false);
   }, 60_000);
 
+  it('with liveness on takes only frames of a track judged live, and refuses a face never judged live', async () => {
+    const bounds = { seconds: 1, minTemplates: 2, maxTemplates: 3, requireLive: true };
+    script = faceFrames.map((image, i) =>
+      frame(image, i + 1, [
+        oneFace({ liveness: { verdict: i % 2 === 0 ? 'live' : 'undecided', reasons: [] } }),
+      ]),
+    );
+    const taken = await capture.capture(bounds);
+    expect(taken.usableFrames).toBe(3);
+    expect(taken.templates.map((t) => t.frame).every((f) => f % 2 === 1)).toBe(true);
+
+    script = faceFrames.map((image, i) =>
+      frame(image, i + 1, [oneFace({ liveness: { verdict: 'spoof', reasons: ['planar'] } })]),
+    );
+    await expect(capture.capture(bounds)).rejects.toMatchObject({ code: 'not_live' });
+  }, 60_000);
+
   it('picks spread frames first and falls back to the others', () => {
     expect(spreadOrder(6, 3)).toEqual([0, 3, 5, 1, 2, 4]);
     expect(spreadOrder(1, 3)).toEqual([0]);
