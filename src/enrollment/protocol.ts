@@ -220,13 +220,7 @@ export function newTransaction(): string {
 }
 
 export type RequestArgs =
-  | EnrollArgs
-  | CaptureEnrollArgs
-  | RemoveArgs
-  | ListArgs
-  | UnlockArgs
-  | UpdatePersonArgs
-  | SetSchedulesArgs;
+  EnrollArgs | CaptureEnrollArgs | RemoveArgs | ListArgs | UnlockArgs | UpdatePersonArgs | SetSchedulesArgs;
 
 export interface SignRequestInput {
   readonly cmd: SignedCommand;
