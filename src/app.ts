@@ -17,6 +17,8 @@ import {
 import type { FacegateConfig } from './config/schema.js';
 import { registerEnrollmentCommands, type EnrollmentService } from './enrollment/commands.js';
 import { RemoteUnlock } from './enrollment/remote-unlock.js';
+import { WalkupCapture } from './enrollment/walkup-capture.js';
+import { FrameObservers } from './pipeline/frame-observer.js';
 import type { PhotoEnroller } from './enrollment/photo-enroller.js';
 import { AppEventSink } from './event-sink.js';
 import type { EventSink } from './events.js';
@@ -116,6 +118,10 @@ export class FacegateApp {
   private http: OpsHttpServer | null = null;
   /** The installer's live view (liveView.enabled), served on the ops endpoint. */
   private readonly liveView: LiveView | null;
+  /** Everything that watches the live loop's frames (the live view, a walk-up capture). */
+  private readonly observers: FrameObservers;
+  /** Walk-up enrollment (capture_enroll) from the live loop's frames; set once the face path loaded. */
+  private walkup: WalkupCapture | null = null;
   private cameraName: string | null = null;
   private stopReason = 'stop requested';
   private stopping: Promise<void> | null = null;
@@ -145,6 +151,10 @@ export class FacegateApp {
     this.metrics.bindLastFrameAge(() => this.feeder.idleSeconds);
     this.sink = new AppEventSink(this.config.device.id, this.clock, this.logger);
     this.liveView = this.config.liveView.enabled ? this.createLiveView() : null;
+    this.observers = new FrameObservers((err) =>
+      this.logger.warn({ err, module: 'frame-observers' }, 'frame observer failed'),
+    );
+    if (this.liveView) this.observers.add(this.liveView);
     this.lifecycle = new Lifecycle(this.services(), {
       logger: this.logger,
       clock: this.clock,
@@ -407,6 +417,13 @@ export class FacegateApp {
       start: async () => {
         this.face = await loadFacePath(c, need(this.model, 'the model'));
         this.enroller = createPhotoEnroller(config, this.face, logger);
+        this.walkup = new WalkupCapture({
+          enroller: this.enroller,
+          monotonicMs: () => clock.monotonicMs(),
+          sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+          logger,
+        });
+        this.observers.add(this.walkup);
       },
       stop: () => (this.face ? stopFacePath(this.face) : undefined),
     });
@@ -470,7 +487,7 @@ export class FacegateApp {
           clock,
           logger,
           onProgress: () => this.feeder.progress(),
-          observer: this.liveView ?? undefined,
+          observer: this.observers,
         });
         this.loop.start();
       },
@@ -612,6 +629,8 @@ export class FacegateApp {
             modelId: need(this.model, 'the model').embedder.modelId,
             store: need(this.gallery, 'the gallery'),
             events: this.sink,
+            capture: this.walkup ?? undefined,
+            livenessOn: config.access.liveness.mode !== 'off',
             // duplicate_face: a face another person already has, at the door's own accept threshold.
             duplicates: new MatcherDuplicateFinder(
               need(this.matcher, 'the matcher'),

@@ -376,7 +376,7 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   withAccess(withRequest(program.command('enroll')))
     .description(
-      'enroll (or re-enroll) a person from one or more photos, optionally with groups and validity',
+      'enroll (or re-enroll) a person from one or more photos, or (--at-door) from the door camera, optionally with groups and validity',
     )
     .requiredOption('--person <id>', 'person id (letters, digits, . _ -)')
     .requiredOption('--name <name>', 'display name')
@@ -391,13 +391,59 @@ function buildProgram(setExit: (code: number) => void): Command {
       'enroll even if the face matches another enrolled person (identical twins); signed into the request, logged and audited by the door',
       false,
     )
-    .argument('<image...>', 'JPEG or PNG photos showing only this person')
+    .option(
+      '--at-door',
+      'walk-up enrollment (capture_enroll): the door takes the best frames of the one person in front of its camera; no photos',
+      false,
+    )
+    .option(
+      '--seconds <s>',
+      `with --at-door: how long the door watches its camera (at most enrollment.captureMaxSeconds, default ${DEFAULT_ENROLLMENT_CONFIG.captureMaxSeconds})`,
+      positiveInt,
+      10,
+    )
+    .argument('[image...]', 'JPEG or PNG photos showing only this person (not with --at-door)')
     .action(
       async (
         images: string[],
         opts: RequestFlags &
-          AccessFlags & { person: string; name: string; maxSide: number; allowDuplicate: boolean },
+          AccessFlags & {
+            person: string;
+            name: string;
+            maxSide: number;
+            allowDuplicate: boolean;
+            atDoor: boolean;
+            seconds: number;
+          },
       ) => {
+        if (opts.atDoor) {
+          if (images.length > 0)
+            throw new AdminError('--at-door takes no photos: the door captures them', 'usage');
+          if (opts.seconds > DEFAULT_ENROLLMENT_CONFIG.captureMaxSeconds) {
+            process.stderr.write(
+              `note: ${opts.seconds} s is over the default door limit of ${DEFAULT_ENROLLMENT_CONFIG.captureMaxSeconds} s (enrollment.captureMaxSeconds); a door with the default refuses it\n`,
+            );
+          }
+          // The door answers only after the capture: wait for it, and send the request only
+          // once more at most after it (a re-delivery during the capture gets the same answer).
+          // The answer's templates[].thumbnail are base64 JPEGs (e.g. `jq -r` + `base64 -d`).
+          const flags = {
+            ...opts,
+            timeout: Math.max(opts.timeout, opts.seconds + 30),
+            resend: opts.resend === 0 ? 0 : Math.max(opts.resend, opts.seconds + 10),
+          };
+          setExit(
+            await runRequest(flags, 'capture_enroll', {
+              person: opts.person,
+              name: opts.name,
+              seconds: opts.seconds,
+              ...accessArgs(opts),
+              ...(opts.allowDuplicate ? { allowDuplicate: true } : {}),
+            }),
+          );
+          return;
+        }
+        if (images.length === 0) throw new AdminError('give one or more photos, or --at-door', 'usage');
         setExit(
           await runRequest(opts, 'enroll', {
             person: opts.person,

@@ -23,6 +23,7 @@ import type { PersonAccess } from '../access/rules.js';
 import type { PersonAccessPatch } from '../gallery/person-access.js';
 import {
   SIGNED_COMMANDS,
+  parseCaptureEnrollArgs,
   parseEnrollArgs,
   parseListArgs,
   parsePersonId,
@@ -31,6 +32,7 @@ import {
   type SignedCommand,
 } from './protocol.js';
 import { RequestVerifier, peekTransaction, type VerifiedRequest } from './verify.js';
+import type { CaptureRequest, CaptureResult } from './walkup-capture.js';
 
 /** Where request handlers are registered (src/mqtt RequestRouter satisfies it). */
 export interface RequestRegistry {
@@ -174,6 +176,16 @@ export interface EnrollmentDeps {
   readonly schedulesNow?: () => ScheduleOrigin;
   /** Called after a committed `update_person` / `set_schedules` (e.g. the policy forgets a cooldown). */
   readonly onAccessChanged?: (change: { readonly personId?: string }) => void;
+  /**
+   * Walk-up enrollment from the door camera (WalkupCapture, src/enrollment/walkup-capture.ts);
+   * absent: `capture_enroll` is refused with capture_unavailable.
+   */
+  readonly capture?: {
+    readonly busy: boolean;
+    capture(request: CaptureRequest): Promise<CaptureResult>;
+  };
+  /** Liveness is on at this door: a capture takes only frames of a track judged `live`. */
+  readonly livenessOn?: boolean;
   readonly clock: Clock;
   readonly logger: Logger;
 }
@@ -227,6 +239,8 @@ export class EnrollmentService {
   private counts = { applied: 0, answeredFromStore: 0, rejected: 0 };
   /** Requests are applied one at a time: no two enrollments race for the detector or the DB. */
   private queue: Promise<unknown> = Promise.resolve();
+  /** The capture_enroll queued or running, by transaction. */
+  private capturing: { readonly transaction: string; readonly result: Promise<RequestResult> } | null = null;
 
   constructor(
     private readonly deps: EnrollmentDeps,
@@ -264,6 +278,7 @@ export class EnrollmentService {
     try {
       request = await this.verifier.verify(payload, cmd, { checkWindow: false });
       const verified = request;
+      if (cmd === 'capture_enroll') return await this.captureOnce(verified);
       return await this.serially(() => this.answerOrApply(cmd, verified));
     } catch (err) {
       if (err instanceof DuplicateError) throw err.requestError;
@@ -305,6 +320,31 @@ export class EnrollmentService {
         hint: refusal.hint,
         details: refusal.details,
       });
+    }
+  }
+
+  /**
+   * One capture at a time: a second one is refused at once (capture_busy) rather than queued
+   * behind the running one; a re-delivery of the running request (the admin tool re-publishes
+   * while the door is still capturing) gets the running capture's answer.
+   */
+  private async captureOnce(request: VerifiedRequest): Promise<RequestResult> {
+    const running = this.capturing;
+    if (running) {
+      if (running.transaction === request.claims.transaction) return running.result;
+      throw new EnrollmentError('capture_busy', 'a walk-up capture is already running on this door', {
+        hint: 'wait until the running capture has answered, then send again',
+      });
+    }
+    if (this.deps.capture?.busy === true) {
+      throw new EnrollmentError('capture_busy', 'a walk-up capture is already running on this door');
+    }
+    const result = this.serially(() => this.answerOrApply('capture_enroll', request));
+    this.capturing = { transaction: request.claims.transaction, result };
+    try {
+      return await result;
+    } finally {
+      this.capturing = null;
     }
   }
 
@@ -356,6 +396,8 @@ export class EnrollmentService {
           return this.updatePerson(request);
         case 'set_schedules':
           return this.setSchedules(request);
+        case 'capture_enroll':
+          return await this.captureEnroll(request);
       }
     } catch (err) {
       // A verified request that failed is remembered with its answer too, so a retry of the
@@ -430,26 +472,86 @@ export class EnrollmentService {
     faces: readonly EnrolledFace[],
     origin: { readonly transaction: string; readonly kid: string },
   ): Promise<EnrollOutcome> {
-    return this.serially(async () => {
-      const { store, modelId } = this.deps;
-      if (!store.listPeople().some((p) => p.id === personId)) {
-        throw new EnrollmentError('unknown_person', `person ${personId} is not enrolled`);
-      }
-      const embeddings = faces.map((f) => f.embedding);
-      // Someone else's face first (the more useful answer: it names them), then not this person.
-      this.checkDuplicate(personId, embeddings, false, origin);
-      this.checkConsistent(
-        this.deps.duplicates?.findForeign?.(embeddings, personId) ?? null,
-        faces.length,
-        `person ${personId}'s enrolled faces`,
+    return this.serially(() => this.addTemplatesNow(personId, faces, origin));
+  }
+
+  /** addTemplates inside the request queue (the caller holds it). */
+  private async addTemplatesNow(
+    personId: string,
+    faces: readonly EnrolledFace[],
+    origin: { readonly transaction: string; readonly kid: string },
+  ): Promise<EnrollOutcome> {
+    const { store, modelId } = this.deps;
+    if (!store.listPeople().some((p) => p.id === personId)) {
+      throw new EnrollmentError('unknown_person', `person ${personId} is not enrolled`);
+    }
+    const embeddings = faces.map((f) => f.embedding);
+    // Someone else's face first (the more useful answer: it names them), then not this person.
+    this.checkDuplicate(personId, embeddings, false, origin);
+    this.checkConsistent(
+      this.deps.duplicates?.findForeign?.(embeddings, personId) ?? null,
+      faces.length,
+      `person ${personId}'s enrolled faces`,
+    );
+    let result: EnrollOutcome;
+    try {
+      result = store.addTemplates(personId, modelId, faces);
+    } catch (err) {
+      throw toEnrollmentError(err, this.log);
+    }
+    this.log.info({ person: personId, added: faces.length, faces: result.faces }, 'templates added');
+    this.emit({
+      type: 'enrolled',
+      person: result.personId,
+      name: result.name,
+      faces: result.faces,
+      added: faces.length,
+      version: result.version,
+      transaction: origin.transaction,
+      kid: origin.kid,
+    });
+    await this.galleryChanged();
+    return result;
+  }
+
+  /**
+   * `capture_enroll`: watches the door camera for `seconds` (WalkupCapture), then enrolls
+   * the templates it took: a new person is created (with the request's access fields), an
+   * enrolled one gets them added (their name and other faces kept). The same identity
+   * rules as `enroll` (inconsistent_faces, duplicate_face). Answers with the person and,
+   * per template, a small base64 JPEG of the stored crop.
+   */
+  private async captureEnroll(request: VerifiedRequest): Promise<RequestResult> {
+    const { config, store, modelId, capture } = this.deps;
+    const { transaction } = request.claims;
+    const args = parseCaptureEnrollArgs(request.claims.args, config);
+    if (!capture) {
+      throw new EnrollmentError('capture_unavailable', 'this door has no camera loop to capture from');
+    }
+    const taken = await capture.capture({
+      seconds: args.seconds,
+      minTemplates: Math.min(config.captureMinTemplates, config.captureMaxTemplates),
+      maxTemplates: config.captureMaxTemplates,
+      requireLive: this.deps.livenessOn === true,
+    });
+    const faces = taken.templates.map((t) => t.face);
+    const embeddings = faces.map((f) => f.embedding);
+    this.checkConsistent(this.deps.duplicates?.findOutlier?.(embeddings) ?? null, faces.length);
+    const exists = store.listPeople().some((p) => p.id === args.person);
+    let result: EnrollOutcome;
+    let duplicate: DuplicateMatch | null = null;
+    if (exists) {
+      result = await this.addTemplatesNow(args.person, faces, { transaction, kid: request.kid });
+    } else {
+      duplicate = this.checkDuplicate(args.person, embeddings, args.allowDuplicate, {
+        transaction,
+        kid: request.kid,
+      });
+      result = store.enroll({ id: args.person, name: args.name, modelId, faces, access: args.access });
+      this.log.info(
+        { person: result.personId, faces: result.faces, kid: request.kid },
+        'enrolled at the door',
       );
-      let result: EnrollOutcome;
-      try {
-        result = store.addTemplates(personId, modelId, faces);
-      } catch (err) {
-        throw toEnrollmentError(err, this.log);
-      }
-      this.log.info({ person: personId, added: faces.length, faces: result.faces }, 'templates added');
       this.emit({
         type: 'enrolled',
         person: result.personId,
@@ -457,12 +559,26 @@ export class EnrollmentService {
         faces: result.faces,
         added: faces.length,
         version: result.version,
-        transaction: origin.transaction,
-        kid: origin.kid,
+        transaction,
+        kid: request.kid,
+        ...(duplicate ? { duplicateOf: duplicateOf(duplicate) } : {}),
       });
       await this.galleryChanged();
-      return result;
-    });
+    }
+    const data = {
+      ...enrollData(result),
+      added: faces.length,
+      frames: taken.frames,
+      usableFrames: taken.usableFrames,
+      templates: taken.templates.map((t) => ({
+        frame: t.frame,
+        atMs: t.atMs,
+        alignment: t.face.alignment,
+        thumbnail: t.thumbnail,
+      })),
+    };
+    store.putTransaction(transaction, { status: 'ok', data });
+    return { transaction, data };
   }
 
   /**

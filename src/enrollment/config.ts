@@ -72,6 +72,36 @@ export const enrollmentSchema = {
     default: false,
     env: 'FACEGATE_ENROLLMENT_ALLOW_UNLOCK',
   },
+  captureMaxSeconds: {
+    doc: 'Longest walk-up capture (capture_enroll `seconds`, 1..120): the door watches its camera this long at most, and other enrollment requests wait meanwhile.',
+    format: (value: unknown): void => {
+      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 120) {
+        throw new Error('must be an integer number of seconds in 1..120');
+      }
+    },
+    default: 20,
+    env: 'FACEGATE_ENROLLMENT_CAPTURE_MAX_SECONDS',
+  },
+  captureMaxTemplates: {
+    doc: 'Most templates one walk-up capture enrolls (1..10), spread over the capture.',
+    format: (value: unknown): void => {
+      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 10) {
+        throw new Error('must be an integer in 1..10');
+      }
+    },
+    default: 5,
+    env: 'FACEGATE_ENROLLMENT_CAPTURE_MAX_TEMPLATES',
+  },
+  captureMinTemplates: {
+    doc: 'Fewest usable face frames a walk-up capture needs, else it is refused with too_few_frames (1..10, at most captureMaxTemplates).',
+    format: (value: unknown): void => {
+      if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 10) {
+        throw new Error('must be an integer in 1..10');
+      }
+    },
+    default: 2,
+    env: 'FACEGATE_ENROLLMENT_CAPTURE_MIN_TEMPLATES',
+  },
 } as const;
 
 /** The typed slice the enrollment components take (what convict returns for `enrollment`). */
@@ -87,6 +117,9 @@ export interface EnrollmentConfig {
   readonly workingMaxSide: number;
   readonly unlockMaxAgeSeconds: number;
   readonly allowUnlock: boolean;
+  readonly captureMaxSeconds: number;
+  readonly captureMaxTemplates: number;
+  readonly captureMinTemplates: number;
 }
 
 /** The defaults as a typed object (tests and tools that build components without convict). */
@@ -102,4 +135,7 @@ export const DEFAULT_ENROLLMENT_CONFIG: EnrollmentConfig = {
   workingMaxSide: enrollmentSchema.workingMaxSide.default,
   unlockMaxAgeSeconds: enrollmentSchema.unlockMaxAgeSeconds.default,
   allowUnlock: enrollmentSchema.allowUnlock.default,
+  captureMaxSeconds: enrollmentSchema.captureMaxSeconds.default,
+  captureMaxTemplates: enrollmentSchema.captureMaxTemplates.default,
+  captureMinTemplates: enrollmentSchema.captureMinTemplates.default,
 };

@@ -33,6 +33,11 @@ export type EnrollmentErrorCode =
   | 'unknown_person'
   | 'unlock_disabled'
   | 'stale_unlock' // a remote unlock older than enrollment.unlockMaxAgeSeconds: never carried out late
+  // walk-up enrollment (capture_enroll)
+  | 'capture_busy' // another walk-up capture is running on this door
+  | 'capture_unavailable' // this door has no camera loop to capture from
+  | 'not_live' // liveness on and the face was never judged live
+  | 'too_few_frames' // fewer usable face frames than enrollment.captureMinTemplates
   | 'unlock_failed' // the door did not open (relay fault, broker of an MQTT relay away)
   | 'internal_error';
 

@@ -322,6 +322,23 @@ export class PhotoEnroller {
     }));
   }
 
+  /**
+   * One gray image already at working size (a camera frame, walk-up enrollment) → one
+   * gallery entry, by the same face rules, crop and embedder as a photo. Throws
+   * EnrollmentError (no_face, several_faces, face rule codes).
+   */
+  async enrollImage(image: GrayImage): Promise<EnrolledFace> {
+    const c = await this.cropFace(image);
+    const [embedding] = await this.deps.embedder.embed([c.input]);
+    return {
+      crop: c.crop,
+      box: c.box,
+      embedding,
+      alignment: c.alignment,
+      ...(c.fallback ? { fallback: c.fallback } : {}),
+    };
+  }
+
   private async eachPhoto<T, R>(items: readonly T[], step: (item: T) => Promise<R>): Promise<R[]> {
     const out: R[] = [];
     for (const [index, item] of items.entries()) {

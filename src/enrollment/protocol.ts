@@ -38,6 +38,7 @@ export const SIGNED_COMMANDS = [
   'unlock',
   'update_person',
   'set_schedules',
+  'capture_enroll',
 ] as const;
 export type SignedCommand = (typeof SIGNED_COMMANDS)[number];
 
@@ -66,6 +67,14 @@ export interface EnrollArgs extends PersonAccessArgs {
    * Enroll even when a face matches another enrolled person (identical twins). Signed like
    * every arg; the door logs and audits its use. Absent = false.
    */
+  readonly allowDuplicate?: boolean;
+}
+/** `capture_enroll`: walk-up enrollment from the door camera (docs/enrollment.md). */
+export interface CaptureEnrollArgs extends PersonAccessArgs {
+  readonly person: string;
+  readonly name: string;
+  /** How long the door watches its camera, whole seconds, 1..enrollment.captureMaxSeconds. */
+  readonly seconds: number;
   readonly allowDuplicate?: boolean;
 }
 export type { SetSchedulesArgs, UpdatePersonArgs } from '../access/protocol.js';
@@ -150,6 +159,42 @@ export function parseEnrollArgs(
   return { person, name, images, allowDuplicate: a.allowDuplicate === true, access };
 }
 
+/**
+ * `capture_enroll` args: person, name, seconds (integer 1..maxSeconds), optional groups /
+ * validFrom / validUntil as for `enroll`. Throws EnrollmentError invalid_payload.
+ */
+export function parseCaptureEnrollArgs(
+  args: unknown,
+  limits: { readonly captureMaxSeconds: number },
+): { person: string; name: string; seconds: number; allowDuplicate: boolean; access: PersonAccessPatch } {
+  const a = argsObject(args, 'capture_enroll', [
+    'person',
+    'name',
+    'seconds',
+    'allowDuplicate',
+    ...ENROLL_ACCESS_ARGS,
+  ]);
+  if (a.allowDuplicate !== undefined && typeof a.allowDuplicate !== 'boolean') {
+    throw new EnrollmentError('invalid_payload', 'allowDuplicate must be true or false');
+  }
+  const access = parseAccessFields(a);
+  const person = parsePersonId(a.person);
+  const name = parseText(a.name, 'name', MAX_NAME_LENGTH);
+  const seconds = a.seconds;
+  if (
+    typeof seconds !== 'number' ||
+    !Number.isInteger(seconds) ||
+    seconds < 1 ||
+    seconds > limits.captureMaxSeconds
+  ) {
+    throw new EnrollmentError(
+      'invalid_payload',
+      `seconds must be an integer in 1..${limits.captureMaxSeconds} (enrollment.captureMaxSeconds)`,
+    );
+  }
+  return { person, name, seconds, allowDuplicate: a.allowDuplicate === true, access };
+}
+
 export function parseRemoveArgs(args: unknown): { person: string } {
   return { person: parsePersonId(argsObject(args, 'remove', ['person']).person) };
 }
@@ -175,7 +220,7 @@ export function newTransaction(): string {
 }
 
 export type RequestArgs =
-  EnrollArgs | RemoveArgs | ListArgs | UnlockArgs | UpdatePersonArgs | SetSchedulesArgs;
+  EnrollArgs | CaptureEnrollArgs | RemoveArgs | ListArgs | UnlockArgs | UpdatePersonArgs | SetSchedulesArgs;
 
 export interface SignRequestInput {
   readonly cmd: SignedCommand;

@@ -41,3 +41,33 @@ export interface FrameSeen {
 export interface FrameObserver {
   frameSeen(seen: FrameSeen): void;
 }
+
+/**
+ * Several observers of the one live loop (the live view and a walk-up capture): each is
+ * told every frame; one that throws is logged by `onError` and the others still see it.
+ */
+export class FrameObservers implements FrameObserver {
+  private readonly observers = new Set<FrameObserver>();
+
+  constructor(private readonly onError: (err: unknown) => void = () => undefined) {}
+
+  /** Adds an observer; returns the function that removes it again. */
+  add(observer: FrameObserver): () => void {
+    this.observers.add(observer);
+    return () => this.observers.delete(observer);
+  }
+
+  get size(): number {
+    return this.observers.size;
+  }
+
+  frameSeen(seen: FrameSeen): void {
+    for (const observer of this.observers) {
+      try {
+        observer.frameSeen(seen);
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+  }
+}

@@ -355,6 +355,7 @@ describe('unlock when enabled', () => {
       },
     );
     expect([...handlers.keys()].sort()).toEqual([
+      'capture_enroll',
       'enroll',
       'list',
       'remove',
