@@ -8,7 +8,9 @@ import { DaemonProcess, freePort, uniqueId } from '../e2e/harness.js';
  * The live view in a real browser: Debian's Chromium (scripts/setup.sh installs it), driven
  * by playwright-core, against the daemon as a child process on the demo replay (the demo
  * gallery, the real broker, the committed model). The image must update and a grant must
- * appear in the page's event list; the screenshot goes to docs/live-view.png.
+ * appear in the page's event list. The screenshot goes to a temporary folder, or to
+ * docs/live-view.png (the README's picture) with FACEGATE_UPDATE_SCREENSHOT=1, so an ordinary
+ * test run leaves the checkout clean.
  */
 const CHROMIUM = '/usr/bin/chromium';
 const hasChromium = existsSync(CHROMIUM);
@@ -59,7 +61,7 @@ afterAll(async () => {
 
 describe.skipIf(!hasChromium)('live view in Chromium (daemon on the replay)', () => {
   it(
-    'shows the updating camera image and a grant, audited; writes docs/live-view.png',
+    'shows the updating camera image and a grant, audited; takes a screenshot',
     { timeout: 180_000 },
     async () => {
       const { chromium } = await import('playwright-core');
@@ -97,7 +99,10 @@ describe.skipIf(!hasChromium)('live view in Chromium (daemon on the replay)', ()
           })
           .toMatch(/^s3[67] \d\.\d\d/)
           .catch(() => undefined);
-        await page.screenshot({ path: 'docs/live-view.png' });
+        const shot =
+          process.env.FACEGATE_UPDATE_SCREENSHOT === '1' ? 'docs/live-view.png' : join(dir, 'live-view.png');
+        await page.screenshot({ path: shot });
+        expect(existsSync(shot)).toBe(true);
         expect(daemon!.lines.some((l) => l.module === 'live-view' && l.msg === 'live view opened')).toBe(
           true,
         );
