@@ -1,5 +1,5 @@
 import { DateTime } from 'luxon';
-import { EnrollmentError } from '../enrollment/errors.js';
+import { argsObject, EnrollmentError } from '../enrollment/errors.js';
 import type { PersonAccessPatch } from '../gallery/person-access.js';
 import { MAX_GROUPS_PER_PERSON } from '../gallery/person-access.js';
 import {
@@ -91,17 +91,6 @@ export function parseAccessFields(a: Record<string, unknown>): PersonAccessPatch
     throw new EnrollmentError('invalid_payload', 'validFrom must be before validUntil');
   }
   return patch;
-}
-
-function argsObject(args: unknown, cmd: string, allowed: readonly string[]): Record<string, unknown> {
-  if (args === null || typeof args !== 'object' || Array.isArray(args)) {
-    throw new EnrollmentError('invalid_payload', `${cmd}: args must be a JSON object`);
-  }
-  const extra = Object.keys(args).filter((k) => !allowed.includes(k));
-  if (extra.length > 0) {
-    throw new EnrollmentError('invalid_payload', `${cmd}: unknown args ${extra.slice(0, 5).join(', ')}`);
-  }
-  return args as Record<string, unknown>;
 }
 
 /** `update_person` args: person + at least one of groups, validFrom, validUntil, suspended. */

@@ -72,3 +72,19 @@ export class EnrollmentError extends Error {
     });
   }
 }
+
+/**
+ * A command's `args`: a plain JSON object with only the `allowed` keys.
+ *
+ * @throws EnrollmentError `invalid_payload` naming the command and up to five unknown keys.
+ */
+export function argsObject(args: unknown, cmd: string, allowed: readonly string[]): Record<string, unknown> {
+  if (args === null || typeof args !== 'object' || Array.isArray(args)) {
+    throw new EnrollmentError('invalid_payload', `${cmd}: args must be a JSON object`);
+  }
+  const extra = Object.keys(args).filter((k) => !allowed.includes(k));
+  if (extra.length > 0) {
+    throw new EnrollmentError('invalid_payload', `${cmd}: unknown args ${extra.slice(0, 5).join(', ')}`);
+  }
+  return args as Record<string, unknown>;
+}

@@ -15,7 +15,7 @@ import {
   type UpdatePersonArgs,
 } from '../access/protocol.js';
 import type { PersonAccessPatch } from '../gallery/person-access.js';
-import { EnrollmentError } from './errors.js';
+import { argsObject, EnrollmentError } from './errors.js';
 
 /**
  * The signed request protocol, version 1 (public contract: docs/enrollment.md).
@@ -91,17 +91,6 @@ const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 export interface ArgLimits {
   readonly maxImages: number;
   readonly maxImageBytes: number;
-}
-
-function argsObject(args: unknown, cmd: string, allowed: readonly string[]): Record<string, unknown> {
-  if (args === null || typeof args !== 'object' || Array.isArray(args)) {
-    throw new EnrollmentError('invalid_payload', `${cmd}: args must be a JSON object`);
-  }
-  const extra = Object.keys(args).filter((k) => !allowed.includes(k));
-  if (extra.length > 0) {
-    throw new EnrollmentError('invalid_payload', `${cmd}: unknown args ${extra.slice(0, 5).join(', ')}`);
-  }
-  return args as Record<string, unknown>;
 }
 
 export function parsePersonId(value: unknown): string {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { parseManifest } from '../weights-manifest.js';
 import type { GrayImage } from '../../vision/image.js';
 
 /**
@@ -188,25 +189,4 @@ function denseBlock(x: tf.Tensor4D, block: DenseBlock, first: boolean): tf.Tenso
     input = tf.relu(sum) as tf.Tensor4D;
   }
   return input;
-}
-
-function parseManifest(
-  json: unknown,
-  where: string,
-): { paths: string[]; weights: tf.io.WeightsManifestEntry[] } {
-  if (!Array.isArray(json) || json.length === 0) throw new Error(`${where}: not a tfjs weights manifest`);
-  const paths: string[] = [];
-  const weights: tf.io.WeightsManifestEntry[] = [];
-  for (const group of json as unknown[]) {
-    const g = group as { paths?: unknown; weights?: unknown };
-    if (!Array.isArray(g.paths) || !Array.isArray(g.weights))
-      throw new Error(`${where}: group without paths/weights`);
-    for (const p of g.paths) {
-      if (typeof p !== 'string' || p.includes('..') || p.startsWith('/'))
-        throw new Error(`${where}: bad weights path ${String(p)}`);
-      paths.push(p);
-    }
-    weights.push(...(g.weights as tf.io.WeightsManifestEntry[]));
-  }
-  return { paths, weights };
 }

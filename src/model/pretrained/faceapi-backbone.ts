@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
+import { parseManifest } from '../weights-manifest.js';
 
 /**
  * The face-api.js face recognition network (a port of dlib's ResNet-34-like face
@@ -220,27 +221,4 @@ function residualDown(x: tf.Tensor4D, p: Residual): tf.Tensor4D {
     ]);
   }
   return tf.relu(tf.add(pooled, out)) as tf.Tensor4D;
-}
-
-interface Manifest {
-  readonly paths: string[];
-  readonly weights: tf.io.WeightsManifestEntry[];
-}
-
-function parseManifest(json: unknown, where: string): Manifest {
-  if (!Array.isArray(json) || json.length === 0) throw new Error(`${where}: not a tfjs weights manifest`);
-  const paths: string[] = [];
-  const weights: tf.io.WeightsManifestEntry[] = [];
-  for (const group of json as unknown[]) {
-    const g = group as { paths?: unknown; weights?: unknown };
-    if (!Array.isArray(g.paths) || !Array.isArray(g.weights))
-      throw new Error(`${where}: group without paths/weights`);
-    for (const p of g.paths) {
-      if (typeof p !== 'string' || p.includes('..') || p.startsWith('/'))
-        throw new Error(`${where}: bad weights path ${String(p)}`);
-      paths.push(p);
-    }
-    weights.push(...(g.weights as tf.io.WeightsManifestEntry[]));
-  }
-  return { paths, weights };
 }
