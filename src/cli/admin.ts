@@ -334,8 +334,11 @@ function withAccess(cmd: Command): Command {
 
 /** `list --table`: one row per person and door: the stored credential and whether the door admits them now. */
 function listTable(outcome: RequestOutcome): string {
+  const color = process.stdout.isTTY === true;
   const table = new Table({
     head: ['device', 'person', 'name', 'faces', 'groups', 'valid from', 'valid until', 'suspended', 'now'],
+    // No colour codes when the table is piped or saved.
+    style: { head: color ? ['red'] : [], border: color ? ['grey'] : [] },
   });
   for (const r of outcome.responses) {
     if (r.status !== 'ok') {

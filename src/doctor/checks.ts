@@ -339,7 +339,12 @@ export async function checkClock(probe: ClockSyncProbe): Promise<CheckResult> {
     if (answer === 'yes') return ok(name, 'synchronised (timedatectl)');
     return fail(name, `not synchronised (timedatectl NTPSynchronized=${answer || '?'})`, fix);
   } catch (err) {
-    return fail(name, `cannot tell: ${errorText(err)}`, fix);
+    // Fails like "not synchronised": the access rules treat an unknown clock the same way.
+    return fail(
+      name,
+      `cannot tell: ${errorText(err)}`,
+      'run the door under systemd with systemd-timesyncd (or chrony exposing /run/systemd/timesync/synchronized); without it, schedule-based grants follow access.clockUnsynced',
+    );
   }
 }
 

@@ -42,6 +42,21 @@ export class DecisionActuator {
         : decision,
     );
     if (unlockError) this.logger.error({ event }, 'access granted but the door did not open');
-    else this.logger.info({ event }, decision.type);
+    else this.logger.info({ event }, headline(decision));
+  }
+}
+
+/** The log line's message: the decision and who, so a person reading the log sees it first. */
+function headline(d: AccessDecision): string {
+  const score = d.score.toFixed(3);
+  switch (d.type) {
+    case 'access_granted':
+      return `access_granted ${d.person.id} (score ${score})`;
+    case 'access_denied':
+      return `access_denied ${d.closest?.id ?? 'nobody'}: ${d.reason} (score ${score})`;
+    case 'unknown_face':
+      return `unknown_face (best score ${score})`;
+    case 'spoof_suspected':
+      return `spoof_suspected ${d.person?.id ?? 'unknown person'}: ${d.reasons.join(', ')}`;
   }
 }
