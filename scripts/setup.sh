@@ -21,6 +21,11 @@ PACKAGES=(
   systemd                             # systemd-notify at run time; systemd-analyze for the unit test
 )
 
+started=$SECONDS
+step() { echo "setup: [$1/3] $2 ($((SECONDS - started)) s so far)"; }
+
+step 1 "system packages"
+updated=0
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   [ "$pkg" = "#" ] && continue
@@ -29,6 +34,7 @@ done
 if [ ${#missing[@]} -gt 0 ]; then
   echo "setup: installing ${missing[*]}"
   $SUDO apt-get update -qq
+  updated=1
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
 else
   echo "setup: system packages present"
@@ -39,6 +45,7 @@ fi
 # failed install only warns.
 if [ "${FACEGATE_SETUP_CHROMIUM:-1}" = "1" ] && [ ! -x /usr/bin/chromium ]; then
   echo "setup: installing chromium (for the live view browser test)"
+  [ "$updated" = "1" ] || $SUDO apt-get update -qq || true
   $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium \
     || echo "setup: chromium not installed; the live view browser test will be skipped" >&2
 fi
@@ -53,8 +60,12 @@ export JOBS="${JOBS:-$(nproc)}"
 
 # Optional native modules (tfjs-node, opencv4nodejs, onoff) may fail to build: npm skips
 # them and facegate falls back to TF.js wasm and OpenCV wasm.
+step 2 "npm ci: compiling the native OpenCV and SQLite bindings takes about 5 minutes on 2 cores"
 npm ci --no-audit --no-fund
+
+step 3 "checking the native OpenCV binding"
 
 node -e "require('@u4/opencv4nodejs')" 2>/dev/null \
   && echo "setup: native OpenCV binding ready" \
   || echo "setup: native OpenCV binding not available; the WebAssembly OpenCV will be used"
+echo "setup: done in $((SECONDS - started)) s"
