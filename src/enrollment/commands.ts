@@ -445,16 +445,7 @@ export class EnrollmentService {
       { person: result.personId, faces: result.faces, version: result.version, kid: request.kid },
       'enrolled',
     );
-    this.emit({
-      type: 'enrolled',
-      person: result.personId,
-      name: result.name,
-      faces: result.faces,
-      version: result.version,
-      transaction,
-      kid: request.kid,
-      ...(duplicate ? { duplicateOf: duplicateOf(duplicate) } : {}),
-    });
+    this.emit(enrolledEvent(result, { transaction, kid: request.kid }, { duplicate }));
     await this.galleryChanged();
     return { transaction, data: enrollData(result) };
   }
@@ -500,16 +491,7 @@ export class EnrollmentService {
       throw toEnrollmentError(err, this.log);
     }
     this.log.info({ person: personId, added: faces.length, faces: result.faces }, 'templates added');
-    this.emit({
-      type: 'enrolled',
-      person: result.personId,
-      name: result.name,
-      faces: result.faces,
-      added: faces.length,
-      version: result.version,
-      transaction: origin.transaction,
-      kid: origin.kid,
-    });
+    this.emit(enrolledEvent(result, origin, { added: faces.length }));
     await this.galleryChanged();
     return result;
   }
@@ -552,17 +534,7 @@ export class EnrollmentService {
         { person: result.personId, faces: result.faces, kid: request.kid },
         'enrolled at the door',
       );
-      this.emit({
-        type: 'enrolled',
-        person: result.personId,
-        name: result.name,
-        faces: result.faces,
-        added: faces.length,
-        version: result.version,
-        transaction,
-        kid: request.kid,
-        ...(duplicate ? { duplicateOf: duplicateOf(duplicate) } : {}),
-      });
+      this.emit(enrolledEvent(result, { transaction, kid: request.kid }, { added: faces.length, duplicate }));
       await this.galleryChanged();
     }
     const data = {
@@ -754,6 +726,25 @@ export class EnrollmentService {
       this.log.error({ err, type: body.type }, 'could not record event');
     }
   }
+}
+
+/** The one `enrolled` event of a committed enrollment (photo, walk-up or added templates). */
+function enrolledEvent(
+  r: EnrollOutcome,
+  origin: { readonly transaction: string; readonly kid: string },
+  extra: { readonly added?: number; readonly duplicate?: DuplicateMatch | null },
+): EnrolledEvent {
+  return {
+    type: 'enrolled',
+    person: r.personId,
+    name: r.name,
+    faces: r.faces,
+    ...(extra.added !== undefined ? { added: extra.added } : {}),
+    version: r.version,
+    transaction: origin.transaction,
+    kid: origin.kid,
+    ...(extra.duplicate ? { duplicateOf: duplicateOf(extra.duplicate) } : {}),
+  };
 }
 
 function duplicateOf(d: DuplicateMatch): NonNullable<EnrolledEvent['duplicateOf']> {
