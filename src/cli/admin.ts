@@ -29,6 +29,7 @@ import {
   type RequestOutcome,
 } from '../enrollment/admin-client.js';
 import { DEFAULT_ENROLLMENT_CONFIG } from '../enrollment/config.js';
+import { isPersonId, isPersonName, PERSON_ID_RULE, PERSON_NAME_RULE } from '../identity.js';
 import {
   base64Length,
   DEFAULT_MAX_SIDE,
@@ -62,6 +63,39 @@ function nonNegativeNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n < 0) throw new InvalidArgumentError('must be a number >= 0');
   return n;
+}
+
+/** `--person <id>`: the protocol's person id rule, checked here so a typo is not a round trip. */
+function personId(value: string): string {
+  if (!isPersonId(value)) throw new InvalidArgumentError(`must be ${PERSON_ID_RULE}`);
+  return value;
+}
+
+/** `--name <name>`: the protocol's display-name rule. */
+function personName(value: string): string {
+  if (!isPersonName(value)) throw new InvalidArgumentError(`must be ${PERSON_NAME_RULE}`);
+  return value;
+}
+
+/**
+ * Reads a file named on the command line; a missing, unreadable or directory path becomes a
+ * usage error naming the file and what it was for (not a raw ENOENT stack).
+ */
+async function readInput(path: string, what: string): Promise<Buffer> {
+  try {
+    return await readFile(path);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EACCES'
+          ? 'permission denied'
+          : code === 'EISDIR'
+            ? 'is a directory'
+            : (err as Error).message;
+    throw new AdminError(`cannot read ${what} ${path}: ${why}`, 'usage');
+  }
 }
 
 function positiveInt(value: string): number {
@@ -103,16 +137,18 @@ function withRequest(cmd: Command): Command {
 }
 
 async function brokerOptions(flags: ConnectionFlags): Promise<BrokerOptions> {
-  const read = (path?: string): Promise<Buffer | undefined> =>
-    path ? readFile(path) : Promise.resolve(undefined);
-  const password = flags.passwordFile ? (await readFile(flags.passwordFile, 'utf8')).trim() : undefined;
+  const read = (path: string | undefined, what: string): Promise<Buffer | undefined> =>
+    path ? readInput(path, what) : Promise.resolve(undefined);
+  const password = flags.passwordFile
+    ? (await readInput(flags.passwordFile, 'password file')).toString('utf8').trim()
+    : undefined;
   return {
     url: flags.broker,
     username: flags.username,
     password,
-    ca: await read(flags.ca),
-    cert: await read(flags.cert),
-    key: await read(flags.keyFile),
+    ca: await read(flags.ca, 'CA certificate'),
+    cert: await read(flags.cert, 'client certificate'),
+    key: await read(flags.keyFile, 'client key'),
   };
 }
 
@@ -125,7 +161,7 @@ async function runRequest(
   // --timeout counts from here: connecting, an unacknowledged publish and the answers share it.
   const started = Date.now();
   const timeoutMs = flags.timeout * 1000;
-  const key = await parseAdminKey(await readFile(flags.key, 'utf8'), flags.key);
+  const key = await parseAdminKey((await readInput(flags.key, 'signing key')).toString('utf8'), flags.key);
   if (flags.device === 'all' && flags.expect === 1) {
     process.stderr.write(
       'note: --device all waits for ONE answer; pass --expect <fleet size> to wait for every door\n',
@@ -251,7 +287,7 @@ async function readImages(paths: string[], maxSide: number, verbose: boolean): P
     throw new AdminError(`at most ${limits.maxImages} photos per request (enrollment.maxImages)`, 'usage');
   const encoded: string[] = [];
   for (const path of paths) {
-    const bytes = await readFile(path);
+    const bytes = await readInput(path, 'photo');
     if (sniffPhotoFormat(bytes) === null) throw new AdminError(`${path} is not a JPEG or PNG`, 'usage');
     let photo;
     try {
@@ -381,8 +417,8 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description(
       'enroll (or re-enroll) a person from one or more photos, or (--at-door) from the door camera, optionally with groups and validity',
     )
-    .requiredOption('--person <id>', 'person id (letters, digits, . _ -)')
-    .requiredOption('--name <name>', 'display name')
+    .requiredOption('--person <id>', 'person id (letters, digits, . _ -)', personId)
+    .requiredOption('--name <name>', 'display name (1-100 printable characters)', personName)
     .option(
       '--max-side <px>',
       'photos are rotated by EXIF, scaled to this longest side and re-encoded as JPEG',
@@ -465,7 +501,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .description("change a person's credential on the door(s) without photos (update_person)");
   withAccess(withRequest(person.command('set')))
     .description('set groups and/or validity')
-    .requiredOption('--person <id>', 'person id')
+    .requiredOption('--person <id>', 'person id', personId)
     .action(async (opts: RequestFlags & AccessFlags & { person: string }) => {
       const args = accessArgs(opts);
       if (Object.keys(args).length === 0)
@@ -478,7 +514,7 @@ function buildProgram(setExit: (code: number) => void): Command {
   ] as const) {
     withRequest(person.command(name))
       .description(text)
-      .requiredOption('--person <id>', 'person id')
+      .requiredOption('--person <id>', 'person id', personId)
       .action(async (opts: RequestFlags & { person: string }) =>
         setExit(await runRequest(opts, 'update_person', { person: opts.person, suspended })),
       );
@@ -498,7 +534,7 @@ function buildProgram(setExit: (code: number) => void): Command {
     .action(async (opts: RequestFlags & { file: string }) => {
       let spec: unknown;
       try {
-        spec = JSON.parse(await readFile(opts.file, 'utf8'));
+        spec = JSON.parse((await readInput(opts.file, 'schedules file')).toString('utf8'));
       } catch (err) {
         throw new AdminError(`${opts.file}: ${(err as Error).message}`, 'usage');
       }
@@ -510,7 +546,7 @@ function buildProgram(setExit: (code: number) => void): Command {
 
   withRequest(program.command('remove'))
     .description('remove a person and all their faces')
-    .requiredOption('--person <id>', 'person id')
+    .requiredOption('--person <id>', 'person id', personId)
     .action(async (opts: RequestFlags & { person: string }) =>
       setExit(await runRequest(opts, 'remove', { person: opts.person })),
     );
