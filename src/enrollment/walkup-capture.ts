@@ -1,7 +1,9 @@
 import sharp from 'sharp';
 import type { FrameObserver, FrameSeen } from '../pipeline/frame-observer.js';
 import type { Logger } from '../util/log.js';
-import { createGrayImage, type GrayImage } from '../vision/image.js';
+import { createGrayImage, type GrayImage, type Point } from '../vision/image.js';
+import { fiveFrom68 } from '../vision/landmarks.js';
+import { estimatePose } from '../vision/pose.js';
 import { EnrollmentError } from './errors.js';
 import type { EnrolledFace } from './photo-enroller.js';
 
@@ -54,6 +56,8 @@ interface Candidate {
   readonly image: GrayImage;
   readonly seq: number;
   readonly atMs: number;
+  /** Head yaw (degrees) from the loop's landmarks of the face, when it had them. */
+  readonly yawDeg?: number;
 }
 
 interface Session {
@@ -121,10 +125,12 @@ export class WalkupCapture implements FrameObserver {
     s.usableSeen++;
     if ((s.usableSeen - 1) % s.stride !== 0) return;
     const { image } = seen.frame;
+    const yawDeg = faceYaw(face.landmarks);
     s.usable.push({
       image: createGrayImage(image.width, image.height, new Uint8Array(image.data)),
       seq: seen.frame.seq,
       atMs: this.deps.monotonicMs() - s.startMs,
+      ...(yawDeg === undefined ? {} : { yawDeg }),
     });
     if (s.usable.length >= MAX_CANDIDATES) {
       s.usable = s.usable.filter((_, i) => i % 2 === 0);
@@ -210,12 +216,15 @@ export class WalkupCapture implements FrameObserver {
   }
 
   /**
-   * Up to `max` templates spread evenly over the capture's usable frames (different moments
-   * give different poses); a frame the enrollment face rules refuse is skipped and the next
-   * candidate tried.
+   * Up to `max` templates spread evenly over the head poses of the capture's usable frames
+   * (by yaw when every candidate has landmarks, else over time: different moments give
+   * different poses). Templates of several poses let the door match a person who does not
+   * face the camera squarely; the enrollment face rules still refuse a too-turned frame, and
+   * the next candidate is tried.
    */
   private async enrollSpread(candidates: readonly Candidate[], max: number): Promise<CapturedTemplate[]> {
-    const order = spreadOrder(candidates.length, max);
+    const byPose = poseOrder(candidates);
+    const order = spreadOrder(byPose.length, max).map((i) => byPose[i]);
     const out: CapturedTemplate[] = [];
     for (const index of order) {
       if (out.length >= max) break;
@@ -231,6 +240,26 @@ export class WalkupCapture implements FrameObserver {
       out.push({ face, thumbnail: await jpegThumbnail(face.crop), frame: c.seq, atMs: Math.round(c.atMs) });
     }
     return out.sort((a, b) => a.frame - b.frame);
+  }
+}
+
+/**
+ * Candidate indices sorted by head yaw (most turned to one side first) when every candidate
+ * has a yaw; in capture order otherwise (a mix would compare estimates with guesses).
+ */
+export function poseOrder(candidates: readonly { readonly yawDeg?: number }[]): number[] {
+  const indices = [...candidates.keys()];
+  if (!candidates.every((c) => c.yawDeg !== undefined)) return indices;
+  return indices.sort((a, b) => (candidates[a].yawDeg ?? 0) - (candidates[b].yawDeg ?? 0));
+}
+
+/** Yaw (degrees) from a face's 68 landmarks; undefined without them or when they are degenerate. */
+function faceYaw(points: readonly Point[] | undefined): number | undefined {
+  if (!points || points.length < 68) return undefined;
+  try {
+    return estimatePose(fiveFrom68(points)).yawDeg;
+  } catch {
+    return undefined; // degenerate landmarks (RangeError): no pose, the capture order is used
   }
 }
 

@@ -10,7 +10,7 @@ import { registerEnrollmentCommands } from '../../src/enrollment/commands.js';
 import { DEFAULT_ENROLLMENT_CONFIG } from '../../src/enrollment/config.js';
 import { PhotoEnroller } from '../../src/enrollment/photo-enroller.js';
 import { signRequest } from '../../src/enrollment/protocol.js';
-import { spreadOrder, WalkupCapture } from '../../src/enrollment/walkup-capture.js';
+import { poseOrder, spreadOrder, WalkupCapture } from '../../src/enrollment/walkup-capture.js';
 import { GalleryStore } from '../../src/gallery/store.js';
 import type { Embedder } from '../../src/model/embedder.js';
 import { loadEmbedder } from '../../src/model/load.js';
@@ -289,6 +289,20 @@ describe('capture_enroll (walk-up enrollment)', () => {
     expect(spreadOrder(6, 3)).toEqual([0, 3, 5, 1, 2, 4]);
     expect(spreadOrder(1, 3)).toEqual([0]);
     expect(spreadOrder(0, 3)).toEqual([]);
+  });
+
+  it('spreads the templates over head yaw when every candidate has one, else over time', () => {
+    // Yaw of five candidates in capture order: turned right, frontal, left, frontal, right.
+    const yaws = [20, 1, -25, -2, 12];
+    const byPose = poseOrder(yaws.map((yawDeg) => ({ yawDeg })));
+    expect(byPose.map((i) => yaws[i])).toEqual([-25, -2, 1, 12, 20]);
+    // Three templates: both extremes and the middle pose, not the first/middle/last frames.
+    const picked = spreadOrder(byPose.length, 3)
+      .slice(0, 3)
+      .map((i) => yaws[byPose[i]]);
+    expect(picked).toEqual([-25, 1, 20]);
+    // One candidate without landmarks: capture order.
+    expect(poseOrder([{ yawDeg: 5 }, {}, { yawDeg: -5 }])).toEqual([0, 1, 2]);
   });
 });
 
