@@ -39,7 +39,8 @@ export interface ComparedPipeline {
 }
 
 /**
- * facegate as the door runs it: Haar detector (photos; the largest face) → THE FaceCropper
+ * facegate as the door runs it: Haar detector (photos; the largest face with plausible
+ * landmarks, FaceCropper.cropMain) → THE FaceCropper
  * (landmarks, 5-point alignment, the model's crop) → the model's sister network; pairs scored
  * by the model's Siamese head.
  */
@@ -59,9 +60,10 @@ export function facegatePipeline(
       let face: CroppedFace;
       if (kind === 'photo') {
         if (!detector) throw new Error('photos need a face detector');
-        const boxes = await detector.detect(photo.gray);
-        if (boxes.length === 0) return null;
-        [face] = await cropper.crop(photo.gray, [{ box: boxes[0] }]);
+        // The largest face aligned on plausible landmarks (a larger Haar false positive is passed over).
+        const main = await cropper.cropMain(photo.gray, await detector.detect(photo.gray));
+        if (!main) return null;
+        face = main;
       } else {
         face = await cropper.cropWhole(photo.gray);
       }

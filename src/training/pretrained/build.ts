@@ -33,8 +33,8 @@ export interface PreparedSet {
 
 /**
  * Person folders of images → model inputs through THE FaceCropper. `detector` given
- * (photos): the largest face of each image (none: skipped); null (ready crops): the image
- * is the face.
+ * (photos): the main face of each image (FaceCropper.cropMain; none: skipped); null (ready
+ * crops): the image is the face.
  */
 export async function prepareFolder(
   root: string,
@@ -54,13 +54,13 @@ export async function prepareFolder(
       const image = await readGrayImage(path);
       let face: CroppedFace;
       if (detector) {
-        const boxes = await detector.detect(image);
-        if (boxes.length === 0) {
+        // The largest face with plausible landmarks (detector boxes come largest first).
+        const main = await cropper.cropMain(image, await detector.detect(image));
+        if (!main) {
           set.skipped.push(`${person}/${file}`);
           continue;
         }
-        // Detector boxes come largest first.
-        [face] = await cropper.crop(image, [{ box: boxes[0] }]);
+        face = main;
       } else {
         face = await cropper.cropWhole(image);
       }
