@@ -131,15 +131,21 @@ export class FaceCropper {
    * returns them) and takes the largest one aligned on plausible landmarks; the largest box
    * when none is. A Haar false positive larger than the real face (a shirt, a textured
    * background: measured on realfaces-dev, 2 of 154 photos) gets landmarks that collapse or
-   * make no face (face-rules' implausibleLandmarks) and is passed over. Null without boxes.
+   * make no face (face-rules' implausibleLandmarks) and is passed over. Null without boxes,
+   * and with `requireLandmarks` when no box has plausible landmarks (boxes of a detector
+   * retry, more prone to false positives: detectWithTurnedRetry).
    */
-  async cropMain(image: GrayImage, boxes: readonly Box[]): Promise<CroppedFace | null> {
+  async cropMain(
+    image: GrayImage,
+    boxes: readonly Box[],
+    options: { readonly requireLandmarks?: boolean } = {},
+  ): Promise<CroppedFace | null> {
     if (boxes.length === 0) return null;
     const faces = await this.crop(
       image,
       boxes.map((box) => ({ box })),
     );
-    return faces.find((f) => f.alignment === 'landmarks') ?? faces[0];
+    return faces.find((f) => f.alignment === 'landmarks') ?? (options.requireLandmarks ? null : faces[0]);
   }
 
   /** Frees the landmark model (the cropper owns it). */

@@ -126,5 +126,8 @@ describe('FaceCropper.cropMain', () => {
     const [onFalse] = await cropper.crop(scene, [{ box: falseBox }]);
     expect(onFalse.fallback).toBe('implausible_landmarks');
     expect(await cropper.cropMain(scene, [])).toBeNull();
+    // Alone, the false box is still the main face (box-aligned, flagged) unless landmarks are required.
+    expect((await cropper.cropMain(scene, [falseBox]))?.fallback).toBe('implausible_landmarks');
+    expect(await cropper.cropMain(scene, [falseBox], { requireLandmarks: true })).toBeNull();
   });
 });

@@ -9,7 +9,7 @@ import {
 } from '../../model/pretrained/embedder.js';
 import { positivePairs, trainSiameseHead, type HeadTrainOptions } from '../../model/pretrained/head.js';
 import { readPersonFolders } from '../../util/person-folders.js';
-import type { FaceDetector } from '../../vision/detector.js';
+import { detectWithTurnedRetry, type FaceDetector } from '../../vision/detector.js';
 import { DLIB_CHIP_150, type AlignedGeometry } from '../../vision/face-chip.js';
 import type { CroppedFace, FaceCropper } from '../../vision/face-cropper.js';
 import { readGrayImage } from '../../vision/image-io.js';
@@ -54,8 +54,10 @@ export async function prepareFolder(
       const image = await readGrayImage(path);
       let face: CroppedFace;
       if (detector) {
-        // The largest face with plausible landmarks (detector boxes come largest first).
-        const main = await cropper.cropMain(image, await detector.detect(image));
+        // The largest face with plausible landmarks (detector boxes come largest first); none
+        // upright: the photo turned ±15°, a face only with plausible landmarks.
+        const { boxes, turned } = await detectWithTurnedRetry(detector, image);
+        const main = await cropper.cropMain(image, boxes, { requireLandmarks: turned });
         if (!main) {
           set.skipped.push(`${person}/${file}`);
           continue;
