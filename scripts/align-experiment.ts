@@ -123,7 +123,13 @@ for (const v of variants) {
   let fallbacks = 0;
   const chips: GrayImage[] = [];
   const lm = v.net
-    ? new FaceLandmarker(nets[v.net], { boxScale: v.boxScale, refine: v.refine, refineScale: v.refineScale })
+    ? new FaceLandmarker(nets[v.net], {
+        boxScale: v.boxScale,
+        boxShiftY: 0,
+        derollDeg: 90,
+        refine: v.refine,
+        refineScale: v.refineScale,
+      })
     : null;
   const sums = { lx: 0, ly: 0, rx: 0, ry: 0, nx: 0, ny: 0, mlx: 0, mly: 0, mrx: 0, mry: 0, n: 0 };
   for (const it of items) {

@@ -9,7 +9,7 @@ import { IMAGE_EXTENSIONS } from './dataset.js';
 import { euclidean } from '../model/embed.js';
 import { similarityFromDistance, type Embedder } from '../model/embedder.js';
 import { decodeToRgb, type FaceApiPeer, type RgbImage } from './peer-faceapi.js';
-import type { FaceDetector } from '../vision/detector.js';
+import { detectWithTurnedRetry, type FaceDetector } from '../vision/detector.js';
 import type { CroppedFace, FaceCropper } from '../vision/face-cropper.js';
 
 /** One photo as the pipelines get it: gray (as facegate's camera path makes it) and, when asked, colour. */
@@ -39,7 +39,9 @@ export interface ComparedPipeline {
 }
 
 /**
- * facegate as the door runs it: Haar detector (photos; the largest face) → THE FaceCropper
+ * facegate as it enrolls a photo: Haar detector (photos; the largest face with plausible
+ * landmarks, FaceCropper.cropMain; the turned retry of detectWithTurnedRetry when none is
+ * upright) → THE FaceCropper
  * (landmarks, 5-point alignment, the model's crop) → the model's sister network; pairs scored
  * by the model's Siamese head.
  */
@@ -59,9 +61,12 @@ export function facegatePipeline(
       let face: CroppedFace;
       if (kind === 'photo') {
         if (!detector) throw new Error('photos need a face detector');
-        const boxes = await detector.detect(photo.gray);
-        if (boxes.length === 0) return null;
-        [face] = await cropper.crop(photo.gray, [{ box: boxes[0] }]);
+        // The largest face aligned on plausible landmarks (a larger Haar false positive is passed
+        // over); none upright: the photo turned ±15°, a face only with plausible landmarks.
+        const { boxes, turned } = await detectWithTurnedRetry(detector, photo.gray);
+        const main = await cropper.cropMain(photo.gray, boxes, { requireLandmarks: turned });
+        if (!main) return null;
+        face = main;
       } else {
         face = await cropper.cropWhole(photo.gray);
       }

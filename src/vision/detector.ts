@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { applySimilarity, warpSimilarity } from './align.js';
 import type { Box, GrayImage } from './image.js';
 import type { DetectorConfig } from './config.js';
 import type { Logger } from '../util/log.js';
@@ -86,4 +87,40 @@ export async function createFaceDetector(
     `face detector: ${engine.name}`,
   );
   return new HaarFaceDetector(engine, config);
+}
+
+/** In-plane turns (degrees) of the photo retry: beyond the frontal cascade's tolerance of about ±10°. */
+export const TURNED_RETRY_DEGREES: readonly number[] = [15, -15];
+
+/**
+ * Photos (evaluation, training; not live frames, where a retry on every empty frame would
+ * double the detector's cost): the detector's boxes, or — when it finds none — the boxes it
+ * finds in the photo turned about its centre by each of `anglesDeg` (a head tilted beyond
+ * the cascade's tolerance, common in film stills), mapped back as upright squares around
+ * the face centres, largest first. `turned` says the boxes came from the retry: the caller
+ * should keep only faces with plausible landmarks (FaceCropper.cropMain `requireLandmarks`),
+ * the retry being more prone to false positives. The landmark model levels the tilt.
+ */
+export async function detectWithTurnedRetry(
+  detector: FaceDetector,
+  image: GrayImage,
+  anglesDeg: readonly number[] = TURNED_RETRY_DEGREES,
+): Promise<{ boxes: Box[]; turned: boolean }> {
+  const boxes = await detector.detect(image);
+  if (boxes.length > 0 || anglesDeg.length === 0) return { boxes, turned: false };
+  const found: Box[] = [];
+  const cx = image.width / 2;
+  const cy = image.height / 2;
+  for (const deg of anglesDeg) {
+    const th = (deg * Math.PI) / 180;
+    const a = Math.cos(th);
+    const b = Math.sin(th);
+    // turned-image pixel → photo pixel: a rotation about the photo's centre.
+    const t = { a, b, tx: cx - (a * cx - b * cy), ty: cy - (b * cx + a * cy) };
+    for (const box of await detector.detect(warpSimilarity(image, t, image.width, image.height))) {
+      const c = applySimilarity(t, { x: box.x + box.width / 2, y: box.y + box.height / 2 });
+      found.push({ x: c.x - box.width / 2, y: c.y - box.height / 2, width: box.width, height: box.height });
+    }
+  }
+  return { boxes: found.sort((p, q) => q.width * q.height - p.width * p.height), turned: found.length > 0 };
 }

@@ -1,13 +1,21 @@
 import { applySimilarity, fitSimilarity, warpSimilarity, type SimilarityTransform } from './align.js';
 import type { Box, GrayImage, Point } from './image.js';
-import { DLIB_MEAN_FACE_FIVE, FIVE_POINT_NAMES, fiveToArray, type FivePoints } from './landmarks.js';
+import {
+  DLIB_MEAN_FACE_17_67,
+  DLIB_MEAN_FACE_FIVE,
+  FIVE_POINT_NAMES,
+  fiveToArray,
+  type FaceLandmarks,
+  type FivePoints,
+} from './landmarks.js';
 import { equalizeHistogram, resampleRect, type PreprocessOptions } from './preprocess.js';
 
 /**
  * Crop geometries a model can declare (what its input must look like):
  *
- * - `aligned`: a face chip in dlib's `get_face_chip_details` geometry — the five landmarks
- *   mapped by a least-squares similarity transform onto dlib's mean face, with `padding`
+ * - `aligned`: a face chip in dlib's `get_face_chip_details` geometry — the landmarks
+ *   mapped by a least-squares similarity transform onto dlib's mean face (`fit`: which
+ *   points; see ChipFit), with `padding`
  *   (dlib's meaning: the chip spans the unit template square grown by `padding` on each
  *   side) and `size` pixels a side. dlib_face_recognition_resnet_model_v1 (face-api.js's
  *   recognition net) was trained on size 150, padding 0.25.
@@ -19,7 +27,34 @@ export interface AlignedGeometry {
   readonly padding: number;
   readonly template: 'dlib-mean-face';
   readonly equalize: boolean;
+  /** Which landmarks the similarity is fitted to; absent = `five` (models stored before `dlib-33`). */
+  readonly fit?: ChipFit;
 }
+
+/**
+ * The points a chip's similarity transform is fitted to:
+ * - `dlib-33`: what dlib's `get_face_chip_details` fits for a 68-point face (and so the chips
+ *   dlib_face_recognition_resnet_model_v1 was trained on): iBUG points 27–54 and 60–64 — nose,
+ *   eyes, outer mouth and upper inner lip; not the jaw, the eyebrows or the lower lip (they
+ *   move with expression). 33 points average out the noise of each one. Falls back to `five`
+ *   when the landmarks have no 68 points.
+ * - `five`: eye centres, nose tip, mouth corners (what a 5-point landmark model gives).
+ */
+export type ChipFit = 'dlib-33' | 'five';
+
+/**
+ * iBUG indices dlib's get_face_chip_details fits for a 68-point shape (dlib,
+ * dlib/image_transforms/interpolation.h: it skips 0–16 (jaw), 17–26 (eyebrows), 55–59 and
+ * 65–67 (lower lip)).
+ */
+export const DLIB_FIT_POINTS: readonly number[] = [
+  ...Array.from({ length: 28 }, (_, i) => 27 + i),
+  60,
+  61,
+  62,
+  63,
+  64,
+];
 
 export interface BoxGeometry extends PreprocessOptions {
   readonly kind: 'box';
@@ -34,6 +69,7 @@ export const DLIB_CHIP_150: AlignedGeometry = {
   padding: 0.25,
   template: 'dlib-mean-face',
   equalize: false,
+  fit: 'dlib-33',
 };
 
 /**
@@ -56,6 +92,8 @@ export function validateGeometry(g: CropGeometry): void {
     if (g.template !== 'dlib-mean-face') throw new RangeError(`unknown chip template ${String(g.template)}`);
     if (!(g.padding >= 0 && g.padding <= 2))
       throw new RangeError(`chip padding must be in 0..2, got ${g.padding}`);
+    if (g.fit !== undefined && g.fit !== 'dlib-33' && g.fit !== 'five')
+      throw new RangeError(`unknown chip fit ${String(g.fit)}: expected dlib-33 or five`);
   } else if (g.kind !== 'box') {
     throw new RangeError(`unknown crop geometry ${String((g as { kind?: unknown }).kind)}`);
   }
@@ -80,6 +118,35 @@ export function templateInChip(g: { size: number; padding: number }): FivePoints
 /** chip pixel → image pixel transform that puts `five` (image) on the template. */
 export function chipTransform(five: FivePoints, g: { size: number; padding: number }): SimilarityTransform {
   return fitSimilarity(fiveToArray(templateInChip(g)), fiveToArray(five));
+}
+
+/** Where dlib's mean face puts iBUG point `i` (17..67) in a chip of this geometry (pixels). */
+export function templatePointInChip(i: number, g: { size: number; padding: number }): Point {
+  const q = DLIB_MEAN_FACE_17_67[i - 17];
+  if (q === undefined) throw new RangeError(`dlib's mean face has no iBUG point ${i}`);
+  return {
+    x: ((g.padding + q.x) / (1 + 2 * g.padding)) * g.size,
+    y: ((g.padding + q.y) / (1 + 2 * g.padding)) * g.size,
+  };
+}
+
+/**
+ * chip pixel → image pixel transform for a face's landmarks, fitted as `fit` says: `dlib-33`
+ * on DLIB_FIT_POINTS when there are 68 points (least squares, as dlib's
+ * get_face_chip_details), otherwise on the five points.
+ */
+export function chipTransformFor(
+  landmarks: FaceLandmarks,
+  g: { size: number; padding: number },
+  fit: ChipFit = 'five',
+): SimilarityTransform {
+  if (fit === 'dlib-33' && landmarks.points.length === 68) {
+    return fitSimilarity(
+      DLIB_FIT_POINTS.map((i) => templatePointInChip(i, g)),
+      DLIB_FIT_POINTS.map((i) => landmarks.points[i]),
+    );
+  }
+  return chipTransform(landmarks.five, g);
 }
 
 /** The aligned chip of a face (not equalised). */

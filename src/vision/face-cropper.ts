@@ -2,6 +2,7 @@ import { warpSimilarity } from './align.js';
 import {
   CANONICAL_CHIP,
   chipTransform,
+  chipTransformFor,
   fiveFromBox,
   fiveInChip,
   modelInputFromChip,
@@ -16,8 +17,18 @@ import { preprocessFace } from './preprocess.js';
 /** Finds the landmarks of detector boxes (the landmark model; see src/model/landmarks). */
 export interface LandmarkLocator {
   readonly name: string;
-  locate(image: GrayImage, boxes: readonly Box[]): Promise<FaceLandmarks[]>;
+  locate(image: GrayImage, boxes: readonly Box[], options?: CropOptions): Promise<FaceLandmarks[]>;
   dispose?(): void;
+}
+
+/** Per-call choices of the face path. */
+export interface CropOptions {
+  /**
+   * Run the landmark model's second (refinement) pass: undefined = the landmarker's default
+   * (off for the committed model). One more net pass per face; enrollment and live frames
+   * must use the same setting (they are compared by the cropper parity test).
+   */
+  readonly refine?: boolean;
 }
 
 /** Why a face was cut without its own landmarks (flagged on the face, counted, carried into events). */
@@ -44,8 +55,9 @@ export interface CroppedFace {
  * re-embedding, head training and evaluation all call this one object:
  *
  * locate landmarks (one batch per call) → check they look like a face → similarity
- * transform of the five points onto the model's template (least squares) → canonical chip
- * → the model's input cut from that chip → normalise.
+ * transform of the landmarks onto the model's template (least squares; the points the
+ * geometry's `fit` names: dlib's 33 for the face-api/dlib ResNet) → canonical chip → the
+ * model's input cut from that chip → normalise.
  *
  * Without a landmark model, or when the landmarks are implausible, the five points a
  * typical Haar box implies are used (framed like an aligned face, not levelled) and the face
@@ -67,7 +79,11 @@ export class FaceCropper {
   }
 
   /** Crops every face of one image (the landmarks of all of them in one batch). */
-  async crop(image: GrayImage, faces: readonly FaceRegion[]): Promise<CroppedFace[]> {
+  async crop(
+    image: GrayImage,
+    faces: readonly FaceRegion[],
+    options: CropOptions = {},
+  ): Promise<CroppedFace[]> {
     const g = this.geometry;
     if (g.kind === 'box') {
       return faces.map((face) => ({
@@ -81,6 +97,7 @@ export class FaceCropper {
       ? await this.landmarks.locate(
           image,
           faces.map((f) => f.box),
+          options,
         )
       : null;
     return faces.map((face, i) => {
@@ -92,7 +109,10 @@ export class FaceCropper {
           ? null
           : 'implausible_landmarks';
       const five = problem === null && lm ? lm.five : fiveFromBox(face.box);
-      const t = chipTransform(five, CANONICAL_CHIP);
+      const t =
+        problem === null && lm
+          ? chipTransformFor(lm, CANONICAL_CHIP, g.fit)
+          : chipTransform(five, CANONICAL_CHIP);
       const chipImage = warpSimilarity(image, t, CANONICAL_CHIP.size, CANONICAL_CHIP.size);
       const region: FaceRegion =
         problem === null && lm ? { box: face.box, landmarks: lm } : { box: face.box };
@@ -104,6 +124,28 @@ export class FaceCropper {
         ...(problem === null ? {} : { fallback: problem }),
       };
     });
+  }
+
+  /**
+   * The main face of a photo: crops every detector box (largest first, as the detector
+   * returns them) and takes the largest one aligned on plausible landmarks; the largest box
+   * when none is. A Haar false positive larger than the real face (a shirt, a textured
+   * background: measured on realfaces-dev, 2 of 154 photos) gets landmarks that collapse or
+   * make no face (face-rules' implausibleLandmarks) and is passed over. Null without boxes,
+   * and with `requireLandmarks` when no box has plausible landmarks (boxes of a detector
+   * retry, more prone to false positives: detectWithTurnedRetry).
+   */
+  async cropMain(
+    image: GrayImage,
+    boxes: readonly Box[],
+    options: { readonly requireLandmarks?: boolean } = {},
+  ): Promise<CroppedFace | null> {
+    if (boxes.length === 0) return null;
+    const faces = await this.crop(
+      image,
+      boxes.map((box) => ({ box })),
+    );
+    return faces.find((f) => f.alignment === 'landmarks') ?? (options.requireLandmarks ? null : faces[0]);
   }
 
   /** Frees the landmark model (the cropper owns it). */

@@ -151,20 +151,10 @@ describe('FaceCropper alignment geometry', () => {
       ty: -(-toScene.b * toScene.tx + toScene.a * toScene.ty) / n,
     };
     const scene = warpSimilarity(face, toFace, 320, 300);
-    const corners = [
-      { x: box.x, y: box.y },
-      { x: box.x + box.width, y: box.y },
-      { x: box.x, y: box.y + box.height },
-      { x: box.x + box.width, y: box.y + box.height },
-    ].map((p) => applySimilarity(toScene, p));
-    const xs = corners.map((p) => p.x);
-    const ys = corners.map((p) => p.y);
-    const sceneBox = {
-      x: Math.min(...xs),
-      y: Math.min(...ys),
-      width: Math.max(...xs) - Math.min(...xs),
-      height: Math.max(...ys) - Math.min(...ys),
-    };
+    // A detector finds a face of the same size, upright box, around the face's centre.
+    const centre = applySimilarity(toScene, { x: box.x + box.width / 2, y: box.y + box.height / 2 });
+    const side = box.width * scale;
+    const sceneBox = { x: centre.x - side / 2, y: centre.y - side / 2, width: side, height: side };
     const [turned] = await cropper.crop(scene, [{ box: sceneBox }]);
     expect(turned.alignment).toBe('landmarks');
 

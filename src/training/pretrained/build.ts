@@ -9,7 +9,7 @@ import {
 } from '../../model/pretrained/embedder.js';
 import { positivePairs, trainSiameseHead, type HeadTrainOptions } from '../../model/pretrained/head.js';
 import { readPersonFolders } from '../../util/person-folders.js';
-import type { FaceDetector } from '../../vision/detector.js';
+import { detectWithTurnedRetry, type FaceDetector } from '../../vision/detector.js';
 import { DLIB_CHIP_150, type AlignedGeometry } from '../../vision/face-chip.js';
 import type { CroppedFace, FaceCropper } from '../../vision/face-cropper.js';
 import { readGrayImage } from '../../vision/image-io.js';
@@ -33,8 +33,8 @@ export interface PreparedSet {
 
 /**
  * Person folders of images → model inputs through THE FaceCropper. `detector` given
- * (photos): the largest face of each image (none: skipped); null (ready crops): the image
- * is the face.
+ * (photos): the main face of each image (FaceCropper.cropMain; none: skipped); null (ready
+ * crops): the image is the face.
  */
 export async function prepareFolder(
   root: string,
@@ -54,13 +54,15 @@ export async function prepareFolder(
       const image = await readGrayImage(path);
       let face: CroppedFace;
       if (detector) {
-        const boxes = await detector.detect(image);
-        if (boxes.length === 0) {
+        // The largest face with plausible landmarks (detector boxes come largest first); none
+        // upright: the photo turned ±15°, a face only with plausible landmarks.
+        const { boxes, turned } = await detectWithTurnedRetry(detector, image);
+        const main = await cropper.cropMain(image, boxes, { requireLandmarks: turned });
+        if (!main) {
           set.skipped.push(`${person}/${file}`);
           continue;
         }
-        // Detector boxes come largest first.
-        [face] = await cropper.crop(image, [{ box: boxes[0] }]);
+        face = main;
       } else {
         face = await cropper.cropWhole(image);
       }

@@ -58,6 +58,7 @@ describe('pretrained sister network (models/faceapi-siamese)', () => {
       padding: 0.25,
       template: 'dlib-mean-face',
       equalize: false,
+      fit: 'dlib-33',
     });
     expect(embedder.thresholds.accept).toBeGreaterThanOrEqual(0.5);
   });
