@@ -130,4 +130,19 @@ describe('FaceCropper.cropMain', () => {
     expect((await cropper.cropMain(scene, [falseBox]))?.fallback).toBe('implausible_landmarks');
     expect(await cropper.cropMain(scene, [falseBox], { requireLandmarks: true })).toBeNull();
   });
+
+  it('runs the optional refinement pass per call: a plausible face, points moved by a few pixels', async () => {
+    const face = await readGrayImage('data/orl_faces/s36/1.pgm');
+    const box = { x: 10, y: 20, width: 72, height: 72 };
+    const [one] = await cropper.crop(face, [{ box }]);
+    const [two] = await cropper.crop(face, [{ box }], { refine: true });
+    expect(one.alignment).toBe('landmarks');
+    expect(two.alignment).toBe('landmarks');
+    const a = one.region.landmarks!.points;
+    const b = two.region.landmarks!.points;
+    const moved = a.map((p, i) => Math.hypot(p.x - b[i].x, p.y - b[i].y));
+    // A second pass on another square moves the points (it ran), but stays on the same face.
+    expect(Math.max(...moved)).toBeGreaterThan(0.01);
+    expect(moved.reduce((x, y) => x + y, 0) / moved.length).toBeLessThan(4);
+  });
 });

@@ -82,8 +82,11 @@ export class FaceLandmarker {
   }
 
   /**
-   * Landmarks of each box (one batch per pass). `options.refine` overrides the landmarker's
-   * own setting for this call.
+   * Landmarks of each box, 68 points in image pixels (one batch per pass): the first pass,
+   * the refinement pass when asked (`options.refine` overrides the landmarker's own setting
+   * for this call), then one upright pass for each face tilted over `derollDeg` (a 25°-tilted
+   * ORL face's chip correlates 0.82 with the upright one's without it, over 0.9 with it:
+   * test/vision/face-cropper.test.ts).
    */
   async locate(
     image: GrayImage,
