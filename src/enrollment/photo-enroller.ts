@@ -1,7 +1,7 @@
 import sharp from 'sharp';
 import type { Embedder } from '../model/embedder.js';
 import { DEFAULT_QUALITY_CONFIG } from '../vision/config.js';
-import type { FaceDetector } from '../vision/detector.js';
+import { detectWithTurnedRetry, type FaceDetector } from '../vision/detector.js';
 import { checkFace, type FaceRuleFailure, type FaceRulesConfig } from '../vision/face-rules.js';
 import type { AlignmentFallback, FaceCropper } from '../vision/face-cropper.js';
 import { createGrayImage, type Box, type GrayImage } from '../vision/image.js';
@@ -230,7 +230,11 @@ export class PhotoEnroller {
     };
   }
 
-  /** Exactly one face, in the photo or (retry) in the photo with a border around it. */
+  /**
+   * Exactly one face: in the photo, or (retries) in the photo with a border around it or turned
+   * ±15°. Detector boxes whose landmarks are implausible (a false positive on a shirt or a
+   * hand) are dropped before counting faces, so only a second *face* gives `several_faces`.
+   */
   private async findFace(image: GrayImage): Promise<{ image: GrayImage; box: Box; padded: boolean }> {
     const { width, height } = image;
     if (width < this.rules.minFacePixels || height < this.rules.minFacePixels) {
@@ -254,12 +258,49 @@ export class PhotoEnroller {
       if (boxes.length > 0)
         this.log.info({ padding: fraction, border }, 'face found after padding the photo');
     }
+    let turned = false;
+    if (boxes.length === 0) {
+      // A head tilted beyond the frontal cascade's ~±10°: the photo turned ±15° (the same
+      // retry the evaluation uses); only faces with plausible landmarks count (below).
+      const retry = await detectWithTurnedRetry(this.deps.detector, image);
+      if (retry.turned) {
+        searched = image;
+        boxes = distinctFaces(retry.boxes);
+        turned = true;
+      }
+    }
     if (boxes.length === 0) {
       throw new EnrollmentError(
         'no_face',
-        `no face found in the ${width}x${height} photo, also with a border added around it`,
+        `no face found in the ${width}x${height} photo, also with a border added around it and turned ±15°`,
         { hint: NO_FACE_HINT },
       );
+    }
+    if (boxes.length > 1 || turned) {
+      // Haar also fires on shirts, hands and wallpaper: a box whose landmarks do not span it
+      // like a face's (the live gate's rule, face-rules.ts) is not a second person.
+      const faces = await this.deps.cropper.crop(
+        searched,
+        boxes.map((box) => ({ box })),
+      );
+      const real = boxes.filter((_, i) => faces[i].alignment === 'landmarks');
+      if (real.length !== boxes.length)
+        this.log.info(
+          { boxes: boxes.length, faces: real.length, turned },
+          'detector boxes without plausible landmarks ignored',
+        );
+      // Without landmarks (no landmark model, or a box-crop model) nothing can be told
+      // apart: every box counts (fails closed: several boxes stay several_faces).
+      const judged = faces.some((f) => f.alignment === 'landmarks' || f.fallback === 'implausible_landmarks');
+      if (!judged) real.splice(0, real.length, ...boxes);
+      if (real.length === 0) {
+        throw new EnrollmentError(
+          'no_face',
+          `no face with plausible landmarks found in the ${width}x${height} photo (${boxes.length} detector box(es) rejected)`,
+          { hint: NO_FACE_HINT },
+        );
+      }
+      boxes = real;
     }
     if (boxes.length > 1) {
       throw new EnrollmentError(
