@@ -19,6 +19,11 @@ export interface SeenFace {
   readonly personId?: string;
   readonly name?: string;
   readonly score?: number;
+  /**
+   * The face's track is decided: this frame was not embedded, personId/name/score are the
+   * track's last embedding (TrackIdentities); such a face casts no vote.
+   */
+  readonly reused?: boolean;
   /** The face track's liveness verdict and its reasons (absent when liveness is off). */
   readonly liveness?: {
     readonly verdict: 'live' | 'spoof' | 'undecided';
