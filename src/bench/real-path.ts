@@ -155,9 +155,15 @@ export async function runRealPath(o: RealPathOptions): Promise<RealPathReport> {
   const samples = { throughput: new Map<string, number[]>(), paced: new Map<string, number[]>() };
   const rss: number[] = [];
   const tensors: number[] = [];
+  // The loop's gauge counts the main thread's and the face worker's tensors (set every frame).
+  let loopTensors: number | null = null;
   const sampleMemory = () => {
     rss.push(probe.rssBytes() / 1048576);
-    tensors.push(tf.memory().numTensors);
+    tensors.push(loopTensors ?? tf.memory().numTensors);
+    void app.metrics.tensors.get().then((m) => {
+      const v = m.values[0]?.value;
+      if (typeof v === 'number' && v > 0) loopTensors = v;
+    });
   };
 
   const app = new FacegateApp({

@@ -74,6 +74,8 @@ export interface LiveLoopOptions {
    * is free, so it may be up to one frame's embedding older than the newest.
    */
   readonly detectAhead?: boolean;
+  /** Wait after the face worker failed to start before trying again (it loads the models). Default 5000. */
+  readonly encoderRetryMs?: number;
 }
 
 export interface LoopStats {
@@ -102,6 +104,7 @@ export class LiveLoop {
   private lastErrorEventMs = -Infinity;
   private stats = { processed: 0, dropped: 0, errors: 0, reusedFaces: 0, lastSeq: null as number | null };
   private readonly detectAhead: boolean;
+  private readonly encoderRetryMs: number;
   /** The next frame, taken while the current one is embedded, with its detection running. */
   private ahead: Promise<{ frame: Frame; boxes: Promise<Detections> }> | null = null;
 
@@ -113,6 +116,7 @@ export class LiveLoop {
     this.sourceRetryMs = options.sourceRetryMs ?? 1000;
     this.errorEventIntervalMs = options.errorEventIntervalMs ?? 60_000;
     this.detectAhead = options.detectAhead ?? true;
+    this.encoderRetryMs = options.encoderRetryMs ?? 5000;
   }
 
   get counters(): LoopStats {
@@ -159,7 +163,7 @@ export class LiveLoop {
       } catch (err) {
         // No progress: /health and the watchdog see a loop that cannot recognise anyone.
         this.countError('embed', err);
-        await this.sleep(this.sourceRetryMs);
+        await this.sleep(this.encoderRetryMs);
       }
     }
     while (!this.stopping) {

@@ -7,6 +7,11 @@ import type { Embedder } from '../../src/model/embedder.js';
 import { cropGeometryOf } from '../../src/model/embedder.js';
 import { createFaceCropper } from '../../src/model/face-path.js';
 import { FaceWorker, FaceWorkerError } from '../../src/pipeline/face-worker.js';
+import { LiveLoop } from '../../src/pipeline/live-loop.js';
+import { FacegateMetrics } from '../../src/ops/metrics.js';
+import { systemClock } from '../../src/util/clock.js';
+import { RecordingSink } from '../fakes/events.js';
+import { TimerFrameSource } from '../fakes/pipeline.js';
 import { loadModelFor } from '../../src/pipeline/load-model.js';
 import { silentLogger } from '../../src/util/log.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../../src/vision/config.js';
@@ -176,4 +181,43 @@ describe('FaceWorker', () => {
     await expect(first).resolves.toMatchObject({ crops: expect.any(Array) });
     await worker.stop();
   }, 120_000);
+
+  it("in the live loop: a worker that cannot start is the loop's embed-stage error (no frame passes); stop() ends the thread", async () => {
+    const worker = newWorker('some-other-model-0000000000000000');
+    const metrics = new FacegateMetrics({ defaultMetrics: false });
+    const source = new TimerFrameSource(10, () => 1);
+    const loop = new LiveLoop(
+      {
+        source,
+        detector: { name: 'none', detect: async () => [] },
+        gate: {
+          assess: () => ({ accepted: [], rejected: [] }),
+          assessRegions: () => ({ accepted: [], rejected: [] }),
+        },
+        cropper: cropper,
+        embedder,
+        encoder: worker,
+        matcher: { match: () => null },
+        policy: { observe: () => [] },
+        actuator: { act: async () => {} },
+        events: new RecordingSink(),
+        metrics,
+        clock: systemClock,
+        logger: silentLogger(),
+      },
+      { encoderRetryMs: 50 },
+    );
+    await source.start();
+    loop.start();
+    const end = Date.now() + 60_000;
+    while (loop.counters.errors < 2 && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    await loop.stop();
+    expect(loop.counters.errors).toBeGreaterThanOrEqual(2);
+    expect(loop.counters.processed).toBe(0); // fail closed: no frame is judged without the face path
+    const errors = (await metrics.registry.getMetricsAsJSON()).find(
+      (m) => m.name === 'facegate_loop_errors_total',
+    );
+    expect(errors?.values.find((v) => v.labels.stage === 'embed')?.value).toBeGreaterThanOrEqual(2);
+    expect(worker.running).toBe(false);
+  }, 180_000);
 });
