@@ -249,6 +249,7 @@ export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
           ? new LivenessStage(parts.config.access.liveness, parts.metrics.livenessVerdicts)
           : undefined,
       embedder: face.model.embedder,
+      encoder,
       // Decided face tracks reuse their match; re-embedded every k-th frame (docs/performance.md).
       identities:
         parts.config.pipeline.reembedEvery > 1
