@@ -4,8 +4,9 @@ import type { Box, FaceRegion } from '../vision/image.js';
 
 /**
  * Messages between the live loop's FaceWorker (main thread) and the face worker thread
- * (face-worker-thread.ts). Plain structured-clone data; frame pixels travel as transferred
- * ArrayBuffers (there and back), embeddings likewise.
+ * (face-worker-thread.ts). Plain structured-clone data; frame pixels are copied into one of
+ * the client's reused SharedArrayBuffer slots (no allocation, no clone per frame), the
+ * embeddings come back as one transferred buffer.
  */
 
 /** workerData: what the worker loads (the same folders the daemon's own model and cropper come from). */
@@ -23,8 +24,8 @@ export interface EncodeRequest {
   readonly id: number;
   readonly width: number;
   readonly height: number;
-  /** The frame's pixels (transferred: the sender no longer owns them until the reply). */
-  readonly pixels: ArrayBuffer;
+  /** The frame's pixels in the first width x height bytes (the client's slot; untouched until the reply). */
+  readonly pixels: SharedArrayBuffer;
   readonly faces: readonly Box[];
 }
 
@@ -41,8 +42,6 @@ export type FromWorker =
   | {
       readonly type: 'encoded';
       readonly id: number;
-      /** The frame's pixels, handed back. */
-      readonly pixels: ArrayBuffer;
       readonly crops: readonly EncodedCrop[];
       /** One buffer of crops.length x dimension float32 (transferred). */
       readonly embeddings: ArrayBuffer;
@@ -56,7 +55,6 @@ export type FromWorker =
   | {
       readonly type: 'failed';
       readonly id: number;
-      readonly pixels: ArrayBuffer | null;
       readonly stage: 'align' | 'embed';
       readonly error: string;
     };

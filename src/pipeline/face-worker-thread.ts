@@ -51,10 +51,14 @@ port.on('message', (msg: EncodeRequest) => void encode(msg));
 
 async function encode(req: EncodeRequest): Promise<void> {
   let stage: 'align' | 'embed' = 'align';
-  let pixels: ArrayBuffer | null = req.pixels;
   try {
     const { embedder, cropper } = await ready;
-    const image = createGrayImage(req.width, req.height, new Uint8Array(req.pixels));
+    // A view of the client's shared slot: read in place, never kept past this request.
+    const image = createGrayImage(
+      req.width,
+      req.height,
+      new Uint8Array(req.pixels, 0, req.width * req.height),
+    );
     const t0 = performance.now();
     const crops = await cropper.crop(
       image,
@@ -69,12 +73,10 @@ async function encode(req: EncodeRequest): Promise<void> {
     const dimension = embedder.dimension;
     const flat = new Float32Array(vectors.length * dimension);
     vectors.forEach((v, i) => flat.set(v, i * dimension));
-    pixels = null;
     send(
       {
         type: 'encoded',
         id: req.id,
-        pixels: req.pixels,
         crops: crops.map((c) => ({
           region: c.region,
           alignment: c.alignment,
@@ -86,9 +88,9 @@ async function encode(req: EncodeRequest): Promise<void> {
         embedMs: t2 - t1,
         tensors: tf.memory().numTensors,
       },
-      [req.pixels, flat.buffer],
+      [flat.buffer],
     );
   } catch (err) {
-    send({ type: 'failed', id: req.id, pixels, stage, error: message(err) }, pixels ? [pixels] : []);
+    send({ type: 'failed', id: req.id, stage, error: message(err) });
   }
 }

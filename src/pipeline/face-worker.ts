@@ -5,7 +5,7 @@ import type { EncodedCrop, FaceWorkerInit, FromWorker } from './face-worker-prot
 
 /** What the live loop gets for one frame's faces from a face encoder. */
 export interface EncodedFaces {
-  /** The frame's pixels (the same bytes; with the worker, the buffer handed back). */
+  /** The frame's pixels (the image given; the worker reads a copy). */
   readonly image: GrayImage;
   /** Per face, in the order given: the region with its landmarks and how it was aligned. */
   readonly crops: readonly EncodedCrop[];
@@ -15,10 +15,7 @@ export interface EncodedFaces {
   readonly embedMs: number;
 }
 
-/**
- * Landmarks → alignment → embedding of one frame's faces, off the main thread. `image` may be
- * transferred away for the call: use the returned `image` afterwards.
- */
+/** Landmarks → alignment → embedding of one frame's faces, off the main thread. */
 export interface FaceEncoder {
   start(): Promise<void>;
   encode(image: GrayImage, faces: readonly FaceRegion[]): Promise<EncodedFaces>;
@@ -50,8 +47,9 @@ export interface FaceWorkerOptions {
 interface Pending {
   readonly resolve: (r: EncodedFaces) => void;
   readonly reject: (e: Error) => void;
-  readonly width: number;
-  readonly height: number;
+  readonly image: GrayImage;
+  /** The shared slot holding the frame's copy (free again once the worker answered). */
+  readonly slot: number;
 }
 
 /** A worker that failed to start is tried again at most this often (ms). */
@@ -75,8 +73,10 @@ function spawnWorker(init: FaceWorkerInit): Worker {
 /**
  * TF.js in a worker thread (worker_threads, its own wasm backend instance): the FaceCropper
  * and the sister network loaded from the same folders as the daemon's (the worker checks the
- * model id), fed one frame's faces at a time. Frame pixels are transferred there and back (no
- * copy when the frame owns its whole buffer); at most `maxInFlight` requests, never a queue.
+ * model id), fed one frame's faces at a time. Frame pixels are copied into one of
+ * `maxInFlight` SharedArrayBuffer slots the worker reads in place (reused: no allocation and
+ * no structured clone per frame; not a transfer, which would detach buffers the camera keeps —
+ * the replay source loops over its cached images); at most `maxInFlight` requests, never a queue.
  * A worker that dies fails every pending request; the next `encode` starts a new one.
  * `stop()` terminates the thread.
  */
@@ -89,6 +89,8 @@ export class FaceWorker implements FaceEncoder {
   private readonly logger: Logger;
   private readonly maxInFlight: number;
   private lastTensors: number | null = null;
+  /** Reused frame buffers shared with the worker, one per request in flight. */
+  private readonly slots: { buffer: SharedArrayBuffer | null; busy: boolean }[];
   /** When the last start failed: a broken worker is not respawned for every frame. */
   private failedStartAt = -Infinity;
   private lastStartError: Error | null = null;
@@ -98,6 +100,7 @@ export class FaceWorker implements FaceEncoder {
     this.maxInFlight = options.maxInFlight ?? 2;
     if (!(Number.isInteger(this.maxInFlight) && this.maxInFlight >= 1))
       throw new RangeError(`maxInFlight must be an integer >= 1, got ${this.maxInFlight}`);
+    this.slots = Array.from({ length: this.maxInFlight }, () => ({ buffer: null, busy: false }));
   }
 
   get tensors(): number | null {
@@ -165,7 +168,10 @@ export class FaceWorker implements FaceEncoder {
   }
 
   private failAll(err: Error): void {
-    for (const p of this.pending.values()) p.reject(new FaceWorkerError('align', err.message));
+    for (const p of this.pending.values()) {
+      this.slots[p.slot].busy = false;
+      p.reject(new FaceWorkerError('align', err.message));
+    }
     this.pending.clear();
   }
 
@@ -174,6 +180,7 @@ export class FaceWorker implements FaceEncoder {
     const p = this.pending.get(msg.id);
     if (!p) return;
     this.pending.delete(msg.id);
+    this.slots[p.slot].busy = false;
     if (msg.type === 'failed') {
       p.reject(new FaceWorkerError(msg.stage, msg.error));
       return;
@@ -182,7 +189,7 @@ export class FaceWorker implements FaceEncoder {
     const all = new Float32Array(msg.embeddings);
     const embeddings = msg.crops.map((_, i) => all.slice(i * msg.dimension, (i + 1) * msg.dimension));
     p.resolve({
-      image: { width: p.width, height: p.height, data: new Uint8Array(msg.pixels) },
+      image: p.image,
       crops: msg.crops,
       embeddings,
       alignMs: msg.alignMs,
@@ -209,26 +216,25 @@ export class FaceWorker implements FaceEncoder {
     }
     const worker = this.worker;
     if (!worker) throw new FaceWorkerError('align', 'face worker is not running');
-    // Transfer the frame's own buffer; a view into a larger (pooled) buffer is copied instead,
-    // since transferring would take the rest of that buffer away from its owner.
-    const d = image.data;
-    const owns =
-      d.byteOffset === 0 && d.byteLength === d.buffer.byteLength && d.buffer instanceof ArrayBuffer;
-    const pixels = owns ? (d.buffer as ArrayBuffer) : d.slice().buffer;
+    const size = image.width * image.height;
+    const slotIndex = this.slots.findIndex((sl) => !sl.busy);
+    if (slotIndex < 0) throw new FaceWorkerError('align', 'face worker busy (no free frame slot)');
+    const slot = this.slots[slotIndex];
+    // Grown once to the camera's frame size, then reused for every frame.
+    if (!slot.buffer || slot.buffer.byteLength < size) slot.buffer = new SharedArrayBuffer(size);
+    new Uint8Array(slot.buffer, 0, size).set(image.data);
+    slot.busy = true;
     const id = this.nextId++;
     return new Promise<EncodedFaces>((resolve, reject) => {
-      this.pending.set(id, { resolve, reject, width: image.width, height: image.height });
-      worker.postMessage(
-        {
-          type: 'encode',
-          id,
-          width: image.width,
-          height: image.height,
-          pixels,
-          faces: faces.map((f) => f.box),
-        },
-        [pixels],
-      );
+      this.pending.set(id, { resolve, reject, image, slot: slotIndex });
+      worker.postMessage({
+        type: 'encode',
+        id,
+        width: image.width,
+        height: image.height,
+        pixels: slot.buffer,
+        faces: faces.map((f) => f.box),
+      });
     });
   }
 

@@ -234,8 +234,7 @@ export class LiveLoop {
     ahead: { detection?: Promise<Detections>; afterDetect?: () => void } = {},
   ): Promise<void> {
     const { detector, gate, matcher, policy, actuator, metrics } = this.deps;
-    // The frame's pixels; a worker hands them back in a new view (see encode).
-    let image: GrayImage = frame.image;
+    const image: GrayImage = frame.image;
     const t0 = this.deps.clock.monotonicMs();
     const boxes = await this.timed('detect', () => ahead.detection ?? detector.detect(frame.image));
     ahead.afterDetect?.();
@@ -267,7 +266,6 @@ export class LiveLoop {
               image,
               fresh.map((i) => accepted[i].region),
             );
-      if (encoded) image = encoded.image;
       const crops = encoded?.crops ?? [];
       const embeddings = encoded?.embeddings ?? [];
       for (const c of crops) {
