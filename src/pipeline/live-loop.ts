@@ -9,12 +9,11 @@ import type { FrameObserver, SeenFace } from './frame-observer.js';
 import type { Logger } from '../util/log.js';
 import type { FaceDetector } from '../vision/detector.js';
 import type { FaceCropper } from '../vision/face-cropper.js';
-import type { Box, FaceRegion } from '../vision/image.js';
+import type { Box, FaceRegion, GrayImage } from '../vision/image.js';
 import type { QualityGate } from '../vision/quality.js';
 import type { TrackVerdict } from '../liveness/judge.js';
 import type { FacePlan, TrackIdentities } from './track-identities.js';
 import type { EncodedFaces, FaceEncoder } from './face-worker.js';
-import type { GrayImage } from '../vision/image.js';
 
 /** What the detector gives for one frame. */
 type Detections = Awaited<ReturnType<FaceDetector['detect']>>;
