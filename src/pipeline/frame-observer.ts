@@ -45,6 +45,12 @@ export interface FrameSeen {
  */
 export interface FrameObserver {
   frameSeen(seen: FrameSeen): void;
+  /**
+   * True while this observer needs every face of every frame aligned on its landmarks (a
+   * walk-up enrollment in progress picks its templates by head pose): the loop then embeds
+   * decided tracks' faces too instead of reusing their match. Absent: false.
+   */
+  wantsEveryFace?(): boolean;
 }
 
 /**
@@ -64,6 +70,18 @@ export class FrameObservers implements FrameObserver {
 
   get size(): number {
     return this.observers.size;
+  }
+
+  /** Whether any observer wants every face (see FrameObserver.wantsEveryFace). */
+  wantsEveryFace(): boolean {
+    for (const observer of this.observers) {
+      try {
+        if (observer.wantsEveryFace?.()) return true;
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    return false;
   }
 
   frameSeen(seen: FrameSeen): void {

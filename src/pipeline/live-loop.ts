@@ -249,7 +249,9 @@ export class LiveLoop {
           accepted.map((a) => a.region.box),
         )
       : accepted.map(() => ({ trackId: 0 }));
-    const fresh = accepted.flatMap((a, i) => (plans[i].reuse ? [] : [i]));
+    // An observer that needs every face's landmarks (a walk-up enrollment) suspends the reuse.
+    const mayReuse = !this.observerWantsEveryFace();
+    const fresh = accepted.flatMap((a, i) => (mayReuse && plans[i].reuse ? [] : [i]));
     this.stats.reusedFaces += accepted.length - fresh.length;
 
     let observations: ObservedFace[] = [];
@@ -312,7 +314,7 @@ export class LiveLoop {
         );
       }
       reused = accepted.flatMap((a, i) => {
-        const r = plans[i].reuse;
+        const r = mayReuse ? plans[i].reuse : undefined;
         if (!r) return [];
         const v = live?.[i];
         return [
@@ -377,6 +379,15 @@ export class LiveLoop {
       );
     }
     return encoded;
+  }
+
+  private observerWantsEveryFace(): boolean {
+    try {
+      return this.deps.observer?.wantsEveryFace?.() ?? false;
+    } catch (err) {
+      this.logger.warn({ err }, 'frame observer failed');
+      return false;
+    }
   }
 
   /** The live view's look at this frame; a failing observer never costs the door a frame. */

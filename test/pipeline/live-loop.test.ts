@@ -358,6 +358,27 @@ describe('LiveLoop', () => {
     expect(seen[4].faces[0]).toMatchObject({ reused: true, personId: 'alice', outcome: 'compared' });
     expect(seen[0].faces[0].reused).toBeUndefined();
   });
+  it('an observer that wants every face (a walk-up enrollment in progress) suspends the reuse', async () => {
+    const source = new ScriptSource(Array<number>(10).fill(1));
+    let frames = 0;
+    const { loop, embedder } = buildLoop(source, {
+      identities: new TrackIdentities(
+        { agreeFrames: 2, reembedEvery: 4 },
+        { accept: 0.7, unknown: 0.5, minMargin: 0.05 },
+      ),
+      policy: { observe: () => (frames++, []) },
+      // Capturing during the first 6 frames.
+      observer: { frameSeen: () => undefined, wantsEveryFace: () => frames < 6 },
+    });
+    await source.start();
+    loop.start();
+    await waitFor(() => loop.counters.processed >= 10);
+    await loop.stop();
+    // Frames 1-6 all embedded while capturing; then the decided track is reused (7-9) and
+    // re-embedded on the 4th frame since its last embedding (10).
+    expect(embedder.batches.length).toBe(7);
+    expect(loop.counters.reusedFaces).toBe(3);
+  });
 });
 
 /** Hands out one scripted frame per next() (scene code in pixel 0), then waits until stopped. */
