@@ -12,15 +12,15 @@ import { MqttRelayPublisher } from './gpio/mqtt-relay-publisher.js';
 import type { DigitalInput, Relay } from './gpio/types.js';
 import { cropGeometryOf, type Embedder } from './model/embedder.js';
 import { createFaceCropper } from './model/face-path.js';
-import { modelDirFor } from './model/config.js';
-import { loadEmbedder } from './model/load.js';
-import { loadPretrainedEmbedder } from './model/pretrained/embedder.js';
 import { MqttConnection } from './mqtt/connection.js';
 import type { FacegateMetrics } from './ops/metrics.js';
 import { noServiceNotifier, type ServiceNotifier } from './ops/systemd.js';
 import { DecisionActuator, type DoorOpener } from './pipeline/actuator.js';
 import type { FrameObserver } from './pipeline/frame-observer.js';
 import { LiveLoop } from './pipeline/live-loop.js';
+import { TrackIdentities } from './pipeline/track-identities.js';
+import { loadModelFor } from './pipeline/load-model.js';
+import { FaceWorker } from './pipeline/face-worker.js';
 import { systemClock, type Clock } from './util/clock.js';
 import { createLogger, type Logger } from './util/log.js';
 import { createFaceDetector, type StoppableFaceDetector } from './vision/detector.js';
@@ -148,14 +148,7 @@ export function buildComponents(config: FacegateConfig, overrides: ComponentOver
 
 /** The configured sister network (`model.backbone`); it declares its own crop geometry. */
 export async function loadConfiguredModel(config: FacegateConfig, logger: Logger): Promise<LoadedModel> {
-  if (config.model.backbone === 'faceapi') {
-    const embedder = await loadPretrainedEmbedder(modelDirFor(config.model), logger, {
-      backend: config.model.tfBackend,
-    });
-    return { embedder };
-  }
-  const embedder = await loadEmbedder(config.model.path, logger, { backend: config.model.tfBackend });
-  return { embedder };
+  return { embedder: await loadModelFor(config.model, logger) };
 }
 
 /** The face path shared by the live loop and enrollment: the detector and THE FaceCropper. */
@@ -229,29 +222,61 @@ export interface LiveLoopParts {
  * daemon and the bench both build it here.
  */
 export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
-  const { face } = parts;
+  const { face, config } = parts;
   const gate = new QualityGate(parts.config.vision.quality);
-  return new LiveLoop({
-    source: parts.camera,
-    detector: face.detector,
-    gate,
-    cropper: face.cropper,
-    // Presentation-attack detection: face tracks and a liveness verdict per track (#13).
-    liveness:
-      parts.config.access.liveness.mode === 'on'
-        ? new LivenessStage(parts.config.access.liveness, parts.metrics.livenessVerdicts)
-        : undefined,
-    embedder: face.model.embedder,
-    matcher: parts.matcher,
-    policy: parts.policy,
-    actuator: new DecisionActuator(parts.door, parts.events, parts.logger),
-    events: parts.events,
-    metrics: parts.metrics,
-    clock: parts.clock,
-    logger: parts.logger,
-    onProgress: parts.onProgress,
-    observer: parts.observer,
-    // The engine's own count: needs no initialised backend (a fake embedder never starts one).
-    tensorCount: () => tf.engine().state.numTensors,
-  });
+  // TF.js in a worker thread: the same model and landmark folders, checked by model id.
+  const encoder =
+    config.pipeline.worker === 'on'
+      ? new FaceWorker({
+          init: {
+            model: config.model,
+            landmarkDir: config.vision.landmarks.model,
+            expectModelId: face.model.embedder.modelId,
+            logLevel: config.log.level,
+          },
+          logger: parts.logger,
+        })
+      : undefined;
+  return new LiveLoop(
+    {
+      source: parts.camera,
+      detector: face.detector,
+      gate,
+      cropper: face.cropper,
+      // Presentation-attack detection: face tracks and a liveness verdict per track (#13).
+      liveness:
+        parts.config.access.liveness.mode === 'on'
+          ? new LivenessStage(parts.config.access.liveness, parts.metrics.livenessVerdicts)
+          : undefined,
+      embedder: face.model.embedder,
+      encoder,
+      // Decided face tracks reuse their match; re-embedded every k-th frame (docs/performance.md).
+      identities:
+        parts.config.pipeline.reembedEvery > 1
+          ? new TrackIdentities(
+              {
+                agreeFrames: parts.config.pipeline.agreeFrames,
+                reembedEvery: parts.config.pipeline.reembedEvery,
+              },
+              {
+                accept: parts.config.access.acceptThreshold,
+                unknown: parts.config.access.unknownThreshold,
+                minMargin: parts.config.access.minMargin,
+              },
+            )
+          : undefined,
+      matcher: parts.matcher,
+      policy: parts.policy,
+      actuator: new DecisionActuator(parts.door, parts.events, parts.logger),
+      events: parts.events,
+      metrics: parts.metrics,
+      clock: parts.clock,
+      logger: parts.logger,
+      onProgress: parts.onProgress,
+      observer: parts.observer,
+      // The engine's own count: needs no initialised backend (a fake embedder never starts one).
+      tensorCount: () => tf.engine().state.numTensors + (encoder?.tensors ?? 0),
+    },
+    { detectAhead: parts.config.pipeline.detectAhead },
+  );
 }

@@ -23,6 +23,8 @@ export interface BenchCameraOptions {
   readonly fps: number;
   /** Called with each offered frame (the bench's ground truth of capture times). */
   readonly onOffer: (offer: OfferedFrame) => void;
+  /** Called when the loop takes a frame (seq, monotonic ms): which frames it processed. */
+  readonly onTake?: (seq: number, atMs: number) => void;
   /** Called once after the last paced frame was handed over. */
   readonly onEnd: () => void;
   /** CPU µs spent rendering frames (the bench subtracts it from the pipeline's cost). */
@@ -87,7 +89,7 @@ export class BenchCamera implements FrameSource {
       this.produced += 1;
       if (this.produced === this.o.throughputFrames) {
         // The throughput phase is over once the loop asks for its next frame; then pacing starts.
-        const frame = this.slot.next();
+        const frame = this.taken();
         setImmediate(() => {
           this.pacedStart = this.clock.monotonicMs();
           this.tick();
@@ -95,7 +97,16 @@ export class BenchCamera implements FrameSource {
         return frame;
       }
     }
-    return this.slot.next();
+    return this.taken();
+  }
+
+  private taken(): Promise<Frame> {
+    const onTake = this.o.onTake;
+    if (!onTake) return this.slot.next();
+    return this.slot.next().then((frame) => {
+      onTake(frame.seq, this.clock.monotonicMs());
+      return frame;
+    });
   }
 
   async stop(): Promise<void> {

@@ -71,6 +71,19 @@ export interface RealPathReport {
     /** First frame of an enrolled person → relay command, ms. */
     readonly decision_latency_ms: Percentiles & { readonly max: number };
     readonly latencies_ms: readonly number[];
+    /**
+     * Where the decision latency goes, per granted walk-up (p50/p95): `first_taken_ms`, from
+     * the first frame the person is in to the capture of the first such frame the loop took
+     * (frames skipped while the loop was busy); `frames_to_grant`, frames the loop took from
+     * that one up to the grant (the policy's N of M, plus frames where the face was not yet
+     * found or voted otherwise); `last_frame_ms`, capture of the frame that gave the grant →
+     * relay command (its age when taken plus its processing).
+     */
+    readonly latency_parts: {
+      readonly first_taken_ms: Percentiles;
+      readonly frames_to_grant: Percentiles;
+      readonly last_frame_ms: Percentiles;
+    };
   };
   readonly rss_mb: { readonly start: number; readonly max: number; readonly end: number };
   readonly tensors: { readonly start: number; readonly max: number; readonly end: number };
@@ -107,6 +120,9 @@ export async function runRealPath(o: RealPathOptions): Promise<RealPathReport> {
   };
   const relay = new SimulatedRelay(o.logger, clock);
   const offers: OfferedFrame[] = [];
+  const takenSeqs: number[] = [];
+  /** Monotonic ms each frame finished (the loop finishes frames in the order it takes them). */
+  const finishedAt: number[] = [];
   let ended: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (ended = resolve));
   const camera = new BenchCamera(
@@ -120,6 +136,7 @@ export async function runRealPath(o: RealPathOptions): Promise<RealPathReport> {
         if (offer.seq === 1) marks.throughputStart = mark();
         if (offer.phase === 'paced' && marks.pacedStart === null) marks.pacedStart = mark();
       },
+      onTake: (seq) => void takenSeqs.push(seq),
       onEnd: () => {
         marks.pacedEnd = mark();
         ended();
@@ -138,9 +155,15 @@ export async function runRealPath(o: RealPathOptions): Promise<RealPathReport> {
   const samples = { throughput: new Map<string, number[]>(), paced: new Map<string, number[]>() };
   const rss: number[] = [];
   const tensors: number[] = [];
+  // The loop's gauge counts the main thread's and the face worker's tensors (set every frame).
+  let loopTensors: number | null = null;
   const sampleMemory = () => {
     rss.push(probe.rssBytes() / 1048576);
-    tensors.push(tf.memory().numTensors);
+    tensors.push(loopTensors ?? tf.memory().numTensors);
+    void app.metrics.tensors.get().then((m) => {
+      const v = m.values[0]?.value;
+      if (typeof v === 'number' && v > 0) loopTensors = v;
+    });
   };
 
   const app = new FacegateApp({
@@ -150,6 +173,7 @@ export async function runRealPath(o: RealPathOptions): Promise<RealPathReport> {
     overrides: { mqtt: null, camera, relay },
   });
   const unsubscribe = app.metrics.onStage((stage, ms) => {
+    if (stage === 'total') finishedAt.push(clock.monotonicMs());
     const phase = marks.pacedStart ? samples.paced : samples.throughput;
     let list = phase.get(stage);
     if (!list) phase.set(stage, (list = []));
@@ -197,6 +221,17 @@ export async function runRealPath(o: RealPathOptions): Promise<RealPathReport> {
   const pacedOffers = offers.filter((f) => f.phase === 'paced');
   const pulses = relay.pulses.map((p) => p.unlockedAtMs);
   const latencies: number[] = [];
+  const parts = {
+    first_taken_ms: [] as number[],
+    frames_to_grant: [] as number[],
+    last_frame_ms: [] as number[],
+  };
+  const bySeq = new Map(pacedOffers.map((f) => [f.seq, f]));
+  // Taken frames in order, with when they finished (a frame that failed has no 'total': the
+  // pairing is exact only without loop errors, which the bench's scene does not cause).
+  const taken = takenSeqs
+    .map((seq, k) => ({ offer: bySeq.get(seq), doneMs: finishedAt[k] ?? Infinity }))
+    .filter((t): t is { offer: OfferedFrame; doneMs: number } => t.offer !== undefined);
   let approaches = 0;
   let missed = 0;
   let strangerGrants = 0;
@@ -213,7 +248,18 @@ export async function runRealPath(o: RealPathOptions): Promise<RealPathReport> {
       }
       approaches += 1;
       if (pulse === undefined) missed += 1;
-      else latencies.push(round(pulse - first.atMs, 1));
+      else {
+        latencies.push(round(pulse - first.atMs, 1));
+        // The frames the loop took during this walk-up up to the one whose processing gave
+        // the grant (the first to finish after the pulse).
+        const during = taken.filter((t) => t.offer.seq >= first.seq && t.offer.atMs < until);
+        const granting = during.findIndex((t) => t.doneMs >= pulse);
+        if (granting >= 0) {
+          parts.first_taken_ms.push(during[0].offer.atMs - first.atMs);
+          parts.frames_to_grant.push(granting + 1);
+          parts.last_frame_ms.push(pulse - during[granting].offer.atMs);
+        }
+      }
     }
   }
   const pacedRss = rss.slice(1);
@@ -233,6 +279,11 @@ export async function runRealPath(o: RealPathOptions): Promise<RealPathReport> {
         max: latencies.length ? Math.max(...latencies) : Number.NaN,
       },
       latencies_ms: latencies,
+      latency_parts: {
+        first_taken_ms: percentiles(parts.first_taken_ms),
+        frames_to_grant: percentiles(parts.frames_to_grant),
+        last_frame_ms: percentiles(parts.last_frame_ms),
+      },
     },
     rss_mb: {
       start: Math.round(rss[0]),

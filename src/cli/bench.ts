@@ -85,9 +85,10 @@ export async function main(argv: string[]): Promise<number> {
   const facegate = {
     msPerFrame: Math.round((1000 / real.throughput.fps) * 10) / 10,
     cpuMsPerFrame: real.throughput.cpu_ms_per_frame,
+    // Frames with an accepted face (the match stage runs for them, reused or embedded).
     faceFrames:
       Math.round(
-        ((real.throughput.stages_ms.embed?.n ?? 0) / Math.max(1, real.throughput.frames_processed)) * 100,
+        ((real.throughput.stages_ms.match?.n ?? 0) / Math.max(1, real.throughput.frames_processed)) * 100,
       ) / 100,
   };
   const peer = o.peer
@@ -127,6 +128,11 @@ function formatReport(
     `decision latency (first frame in view → relay): ${f(p.decision_latency_ms)}, max ${p.decision_latency_ms.max} ms; ` +
     `${p.granted}/${p.approaches} walk-ups granted, ${p.missed} missed, ${p.stranger_grants} stranger grants ` +
     `(access.cooldownSeconds ${r.access_cooldown_seconds} for the bench)\n` +
+    `  where it goes: first person frame → first one taken ${f(p.latency_parts.first_taken_ms)}; ` +
+    `frames taken until the grant p50 ${p.latency_parts.frames_to_grant.p50} / p95 ${p.latency_parts.frames_to_grant.p95}; ` +
+    `capture of the granting frame → relay ${f(p.latency_parts.last_frame_ms)}\n` +
+    `faces: ${t.stages_ms.match?.n ?? 0} frames with a face, ${t.stages_ms.embed?.n ?? 0} embedded (throughput phase; ` +
+    `the rest reused a decided track's match)\n` +
     `rss ${r.rss_mb.start} → max ${r.rss_mb.max} → ${r.rss_mb.end} MB (drift ${r.rss_drift_mb} MB); ` +
     `tensors ${r.tensors.start} → max ${r.tensors.max} → ${r.tensors.end}\n`;
   if (peer) {

@@ -4,6 +4,7 @@ import { enrollmentSchema } from '../enrollment/config.js';
 import { gallerySchema } from '../gallery/config.js';
 import { modelSchema } from '../model/config.js';
 import { mqttSchema } from '../mqtt/config.js';
+import { pipelineSchema } from '../pipeline/config.js';
 import { liveViewSchema, logSchema, metricsSchema } from '../ops/config.js';
 import { DEVICE_ID_RULE, isDeviceId } from '../identity.js';
 import { visionSchema } from '../vision/config.js';
@@ -37,6 +38,7 @@ export const schema = {
   model: modelSchema,
   gallery: gallerySchema,
   access: accessSchema,
+  pipeline: pipelineSchema,
   door: doorSchema,
   mqtt: mqttSchema,
   enrollment: enrollmentSchema,

@@ -102,6 +102,11 @@ export class WalkupCapture implements FrameObserver {
     return this.session !== null;
   }
 
+  /** While capturing, every frame's face is aligned on its landmarks (the loop does not reuse tracks). */
+  wantsEveryFace(): boolean {
+    return this.busy;
+  }
+
   frameSeen(seen: FrameSeen): void {
     const s = this.session;
     if (!s) return;

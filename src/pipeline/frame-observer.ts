@@ -19,6 +19,11 @@ export interface SeenFace {
   readonly personId?: string;
   readonly name?: string;
   readonly score?: number;
+  /**
+   * The face's track is decided: this frame was not embedded, personId/name/score are the
+   * track's last embedding (TrackIdentities); such a face casts no vote.
+   */
+  readonly reused?: boolean;
   /** The face track's liveness verdict and its reasons (absent when liveness is off). */
   readonly liveness?: {
     readonly verdict: 'live' | 'spoof' | 'undecided';
@@ -40,6 +45,12 @@ export interface FrameSeen {
  */
 export interface FrameObserver {
   frameSeen(seen: FrameSeen): void;
+  /**
+   * True while this observer needs every face of every frame aligned on its landmarks (a
+   * walk-up enrollment in progress picks its templates by head pose): the loop then embeds
+   * decided tracks' faces too instead of reusing their match. Absent: false.
+   */
+  wantsEveryFace?(): boolean;
 }
 
 /**
@@ -59,6 +70,18 @@ export class FrameObservers implements FrameObserver {
 
   get size(): number {
     return this.observers.size;
+  }
+
+  /** Whether any observer wants every face (see FrameObserver.wantsEveryFace). */
+  wantsEveryFace(): boolean {
+    for (const observer of this.observers) {
+      try {
+        if (observer.wantsEveryFace?.()) return true;
+      } catch (err) {
+        this.onError(err);
+      }
+    }
+    return false;
   }
 
   frameSeen(seen: FrameSeen): void {

@@ -9,9 +9,11 @@ import type { FrameObserver, SeenFace } from './frame-observer.js';
 import type { Logger } from '../util/log.js';
 import type { FaceDetector } from '../vision/detector.js';
 import type { FaceCropper } from '../vision/face-cropper.js';
-import type { Box, FaceRegion } from '../vision/image.js';
+import type { Box, FaceRegion, GrayImage } from '../vision/image.js';
 import type { QualityGate } from '../vision/quality.js';
 import type { TrackVerdict } from '../liveness/judge.js';
+import type { FacePlan, TrackIdentities } from './track-identities.js';
+import type { EncodedFaces, FaceEncoder } from './face-worker.js';
 
 /** What the detector gives for one frame. */
 type Detections = Awaited<ReturnType<FaceDetector['detect']>>;
@@ -32,6 +34,18 @@ export interface LiveLoopDeps {
    */
   readonly liveness?: { observe(timestampMs: number, faces: readonly FaceRegion[]): TrackVerdict[] };
   readonly embedder: Embedder;
+  /**
+   * Landmarks + alignment + embedding in a worker thread (FaceWorker): used instead of
+   * `cropper` and `embedder` when given; the loop starts it before the first frame and stops
+   * it after the last. Absent: the in-process path.
+   */
+  readonly encoder?: FaceEncoder;
+  /**
+   * Face tracks and their decided identities (TrackIdentities): a decided track's face is
+   * not aligned or embedded again except every k-th frame, and casts no vote. Absent: every
+   * face of every frame is embedded.
+   */
+  readonly identities?: Pick<TrackIdentities, 'plan' | 'record'>;
   readonly matcher: Pick<Matcher, 'match'>;
   readonly policy: Pick<AccessPolicy, 'observe'>;
   /** Carries out a decision: the door pulse and the event (DecisionActuator). */
@@ -59,18 +73,22 @@ export interface LiveLoopOptions {
    * is free, so it may be up to one frame's embedding older than the newest.
    */
   readonly detectAhead?: boolean;
+  /** Wait after the face worker failed to start before trying again (it loads the models). Default 5000. */
+  readonly encoderRetryMs?: number;
 }
 
 export interface LoopStats {
   readonly processed: number;
   readonly dropped: number;
   readonly errors: number;
+  /** Faces whose decided track's match was reused (not aligned, not embedded, no vote). */
+  readonly reusedFaces: number;
   readonly lastSeq: number | null;
 }
 
 /**
- * The live recognition loop: take the newest frame, detect → quality gate → crop (landmarks,
- * alignment) →
+ * The live recognition loop: take the newest frame, detect → quality gate → face tracks
+ * (a decided track's match is reused, see TrackIdentities) → crop (landmarks, alignment) →
  * embed (one batch per frame) → match → policy → door and events. Never queues (the
  * source drops stale frames while we work); one bad frame is logged and counted and the
  * loop goes on; only stop() ends it.
@@ -83,8 +101,9 @@ export class LiveLoop {
   private stopping = false;
   private wake: (() => void) | null = null;
   private lastErrorEventMs = -Infinity;
-  private stats = { processed: 0, dropped: 0, errors: 0, lastSeq: null as number | null };
+  private stats = { processed: 0, dropped: 0, errors: 0, reusedFaces: 0, lastSeq: null as number | null };
   private readonly detectAhead: boolean;
+  private readonly encoderRetryMs: number;
   /** The next frame, taken while the current one is embedded, with its detection running. */
   private ahead: Promise<{ frame: Frame; boxes: Promise<Detections> }> | null = null;
 
@@ -96,6 +115,7 @@ export class LiveLoop {
     this.sourceRetryMs = options.sourceRetryMs ?? 1000;
     this.errorEventIntervalMs = options.errorEventIntervalMs ?? 60_000;
     this.detectAhead = options.detectAhead ?? true;
+    this.encoderRetryMs = options.encoderRetryMs ?? 5000;
   }
 
   get counters(): LoopStats {
@@ -134,6 +154,17 @@ export class LiveLoop {
       { source: this.deps.source.name, detector: this.deps.detector.name },
       'live loop started',
     );
+    const encoder = this.deps.encoder;
+    while (encoder && !this.stopping) {
+      try {
+        await encoder.start();
+        break;
+      } catch (err) {
+        // No progress: /health and the watchdog see a loop that cannot recognise anyone.
+        this.countError('embed', err);
+        await this.sleep(this.encoderRetryMs);
+      }
+    }
     while (!this.stopping) {
       let frame: Frame;
       let detection: Promise<Detections> | undefined;
@@ -168,6 +199,8 @@ export class LiveLoop {
       if (this.deps.tensorCount) this.deps.metrics.tensors.set(this.deps.tensorCount());
       this.deps.onProgress?.();
     }
+    if (encoder)
+      await encoder.stop().catch((err: unknown) => this.logger.warn({ err }, 'face worker stop failed'));
     this.logger.info(this.counters, 'live loop stopped');
   }
 
@@ -199,7 +232,8 @@ export class LiveLoop {
     frame: Frame,
     ahead: { detection?: Promise<Detections>; afterDetect?: () => void } = {},
   ): Promise<void> {
-    const { detector, gate, cropper, embedder, matcher, policy, actuator, metrics } = this.deps;
+    const { detector, gate, matcher, policy, actuator, metrics } = this.deps;
+    const image: GrayImage = frame.image;
     const t0 = this.deps.clock.monotonicMs();
     const boxes = await this.timed('detect', () => ahead.detection ?? detector.detect(frame.image));
     ahead.afterDetect?.();
@@ -207,17 +241,34 @@ export class LiveLoop {
     metrics.faces.inc({ result: 'accepted' }, verdict.accepted.length);
     metrics.faces.inc({ result: 'rejected' }, verdict.rejected.length);
 
+    const accepted = verdict.accepted;
+    // Which faces belong to a decided track (reused match) and which are embedded now.
+    const plans: FacePlan[] = this.deps.identities
+      ? this.deps.identities.plan(
+          frame.timestampMs,
+          accepted.map((a) => a.region.box),
+        )
+      : accepted.map(() => ({ trackId: 0 }));
+    // An observer that needs every face's landmarks (a walk-up enrollment) suspends the reuse.
+    const mayReuse = !this.observerWantsEveryFace();
+    const fresh = accepted.flatMap((a, i) => (mayReuse && plans[i].reuse ? [] : [i]));
+    this.stats.reusedFaces += accepted.length - fresh.length;
+
     let observations: ObservedFace[] = [];
+    let reused: SeenFace[] = [];
     const liveness = this.deps.liveness;
-    if (verdict.accepted.length === 0 && liveness)
+    if (accepted.length === 0 && liveness)
       await this.timed('liveness', () => liveness.observe(frame.timestampMs, []));
-    if (verdict.accepted.length > 0) {
-      const crops = await this.timed('align', () =>
-        cropper.crop(
-          frame.image,
-          verdict.accepted.map((face) => face.region),
-        ),
-      );
+    if (accepted.length > 0) {
+      const encoded =
+        fresh.length === 0
+          ? null
+          : await this.encode(
+              image,
+              fresh.map((i) => accepted[i].region),
+            );
+      const crops = encoded?.crops ?? [];
+      const embeddings = encoded?.embeddings ?? [];
       for (const c of crops) {
         metrics.alignment.inc({ result: c.fallback ? 'fallback' : 'landmarks', reason: c.fallback ?? '' });
       }
@@ -225,29 +276,60 @@ export class LiveLoop {
       const regions = crops.map((c) => c.region);
       // The gate again, now with the landmarks: the pose and landmark rules it shares with
       // enrollment mark a tilted or turned face `poor` (same boxes, so the same faces pass).
-      const judged = await this.timedStage('quality', () => gate.assessRegions(frame.image, regions));
+      const judged =
+        fresh.length === 0
+          ? { accepted: [] }
+          : await this.timedStage('quality', () => gate.assessRegions(image, regions));
       const byBox = new Map(judged.accepted.map((a) => [a.region.box, a]));
-      const quality = crops.map((c, i) => byBox.get(c.region.box) ?? verdict.accepted[i]);
+      const quality = crops.map((c, i) => byBox.get(c.region.box) ?? accepted[fresh[i]]);
+      // Liveness sees every face of the frame (its tracks go on); a reused face is on a
+      // decided track, whose liveness verdict is already final, so it needs no landmarks.
+      const allRegions = accepted.map((a) => a.region);
+      fresh.forEach((at, k) => (allRegions[at] = regions[k]));
       const live = liveness
-        ? await this.timed('liveness', () => liveness.observe(frame.timestampMs, regions))
+        ? await this.timed('liveness', () => liveness.observe(frame.timestampMs, allRegions))
         : null;
-      const embeddings = await this.timed('embed', () => embedder.embed(crops.map((c) => c.input)));
-      if (embeddings.length !== crops.length) {
-        throw new StageError(
-          'embed',
-          new Error(`embedder returned ${embeddings.length} embeddings for ${crops.length} faces`),
+      observations = await this.timed('match', () =>
+        embeddings.map((embedding, k): ObservedFace => {
+          const at = fresh[k];
+          return {
+            region: regions[k],
+            quality: quality[k].quality,
+            reasons: quality[k].reasons,
+            ...(crops[k].fallback ? { alignmentFallback: crops[k].fallback } : {}),
+            match: matcher.match(embedding),
+            ...(live ? { liveness: live[at] } : {}),
+          };
+        }),
+      );
+      const identities = this.deps.identities;
+      if (identities) {
+        observations.forEach((o, k) =>
+          identities.record(plans[fresh[k]].trackId, {
+            match: o.match,
+            quality: o.quality,
+            alignmentFallback: o.alignmentFallback,
+            livenessFinal: !o.liveness || o.liveness.verdict !== 'undecided',
+          }),
         );
       }
-      observations = await this.timed('match', () =>
-        embeddings.map((embedding, i) => ({
-          region: regions[i],
-          quality: quality[i].quality,
-          reasons: quality[i].reasons,
-          ...(crops[i].fallback ? { alignmentFallback: crops[i].fallback } : {}),
-          match: matcher.match(embedding),
-          ...(live ? { liveness: live[i] } : {}),
-        })),
-      );
+      reused = accepted.flatMap((a, i) => {
+        const r = mayReuse ? plans[i].reuse : undefined;
+        if (!r) return [];
+        const v = live?.[i];
+        return [
+          {
+            box: a.region.box,
+            outcome: 'compared' as const,
+            reasons: a.reasons,
+            reused: true,
+            personId: r.match?.best.personId,
+            name: r.match?.best.name,
+            score: r.match?.best.similarity,
+            liveness: v ? { verdict: v.verdict, reasons: v.reasons } : undefined,
+          },
+        ];
+      });
     }
     const decisions = await this.timed('decide', () => policy.observe(frame.timestampMs, observations));
     for (const decision of decisions) {
@@ -255,8 +337,57 @@ export class LiveLoop {
       await this.timedStage('decide', () => actuator.act(decision));
     }
     if (this.deps.observer)
-      this.tellObserver(this.deps.observer, frame, verdict.rejected, observations, decisions);
+      this.tellObserver(
+        this.deps.observer,
+        image === frame.image ? frame : { ...frame, image },
+        verdict.rejected,
+        observations,
+        reused,
+        decisions,
+      );
     metrics.observeStage('total', this.deps.clock.monotonicMs() - t0);
+  }
+
+  /**
+   * Landmarks, alignment and embeddings of the faces to embed now: in the worker when there
+   * is one (its stages timed there), else here. A failure is a StageError of its stage.
+   */
+  private async encode(image: GrayImage, regions: readonly FaceRegion[]): Promise<EncodedFaces> {
+    const { encoder, cropper, embedder, metrics } = this.deps;
+    let encoded: EncodedFaces;
+    if (encoder) {
+      try {
+        encoded = await encoder.encode(image, regions);
+      } catch (err) {
+        throw new StageError((err as { stage?: PipelineStage }).stage ?? 'embed', err);
+      }
+      metrics.observeStage('align', encoded.alignMs);
+      metrics.observeStage('embed', encoded.embedMs);
+    } else {
+      const t0 = this.deps.clock.monotonicMs();
+      const crops = await this.timed('align', () => cropper.crop(image, regions));
+      const t1 = this.deps.clock.monotonicMs();
+      const embeddings = await this.timed('embed', () => embedder.embed(crops.map((c) => c.input)));
+      encoded = { image, crops, embeddings, alignMs: t1 - t0, embedMs: this.deps.clock.monotonicMs() - t1 };
+    }
+    if (encoded.embeddings.length !== encoded.crops.length || encoded.crops.length !== regions.length) {
+      throw new StageError(
+        'embed',
+        new Error(
+          `face encoder returned ${encoded.crops.length} crops and ${encoded.embeddings.length} embeddings for ${regions.length} faces`,
+        ),
+      );
+    }
+    return encoded;
+  }
+
+  private observerWantsEveryFace(): boolean {
+    try {
+      return this.deps.observer?.wantsEveryFace?.() ?? false;
+    } catch (err) {
+      this.logger.warn({ err }, 'frame observer failed');
+      return false;
+    }
   }
 
   /** The live view's look at this frame; a failing observer never costs the door a frame. */
@@ -265,6 +396,7 @@ export class LiveLoop {
     frame: Frame,
     rejected: readonly { box: Box; reason: string }[],
     observations: readonly ObservedFace[],
+    reused: readonly SeenFace[],
     decisions: readonly AccessDecision[],
   ): void {
     try {
@@ -280,6 +412,7 @@ export class LiveLoop {
           score: o.match?.best.similarity,
           liveness: o.liveness ? { verdict: o.liveness.verdict, reasons: o.liveness.reasons } : undefined,
         })),
+        ...reused,
       ];
       observer.frameSeen({ frame, faces, decisions });
     } catch (err) {

@@ -39,6 +39,48 @@ describe('real-path bench', () => {
     expect(report.access_cooldown_seconds).toBeLessThanOrEqual(config.access.cooldownSeconds);
   }, 240_000);
 
+  it("with pipeline.worker on, the daemon embeds in the face worker (its tensors are counted with the main thread's) (decisions as without it; speed is not asserted)", async () => {
+    const config = loadConfig({
+      files: ['config/default.json'],
+      env: { FACEGATE_PIPELINE_WORKER: 'on' },
+    });
+    const script = await ApproachScript.load({
+      ...DEFAULT_APPROACH_OPTIONS,
+      orlDir: 'data/orl_faces',
+      approaches: 1,
+      // Long enough for the memory sampler (1 s) to see the worker's tensors.
+      gapFrames: 30,
+      walkFrames: 75,
+    });
+    // 4 unpaced frames first: the loop takes them once the worker has loaded its models.
+    const withoutWorker = await runRealPath({
+      config: loadConfig({ files: ['config/default.json'], env: {} }),
+      script,
+      throughputFrames: 4,
+      fps: 30,
+      loops: 1,
+      logger: silentLogger(),
+      clock: systemClock,
+      probe: { cpuUs: () => 0, rssBytes: () => 0 },
+    });
+    const report = await runRealPath({
+      config,
+      script,
+      throughputFrames: 4,
+      fps: 30,
+      loops: 1,
+      logger: silentLogger(),
+      clock: systemClock,
+      probe: { cpuUs: () => 0, rssBytes: () => 0 },
+    });
+    expect(report.paced.granted + report.paced.missed).toBe(1);
+    expect(report.paced.stranger_grants).toBe(0);
+    expect(report.paced.stages_ms.embed.n).toBeGreaterThan(0);
+    // The loop's gauge: the main thread's model + the worker's own copy of it, flat.
+    expect(report.tensors.max).toBeGreaterThan(withoutWorker.tensors.max);
+    expect(report.tensors.end).toBe(report.tensors.max);
+  }, 240_000);
+
   it('refuses --peer without a throughput phase to compare with', async () => {
     await expect(main(['--peer', '--throughput-frames', '0'])).rejects.toThrow(/--throughput-frames/);
   });

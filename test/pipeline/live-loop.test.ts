@@ -3,7 +3,9 @@ import type { AccessDecision, AccessPolicy, ObservedFace } from '../../src/acces
 import type { Frame, FrameSource } from '../../src/camera/frame-source.js';
 import type { MatchResult } from '../../src/gallery/matcher.js';
 import { FacegateMetrics } from '../../src/ops/metrics.js';
+import type { FrameSeen } from '../../src/pipeline/frame-observer.js';
 import { LiveLoop, type LiveLoopDeps } from '../../src/pipeline/live-loop.js';
+import { TrackIdentities } from '../../src/pipeline/track-identities.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 import { DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
@@ -315,4 +317,89 @@ describe('LiveLoop', () => {
     expect(seen[0].quality).toBe('poor');
     expect(seen[0].reasons).toEqual(['tilted']);
   });
+
+  it('a decided track is not re-embedded on the next frames and casts no vote there; a swap inside the box is caught at the next re-embedding', async () => {
+    // Frames on demand (none dropped): alice (scene 1) for 12 frames, then a stranger
+    // (scene 2) in the same box.
+    const scenes = [...Array<number>(12).fill(1), ...Array<number>(12).fill(2)];
+    const source = new ScriptSource(scenes);
+    const votes: { seq: number; person: string | null }[] = [];
+    const seen: FrameSeen[] = [];
+    let seq = 0;
+    const { loop, embedder } = buildLoop(source, {
+      identities: new TrackIdentities(
+        { agreeFrames: 3, reembedEvery: 4 },
+        { accept: 0.7, unknown: 0.5, minMargin: 0.05 },
+      ),
+      policy: {
+        observe: (_t, faces) => {
+          seq++;
+          for (const f of faces) votes.push({ seq, person: f.match?.best.personId ?? null });
+          return [];
+        },
+      },
+      observer: { frameSeen: (s) => void seen.push(s) },
+    });
+    await source.start();
+    loop.start();
+    await waitFor(() => loop.counters.processed >= scenes.length);
+    await loop.stop();
+    expect(loop.counters.errors).toBe(0);
+    // Alice: embedded at 1-3 (decided), then only at 7 and 11; the stranger arrives at 13 and
+    // is embedded at 15 (the next re-embedding): reuse ends, 16 and 17 embedded (decided
+    // unknown), then 21.
+    expect(votes.map((v) => v.seq)).toEqual([1, 2, 3, 7, 11, 15, 16, 17, 21]);
+    expect(embedder.batches.length).toBe(votes.length);
+    expect(votes.find((v) => v.seq === 15)?.person).toBeNull();
+    expect(votes.filter((v) => v.seq > 12).every((v) => v.person === null)).toBe(true);
+    expect(loop.counters.reusedFaces).toBe(scenes.length - votes.length);
+    // The live view still sees every face, the reused ones marked.
+    expect(seen.every((s) => s.faces.length === 1)).toBe(true);
+    expect(seen[4].faces[0]).toMatchObject({ reused: true, personId: 'alice', outcome: 'compared' });
+    expect(seen[0].faces[0].reused).toBeUndefined();
+  });
+  it('an observer that wants every face (a walk-up enrollment in progress) suspends the reuse', async () => {
+    const source = new ScriptSource(Array<number>(10).fill(1));
+    let frames = 0;
+    const { loop, embedder } = buildLoop(source, {
+      identities: new TrackIdentities(
+        { agreeFrames: 2, reembedEvery: 4 },
+        { accept: 0.7, unknown: 0.5, minMargin: 0.05 },
+      ),
+      policy: { observe: () => (frames++, []) },
+      // Capturing during the first 6 frames.
+      observer: { frameSeen: () => undefined, wantsEveryFace: () => frames < 6 },
+    });
+    await source.start();
+    loop.start();
+    await waitFor(() => loop.counters.processed >= 10);
+    await loop.stop();
+    // Frames 1-6 all embedded while capturing; then the decided track is reused (7-9) and
+    // re-embedded on the 4th frame since its last embedding (10).
+    expect(embedder.batches.length).toBe(7);
+    expect(loop.counters.reusedFaces).toBe(3);
+  });
 });
+
+/** Hands out one scripted frame per next() (scene code in pixel 0), then waits until stopped. */
+class ScriptSource implements FrameSource {
+  readonly name = 'script';
+  private seq = 0;
+  private release: ((e: Error) => void) | null = null;
+  constructor(private readonly scenes: readonly number[]) {}
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.release?.(new Error('stopped'));
+  }
+  next(): Promise<Frame> {
+    if (this.seq >= this.scenes.length) return new Promise((_, reject) => (this.release = reject));
+    const data = new Uint8Array(32 * 24);
+    data[0] = this.scenes[this.seq];
+    this.seq += 1;
+    return Promise.resolve({
+      image: createGrayImage(32, 24, data),
+      timestampMs: this.seq * 33,
+      seq: this.seq,
+    });
+  }
+}
