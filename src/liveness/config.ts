@@ -77,6 +77,36 @@ export const livenessSchema = {
     default: 0.7,
     env: 'FACEGATE_LIVENESS_BLINK_CLOSED_RATIO',
   },
+  edges: {
+    doc: 'The sheet/screen edge signal: straight segments (Canny + Hough, native OpenCV) in a ring around the face. Segments that move with the face on >= edgeMinSides sides give spoof (edges_move_with_face); a face framed on >= 3 sides in >= edgeMaxFramedShare of the frames is never judged live (edges_frame_face). Needs the native OpenCV binding.',
+    format: Boolean,
+    default: true,
+    env: 'FACEGATE_LIVENESS_EDGES',
+  },
+  edgeMinShift: {
+    doc: 'A segment votes only when the face moved enough that "moved with the face" and "stayed in the image" predict positions at least this many face sizes apart.',
+    format: bounded(0.03, 1),
+    default: 0.1,
+    env: 'FACEGATE_LIVENESS_EDGE_MIN_SHIFT',
+  },
+  edgeMinVotes: {
+    doc: 'Votes (frames in which a segment moved with the face) a side needs to count as moving with the face; it also needs three times more such votes than "stayed in the image" votes.',
+    format: boundedInt(1, 100),
+    default: 3,
+    env: 'FACEGATE_LIVENESS_EDGE_MIN_VOTES',
+  },
+  edgeMinSides: {
+    doc: 'Sides (left, right, top, bottom) whose segments must move with the face for a spoof verdict.',
+    format: boundedInt(1, 4),
+    default: 2,
+    env: 'FACEGATE_LIVENESS_EDGE_MIN_SIDES',
+  },
+  edgeMaxFramedShare: {
+    doc: 'Share of the searched frames framed on >= 3 sides (by any straight segments, moving or not) from which a track cannot be judged live (edges_frame_face: a screen or a sheet held still). Default 1 = off: rooms frame real faces as often as screens do (liveness-dev: 50–93 % of the frames of 8 real clips, 48 % of a phone replay; docs/liveness.md).',
+    format: bounded(0.05, 1),
+    default: 1,
+    env: 'FACEGATE_LIVENESS_EDGE_MAX_FRAMED_SHARE',
+  },
   historySeconds: {
     doc: 'Landmark history kept per face track (s); older frames are dropped.',
     format: bounded(1, 60),
@@ -96,6 +126,11 @@ export interface LivenessConfig {
   readonly nonPlanarMinResidual: number;
   readonly blink: boolean;
   readonly blinkClosedRatio: number;
+  readonly edges: boolean;
+  readonly edgeMinShift: number;
+  readonly edgeMinVotes: number;
+  readonly edgeMinSides: number;
+  readonly edgeMaxFramedShare: number;
   readonly historySeconds: number;
 }
 
@@ -109,9 +144,15 @@ export const DEFAULT_LIVENESS_CONFIG: LivenessConfig = {
   nonPlanarMinResidual: livenessSchema.nonPlanarMinResidual.default,
   blink: livenessSchema.blink.default,
   blinkClosedRatio: livenessSchema.blinkClosedRatio.default,
+  edges: livenessSchema.edges.default,
+  edgeMinShift: livenessSchema.edgeMinShift.default,
+  edgeMinVotes: livenessSchema.edgeMinVotes.default,
+  edgeMinSides: livenessSchema.edgeMinSides.default,
+  edgeMaxFramedShare: livenessSchema.edgeMaxFramedShare.default,
   historySeconds: livenessSchema.historySeconds.default,
 };
 
+/** Cross-key rules of the slice (each message names the keys). */
 export function checkLivenessConfig(c: LivenessConfig): string[] {
   const errors: string[] = [];
   if (c.nonPlanarMinResidual <= c.planarMaxResidual) {
@@ -125,4 +166,50 @@ export function checkLivenessConfig(c: LivenessConfig): string[] {
     );
   }
   return errors;
+}
+
+/**
+ * `key=value` overrides of the liveness slice (evaluate --liveness --set), each checked by
+ * the schema's own format and the cross-key rules; throws one error naming every problem.
+ */
+export function applyLivenessOverrides(base: LivenessConfig, pairs: readonly string[]): LivenessConfig {
+  const out: Record<string, unknown> = { ...base };
+  const errors: string[] = [];
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq > 0 ? pair.slice(0, eq) : pair;
+    const raw = eq > 0 ? pair.slice(eq + 1) : '';
+    if (!Object.hasOwn(livenessSchema, key)) {
+      errors.push(`${key}: not a key of access.liveness (${Object.keys(livenessSchema).join(', ')})`);
+      continue;
+    }
+    const spec = livenessSchema[key as keyof typeof livenessSchema];
+    let value: unknown;
+    if (spec.format === Boolean) {
+      if (raw !== 'true' && raw !== 'false') {
+        errors.push(`${key}: must be true or false, got '${raw}'`);
+        continue;
+      }
+      value = raw === 'true';
+    } else if (Array.isArray(spec.format)) {
+      if (!spec.format.includes(raw)) {
+        errors.push(`${key}: must be one of ${spec.format.join(', ')}, got '${raw}'`);
+        continue;
+      }
+      value = raw;
+    } else {
+      value = raw.trim() === '' ? Number.NaN : Number(raw);
+      try {
+        (spec.format as (v: unknown) => void)(value);
+      } catch (err) {
+        errors.push(`${key}: ${(err as Error).message}, got '${raw}'`);
+        continue;
+      }
+    }
+    out[key] = value;
+  }
+  const config = out as unknown as LivenessConfig;
+  errors.push(...checkLivenessConfig(config));
+  if (errors.length > 0) throw new Error(`liveness settings: ${errors.join('; ')}`);
+  return Object.freeze(config);
 }
