@@ -24,7 +24,7 @@ export type LivenessMode = (typeof LIVENESS_MODES)[number];
 
 export const livenessSchema = {
   mode: {
-    doc: 'Presentation-attack detection. on: a face opens the door only once its track is judged live (non-planar landmark motion or a blink); a sheet or screen moved as a plane gives spoof_suspected. off: no check — a photo of an enrolled person opens the door (the log says so at start-up).',
+    doc: 'Presentation-attack detection. on: a face opens the door only once its track is judged live (non-planar landmark motion, or a blink when enabled, and no attack artefact); a sheet or screen moved as a plane, or whose edges move with the face, gives spoof_suspected. off: no check — a photo of an enrolled person opens the door (the log says so at start-up).',
     format: LIVENESS_MODES,
     default: 'on' as LivenessMode,
     env: 'FACEGATE_LIVENESS_MODE',
@@ -66,7 +66,7 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_NON_PLANAR_MIN_RESIDUAL',
   },
   blink: {
-    doc: 'Count a blink (eye aspect ratio dip and recovery) as live evidence. Off by default: at 10 fps with the 68-point net on the Haar box it was not seen on the development clips (docs/liveness.md).',
+    doc: 'Count a blink (eye aspect ratio dip and recovery) as live evidence. Off by default: at 10 and 15 fps the shipped 68-point landmarker does not follow the eyelids (no blink found on the development clips, also where blinks are seen by eye; docs/liveness.md).',
     format: Boolean,
     default: false,
     env: 'FACEGATE_LIVENESS_BLINK',
@@ -102,7 +102,7 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_EDGE_MIN_SIDES',
   },
   edgeMaxFramedShare: {
-    doc: 'Share of the searched frames framed on >= 3 sides (by any straight segments, moving or not) from which a track cannot be judged live (edges_frame_face: a screen or a sheet held still). Default 1 = off: rooms frame real faces as often as screens do (liveness-dev: 50–93 % of the frames of 8 real clips, 48 % of a phone replay; docs/liveness.md).',
+    doc: 'Share of the searched frames framed on >= 3 sides (by any straight segments, moving or not) from which a track cannot be judged live (edges_frame_face: a screen or a sheet held still). Default 1 = off: rooms frame real faces as often as screens do (liveness-dev: more than half of the frames of 7 of 12 real clips, up to 93 %; 48 % of a phone replay held still; docs/liveness.md).',
     format: bounded(0.05, 1),
     default: 1,
     env: 'FACEGATE_LIVENESS_EDGE_MAX_FRAMED_SHARE',

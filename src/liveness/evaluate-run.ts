@@ -5,6 +5,7 @@ import { FaceTracker } from '../pipeline/tracker.js';
 import type { FaceDetector } from '../vision/detector.js';
 import type { Box, GrayImage, Point } from '../vision/image.js';
 import type { LivenessConfig } from './config.js';
+import { detailRatio } from './detail-ratio.js';
 import { EdgeAccumulator, ringRegion, sidesMovingWithFace, type EdgeResult } from './edges.js';
 import { judgeSamples, LivenessJudge, type LivenessVerdictKind } from './judge.js';
 import type { LineFinder } from './line-finder.js';
@@ -128,7 +129,10 @@ export interface SampleResult {
     verdict: LivenessVerdictKind;
     reasons: readonly string[];
   }[];
-  /** Median network scores over the track's frames (1 = real), when the networks were given. */
+  /**
+   * Median over the track's frames: the recapture cue `detail_ratio` (src/liveness/detail-ratio.ts)
+   * and, when the networks were given, their scores (1 = real).
+   */
   readonly texture?: Record<string, number>;
   /** Mean ms per face frame of the liveness stage itself (tracker + judge), landmarks excluded. */
   readonly livenessMsPerFrame: number;
@@ -229,6 +233,8 @@ export async function evaluateSample(
         signalsAt(log, frame.timestampMs, deps.config);
       }
       if (deps.textures) textureScores(log, deps.textures, frame, box);
+      const detail = detailRatio(frame.gray, box);
+      if (Number.isFinite(detail)) (log.texture.detail_ratio ??= []).push(detail);
     });
   }
   const byLength = [...logs.values()].sort((a, b) => b.frames - a.frames);
@@ -270,9 +276,9 @@ export async function evaluateSample(
   };
   const ttl = (at: number | null | undefined, live: boolean) =>
     live && at !== null && at !== undefined ? at - presentation.firstMs : null;
-  const texture = deps.textures
-    ? Object.fromEntries(Object.entries(presentation.texture).map(([k, v]) => [k, round(median(v))]))
-    : undefined;
+  const texture = Object.fromEntries(
+    Object.entries(presentation.texture).map(([k, v]) => [k, round(median(v))]),
+  );
   return {
     ...base,
     trackFrames: presentation.frames,
@@ -295,7 +301,7 @@ export async function evaluateSample(
       },
       edges: { verdict: presentation.edgesAt !== null ? 'spoof' : 'undecided', timeToLiveMs: null },
     },
-    ...(texture ? { texture } : {}),
+    texture,
   };
 }
 
@@ -411,6 +417,13 @@ export function summarise(results: readonly SampleResult[], config: LivenessConf
     const t = textureRates(results, key);
     if (t) per[key] = t;
   }
+  // The recapture cue has no agreed threshold: its spread per class (measured, not used).
+  const detail = (label: PresentationLabel) =>
+    results
+      .filter((r) => r.label === label && r.texture?.detail_ratio !== undefined)
+      .map((r) => r.texture!.detail_ratio)
+      .sort((a, b) => a - b);
+  per.detail_ratio = { bona_fide: detail('bona_fide'), attack: detail('attack') };
   const ms = results.map((r) => r.livenessMsPerFrame);
   return {
     samples: results.length,

@@ -7,6 +7,7 @@ import {
   sidesMovingWithFace,
   type EdgeResult,
 } from '../../src/liveness/edges.js';
+import { detailRatio } from '../../src/liveness/detail-ratio.js';
 import { judgeSamples, LivenessJudge } from '../../src/liveness/judge.js';
 import { createNativeLineFinder, type EdgeLine } from '../../src/liveness/line-finder.js';
 import { createGrayImage, type Box, type GrayImage } from '../../src/vision/image.js';
@@ -235,5 +236,36 @@ describe('native line search (OpenCV) on drawn frames', () => {
   it('returns nothing for a region outside the image', () => {
     const img = scene(() => undefined);
     expect(finder.find(img, { x: 700, y: 10, width: 50, height: 50 }, 40)).toEqual([]);
+  });
+});
+
+describe('detailRatio (recapture cue, measured only)', () => {
+  /** A checkerboard of period `period` px inside `inside(x, y)`, flat gray elsewhere. */
+  function pattern(inside: (x: number, y: number) => boolean, period: number): GrayImage {
+    const img = createGrayImage(320, 240);
+    for (let y = 0; y < 240; y++)
+      for (let x = 0; x < 320; x++)
+        img.data[y * 320 + x] = inside(x, y)
+          ? (Math.floor(x / period) + Math.floor(y / period)) % 2
+            ? 160
+            : 90
+          : 120;
+    return img;
+  }
+  const face = box(160, 120, 60);
+  const inFace = (x: number, y: number) => Math.abs(x - 160) <= 30 && Math.abs(y - 120) <= 30;
+
+  it('is above 1 when the face is finer than its surroundings and below 1 when coarser', () => {
+    const fineFace = pattern((x, y) => inFace(x, y) || (x + y) % 7 === 0, 2);
+    const coarseFace = pattern(() => true, 2);
+    for (let y = 0; y < 240; y++)
+      for (let x = 0; x < 320; x++)
+        if (inFace(x, y)) coarseFace.data[y * 320 + x] = 120 + ((x >> 3) % 2) * 10;
+    expect(detailRatio(fineFace, face)).toBeGreaterThan(1);
+    expect(detailRatio(coarseFace, face)).toBeLessThan(0.2);
+  });
+
+  it('is NaN when the ring is flat (nothing to compare with)', () => {
+    expect(detailRatio(pattern(inFace, 2), face)).toBeNaN();
   });
 });
