@@ -54,13 +54,13 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_MIN_LIVE_MOVING_FRAMES',
   },
   planarMaxResidual: {
-    doc: 'spoof when the median residual of one homography fitted to the moving landmarks (/ eye-corner distance) is at most this: the face moved like a flat sheet or screen.',
+    doc: 'spoof when the median residual of one homography fitted to the moving landmarks (/ eye-corner distance) is at most this: the face moved like a flat sheet or screen. The shipped landmarker on photos moved rigidly: median 0.010, highest 0.016 (scripts/liveness-noise-floor.ts); a spoof verdict is final for the track, so it sits near that median (a real head moving without turning came down to 0.015); photos above it stay undecided, which refuses too.',
     format: bounded(0, 0.2),
-    default: 0.015,
+    default: 0.012,
     env: 'FACEGATE_LIVENESS_PLANAR_MAX_RESIDUAL',
   },
   nonPlanarMinResidual: {
-    doc: 'live when that median residual is at least this: head rotation or expression that no plane can make. Must be above planarMaxResidual.',
+    doc: 'live when that median residual is at least this: head rotation or expression that no plane can make (2.2x the highest residual of photos moved rigidly). Must be above planarMaxResidual.',
     format: bounded(0, 0.5),
     default: 0.035,
     env: 'FACEGATE_LIVENESS_NON_PLANAR_MIN_RESIDUAL',

@@ -104,7 +104,7 @@ describe('EdgeAccumulator (pure)', () => {
 
 describe('judge: the edges in the combination rule', () => {
   const cfg = { ...DEFAULT_LIVENESS_CONFIG, edgeMaxFramedShare: 0.5 };
-  const headTurn = [0, 4, 8, 12, 16, 20, 16, 12].map((yawDeg, i) => ({
+  const headTurn = [0, 5, 10, 15, 20, 25, 20, 15].map((yawDeg, i) => ({
     timestampMs: i * 100,
     points: projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, noiseSource(5)),
   }));
