@@ -33,7 +33,7 @@ export class LivenessStage {
   ) {
     this.tracker = new FaceTracker(trackerOptions);
     this.judge = new LivenessJudge(config);
-    this.lines = config.edges ? (lineFinder ?? createNativeLineFinder()) : null;
+    this.lines = config.edges ? (lineFinder ?? nativeLineFinder()) : null;
   }
 
   /** Verdicts for `faces` (same order), judged at frame time `timestampMs` (ms) on `frame`. */
@@ -68,5 +68,17 @@ export class LivenessStage {
       }
       return verdict;
     });
+  }
+}
+
+/** The native finder, or an error that says what to do (fail closed: no silent fallback). */
+function nativeLineFinder(): LineFinder {
+  try {
+    return createNativeLineFinder();
+  } catch (err) {
+    throw new Error(
+      `access.liveness.edges needs the native OpenCV binding (@u4/opencv4nodejs, built by scripts/setup.sh): ${(err as Error).message}. Build it, or set access.liveness.edges to false (the door then relies on the landmark signals alone; docs/liveness.md)`,
+      { cause: err },
+    );
   }
 }
