@@ -54,7 +54,7 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_MIN_LIVE_MOVING_FRAMES',
   },
   planarMaxResidual: {
-    doc: 'spoof when the median residual of one homography fitted to the moving landmarks (/ eye-corner distance) is at most this: the face moved like a flat sheet or screen. The shipped landmarker on photos moved rigidly: median 0.010, highest 0.016 (scripts/liveness-noise-floor.ts); a spoof verdict is final for the track, so it sits near that median (a real head moving without turning came down to 0.015); photos above it stay undecided, which refuses too.',
+    doc: "spoof when the median residual of one homography fitted to the moving landmarks (/ eye-corner distance) is at most this: the face moved like a flat sheet. Near the landmarker's noise on photos moved rigidly (median 0.010, max 0.016; scripts/liveness-noise-floor.ts): spoof is final for the track; photos above it stay undecided (also refused).",
     format: bounded(0, 0.2),
     default: 0.012,
     env: 'FACEGATE_LIVENESS_PLANAR_MAX_RESIDUAL',
