@@ -52,7 +52,7 @@ interface TrackHistory {
   readonly firstSeenMs: number;
   /** Recent landmarks (historySeconds): the blink signal. */
   samples: LandmarkSample[];
-  /** Planar-motion fits against the track's first landmarks, one per frame. */
+  /** Planar-motion fits against the track's reference landmarks (medoid of its first 4 frames), one per frame. */
   planar: PlanarAccumulator | null;
   /** The sheet/screen edge evidence (frames with a line search). */
   edges: EdgeAccumulator | null;

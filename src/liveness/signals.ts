@@ -119,11 +119,11 @@ export interface PlanarResult {
 
 /**
  * Motion a flat object cannot make. For each frame, one homography is fitted from the
- * reference frame's landmarks (the first of the track) to this frame's; a sheet of paper
- * or a phone moved in the hand is a plane, so one homography explains its landmarks up to
- * landmark noise, while a head that turns (depth: nose against cheeks) or changes
- * expression leaves a residual. Both are divided by the face scale (outer eye corners),
- * so the numbers do not depend on distance.
+ * reference frame's landmarks (PlanarAccumulator: the medoid of the track's first frames)
+ * to this frame's; a sheet of paper or a phone moved in the hand is a plane, so one
+ * homography explains its landmarks up to landmark noise, while a head that turns (depth:
+ * nose against cheeks) or changes expression leaves a residual. Both are divided by the
+ * face scale (outer eye corners), so the numbers do not depend on distance.
  */
 export function planarMotion(
   samples: readonly LandmarkSample[],
