@@ -1,15 +1,17 @@
 #!/usr/bin/env node
 /**
- * `npm run evaluate -- --liveness <dir> [--json] [--fps N] [--no-texture] [--config file]`
+ * `npm run evaluate -- --liveness <dir> [--json] [--fps N] [--no-texture] [--set key=value ...]`
  * Presentation-attack detection over `<dir>/bona-fide/*` and `<dir>/attack/*` (videos,
  * photos, folders of frames): APCER, BPCER, time to a live verdict (p50/p95), combined and
  * per signal, as one JSON object (docs/liveness.md).
  */
 import path from 'node:path';
 import { Command } from 'commander';
-import { DEFAULT_LIVENESS_CONFIG, type LivenessConfig } from '../liveness/config.js';
+import { applyLivenessOverrides, DEFAULT_LIVENESS_CONFIG, type LivenessConfig } from '../liveness/config.js';
 import { evaluateSample, listSamples, summarise, type LandmarkPort } from '../liveness/evaluate-run.js';
 import { loadLandmarkPort } from '../liveness/landmark-port.js';
+import { createNativeLineFinder } from '../liveness/line-finder.js';
+import { DEFAULT_SAMPLE_FPS } from '../liveness/sample-reader.js';
 import { TextureNets } from '../liveness/texture-net.js';
 import { chooseBackend, parseBackendPreference } from '../model/backend.js';
 import { createLogger } from '../util/log.js';
@@ -26,7 +28,18 @@ export function buildLivenessCommand(): Command {
       '--liveness <dir>',
       'folder with bona-fide/ and attack/ (videos, photos or frame folders)',
     )
-    .option('--fps <n>', 'frames per second taken from videos (the camera rate)', int('fps', 1), 10)
+    .option(
+      '--fps <n>',
+      'frames per second taken from videos (the rate the live loop processes)',
+      int('fps', 1),
+      DEFAULT_SAMPLE_FPS,
+    )
+    .option(
+      '--set <key=value>',
+      'override an access.liveness setting (repeatable), e.g. --set edges=false',
+      (v: string, prev: string[]) => [...prev, v],
+      [] as string[],
+    )
     .option('--max-seconds <n>', 'at most this many seconds of each video', int('max-seconds', 1), 30)
     .option('--no-texture', 'skip the passive networks (models/liveness)')
     .option('--backend <name>', 'auto | node | wasm | cpu (default: FACEGATE_TF_BACKEND or auto)')
@@ -47,12 +60,13 @@ export async function runLivenessEvaluation(
     texture: boolean;
     backend?: string;
     json?: boolean;
+    set: string[];
   }>();
   const env = options.env ?? {};
   const logger = createLogger(env.FACEGATE_LOG_LEVEL === 'debug' ? 'debug' : 'warn', process.stderr);
   await chooseBackend(parseBackendPreference(o.backend ?? env.FACEGATE_TF_BACKEND), logger);
   const entries = await listSamples(path.resolve(o.liveness));
-  const config = options.config ?? { ...DEFAULT_LIVENESS_CONFIG, mode: 'on' };
+  const config = applyLivenessOverrides(options.config ?? { ...DEFAULT_LIVENESS_CONFIG, mode: 'on' }, o.set);
   const detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, logger);
   const textures = o.texture ? await TextureNets.load(resolvePackagePath('models/liveness')) : undefined;
   const cleanup: (() => void)[] = [];
@@ -62,12 +76,13 @@ export async function runLivenessEvaluation(
       : await loadLandmarkPort(resolvePackagePath('models/landmarks/faceapi-68'));
     cleanup.push(() => own?.dispose());
     const landmarks = options.landmarks ?? own!.port;
+    const lines = config.edges ? createNativeLineFinder() : undefined;
     const results = [];
     for (const entry of entries) {
       results.push(
         await evaluateSample(
           entry,
-          { detector, landmarks, textures, config },
+          { detector, landmarks, textures, lines, config },
           { fps: o.fps, maxSeconds: o.maxSeconds },
         ),
       );
@@ -90,8 +105,18 @@ function humanSummary(r: ReturnType<typeof summarise>): string {
     `liveness stage ${r.liveness_ms_per_frame.mean} ms/frame (max ${r.liveness_ms_per_frame.max}), landmarks ${r.landmark_ms_per_frame.mean} ms/frame`,
   ];
   for (const s of r.results) {
+    const sc = s.combined.scores;
+    const keys = [
+      'planar_residual',
+      'moving_frames',
+      'edge_frames',
+      'edge_framed3_share',
+      'edge_sides_moving',
+    ];
+    const shown = keys.filter((k) => sc[k] !== undefined).map((k) => `${k}=${sc[k]}`);
+    const others = s.track_verdicts.slice(1).map((t) => `${t.verdict}(${t.frames})`);
     lines.push(
-      `  ${s.label.padEnd(9)} ${path.basename(s.file).padEnd(44)} ${s.combined.verdict.padEnd(9)} ${s.combined.reasons.join(',')} ttl=${s.combined.timeToLiveMs ?? '-'}`,
+      `  ${s.label.padEnd(9)} ${path.basename(s.file).padEnd(44)} ${s.combined.verdict.padEnd(9)} ${s.combined.reasons.join(',')} ttl=${s.combined.timeToLiveMs ?? '-'} ${shown.join(' ')}${others.length ? ` other tracks: ${others.join(' ')}` : ''}`,
     );
   }
   return lines.join('\n') + '\n';

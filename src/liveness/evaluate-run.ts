@@ -5,7 +5,10 @@ import { FaceTracker } from '../pipeline/tracker.js';
 import type { FaceDetector } from '../vision/detector.js';
 import type { Box, GrayImage, Point } from '../vision/image.js';
 import type { LivenessConfig } from './config.js';
+import { detailRatio } from './detail-ratio.js';
+import { EdgeAccumulator, ringRegion, sidesMovingWithFace, type EdgeResult } from './edges.js';
 import { judgeSamples, LivenessJudge, type LivenessVerdictKind } from './judge.js';
+import type { LineFinder } from './line-finder.js';
 import {
   readSample,
   sampleKind,
@@ -27,8 +30,12 @@ import type { TextureNets } from './texture-net.js';
  * - time from the face's first frame to a `live` verdict, p50 / p95 (bona fide);
  *
  * for the combined rule (what the door does) and per signal. The presentation is the
- * sample's longest face track (the face held up to the camera); single photos are
- * one-frame presentations, which the motion rule can never call live.
+ * sample's longest face track (most frames with that face): the face held up to the
+ * camera. The daemon judges every track on its own, and a real person beside a phone is
+ * a real person on their own track (anit-spoofing replay: the man is beside the phone for
+ * 1.5 s, his face on the phone is seen for ~5 s); every track's verdict is listed per
+ * sample (`track_verdicts`). Single photos are one-frame presentations, which the motion
+ * rule can never call live.
  */
 
 /** Landmarks (68, image coordinates) for each box; null where there are none. */
@@ -39,6 +46,8 @@ export interface LivenessEvalDeps {
   readonly landmarks: LandmarkPort;
   /** The vendored passive networks (optional: measured per signal, not part of the rule). */
   readonly textures?: TextureNets;
+  /** The straight-segment search of the edge signal (absent: no edge evidence, never live with `edges` on). */
+  readonly lines?: LineFinder;
   readonly config: LivenessConfig;
 }
 
@@ -103,12 +112,27 @@ export interface SampleResult {
   readonly combined: SignalOutcome & {
     readonly reasons: readonly string[];
     readonly scores: Record<string, number>;
+    /** ms from the track's first frame to its final verdict (null: undecided at the end). */
+    readonly decidedAtMs: number | null;
   };
   readonly signals: {
     readonly planar: SignalOutcome;
     readonly blink: SignalOutcome;
+    /** spoof when segments moved with the face on >= edgeMinSides sides; never live. */
+    readonly edges: SignalOutcome;
   };
-  /** Median network scores over the track's frames (1 = real), when the networks were given. */
+  /** The presentation track's edge evidence (votes per side, framed frames). */
+  readonly edges?: EdgeResult;
+  /** Every track with >= 3 frames: frames, first final verdict (or undecided) and its reasons. */
+  readonly track_verdicts: readonly {
+    frames: number;
+    verdict: LivenessVerdictKind;
+    reasons: readonly string[];
+  }[];
+  /**
+   * Median over the track's frames: the recapture cue `detail_ratio` (src/liveness/detail-ratio.ts)
+   * and, when the networks were given, their scores (1 = real).
+   */
   readonly texture?: Record<string, number>;
   /** Mean ms per face frame of the liveness stage itself (tracker + judge), landmarks excluded. */
   readonly livenessMsPerFrame: number;
@@ -127,6 +151,8 @@ interface TrackLog {
   } | null;
   planarAt: { verdict: LivenessVerdictKind; atMs: number } | null;
   blinkAt: number | null;
+  edges: EdgeAccumulator;
+  edgesAt: number | null;
   texture: Record<string, number[]>;
 }
 
@@ -151,8 +177,18 @@ export async function evaluateSample(
     landmarkMs += performance.now() - t0;
     const t1 = performance.now();
     const update = tracker.update(frame.timestampMs, boxes);
-    const verdicts = boxes.map((_, i) =>
-      judge.observe(update.trackIds[i], frame.timestampMs, points[i] ?? undefined),
+    const lines = boxes.map((box, i) =>
+      deps.lines && !judge.isDecided(update.trackIds[i])
+        ? deps.lines.find(frame.gray, ringRegion(box), Math.max(box.width, box.height))
+        : null,
+    );
+    const verdicts = boxes.map((box, i) =>
+      judge.observe(
+        update.trackIds[i],
+        frame.timestampMs,
+        points[i] ?? undefined,
+        lines[i] ? { box, lines: lines[i] } : undefined,
+      ),
     );
     livenessMs += performance.now() - t1;
     if (boxes.length > 0) faceFrames++;
@@ -167,6 +203,8 @@ export async function evaluateSample(
           combined: null,
           planarAt: null,
           blinkAt: null,
+          edges: new EdgeAccumulator({ minShift: deps.config.edgeMinShift, windowMs: 2000 }),
+          edgesAt: null,
           texture: {},
         };
         logs.set(id, log);
@@ -180,15 +218,34 @@ export async function evaluateSample(
           reasons: v.reasons,
           scores: { ...v.scores },
         };
+      const found = lines[i];
+      if (found) {
+        log.edges.add(frame.timestampMs, box, found);
+        if (
+          log.edgesAt === null &&
+          sidesMovingWithFace(log.edges.result(), deps.config.edgeMinVotes).length >= deps.config.edgeMinSides
+        )
+          log.edgesAt = frame.timestampMs;
+      }
       const pts = points[i];
       if (pts) {
         log.samples.push({ timestampMs: frame.timestampMs, points: pts });
         signalsAt(log, frame.timestampMs, deps.config);
       }
       if (deps.textures) textureScores(log, deps.textures, frame, box);
+      const detail = detailRatio(frame.gray, box);
+      if (Number.isFinite(detail)) (log.texture.detail_ratio ??= []).push(detail);
     });
   }
-  const presentation = [...logs.values()].sort((a, b) => b.frames - a.frames)[0];
+  const byLength = [...logs.values()].sort((a, b) => b.frames - a.frames);
+  const presentation = byLength[0];
+  const track_verdicts = byLength
+    .filter((l) => l.frames >= 3)
+    .map((l) => ({
+      frames: l.frames,
+      verdict: l.combined?.verdict ?? ('undecided' as const),
+      reasons: l.combined?.reasons ?? finalJudgement(l, deps.config).reasons,
+    }));
   const faceCount = Math.max(1, faceFrames);
   const base = {
     file: entry.file,
@@ -197,6 +254,7 @@ export async function evaluateSample(
     frames,
     faceFrames,
     tracks: logs.size,
+    track_verdicts,
     livenessMsPerFrame: round(livenessMs / faceCount),
     landmarkMsPerFrame: round(landmarkMs / faceCount),
   };
@@ -205,11 +263,11 @@ export async function evaluateSample(
     return {
       ...base,
       trackFrames: 0,
-      combined: { ...none, reasons: ['no_face'], scores: {} },
-      signals: { planar: none, blink: none },
+      combined: { ...none, reasons: ['no_face'], scores: {}, decidedAtMs: null },
+      signals: { planar: none, blink: none, edges: none },
     };
   }
-  const last = judgeSamples(presentation.samples, deps.config);
+  const last = finalJudgement(presentation, deps.config);
   const combined = presentation.combined ?? {
     verdict: 'undecided' as const,
     atMs: NaN,
@@ -218,9 +276,9 @@ export async function evaluateSample(
   };
   const ttl = (at: number | null | undefined, live: boolean) =>
     live && at !== null && at !== undefined ? at - presentation.firstMs : null;
-  const texture = deps.textures
-    ? Object.fromEntries(Object.entries(presentation.texture).map(([k, v]) => [k, round(median(v))]))
-    : undefined;
+  const texture = Object.fromEntries(
+    Object.entries(presentation.texture).map(([k, v]) => [k, round(median(v))]),
+  );
   return {
     ...base,
     trackFrames: presentation.frames,
@@ -229,7 +287,9 @@ export async function evaluateSample(
       timeToLiveMs: ttl(combined.atMs, combined.verdict === 'live'),
       reasons: combined.reasons,
       scores: combined.scores,
+      decidedAtMs: Number.isFinite(combined.atMs) ? combined.atMs - presentation.firstMs : null,
     },
+    edges: presentation.edges.result(),
     signals: {
       planar: {
         verdict: presentation.planarAt?.verdict ?? 'undecided',
@@ -239,9 +299,15 @@ export async function evaluateSample(
         verdict: presentation.blinkAt !== null ? 'live' : 'undecided',
         timeToLiveMs: ttl(presentation.blinkAt, presentation.blinkAt !== null),
       },
+      edges: { verdict: presentation.edgesAt !== null ? 'spoof' : 'undecided', timeToLiveMs: null },
     },
-    ...(texture ? { texture } : {}),
+    texture,
   };
+}
+
+/** The judge's view of a track at the end of the sample (for the reasons of an undecided one). */
+function finalJudgement(log: TrackLog, config: LivenessConfig) {
+  return judgeSamples(log.samples, config, log.samples.length > 0, undefined, log.edges.result());
 }
 
 /** Each signal alone, at its first verdict (the judge combines them; here they are apart). */
@@ -340,12 +406,24 @@ export function summarise(results: readonly SampleResult[], config: LivenessConf
   const per: Record<string, unknown> = {
     planar_motion: rates(results, (r) => r.signals.planar, maxMs),
     blink: rates(results, (r) => r.signals.blink, maxMs),
-    edges: 'not implemented (see docs/liveness.md)',
+    edges_move_with_face: {
+      attacks_spoof: results.filter((r) => r.label === 'attack' && r.signals.edges.verdict === 'spoof')
+        .length,
+      bona_fide_spoof: results.filter((r) => r.label === 'bona_fide' && r.signals.edges.verdict === 'spoof')
+        .length,
+    },
   };
   for (const key of ['antispoof_gray', 'antispoof_colour', 'liveness_gray', 'liveness_colour']) {
     const t = textureRates(results, key);
     if (t) per[key] = t;
   }
+  // The recapture cue has no agreed threshold: its spread per class (measured, not used).
+  const detail = (label: PresentationLabel) =>
+    results
+      .filter((r) => r.label === label && r.texture?.detail_ratio !== undefined)
+      .map((r) => r.texture!.detail_ratio)
+      .sort((a, b) => a - b);
+  per.detail_ratio = { bona_fide: detail('bona_fide'), attack: detail('attack') };
   const ms = results.map((r) => r.livenessMsPerFrame);
   return {
     samples: results.length,

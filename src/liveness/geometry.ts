@@ -1,4 +1,4 @@
-import type { Point } from '../vision/image.js';
+import { createGrayImage, type GrayImage, type Point } from '../vision/image.js';
 
 /**
  * Plane-to-plane geometry for the liveness signals: a homography fitted to point pairs by
@@ -129,4 +129,54 @@ function solve8(a: Float64Array, b: Float64Array): number[] | null {
     x[i] = s / m[i * n + i];
   }
   return x;
+}
+
+/** The inverse of a homography (adjugate / determinant); throws when it is singular. */
+export function invertHomography(m: Homography): Homography {
+  const [a, b, c, d, e, f, g, h, i] = m;
+  const A = e * i - f * h;
+  const B = -(d * i - f * g);
+  const C = d * h - e * g;
+  const det = a * A + b * B + c * C;
+  if (!(Math.abs(det) > 1e-15)) throw new RangeError('homography is singular');
+  const r = [
+    A,
+    -(b * i - c * h),
+    b * f - c * e,
+    B,
+    a * i - c * g,
+    -(a * f - c * d),
+    C,
+    -(a * h - b * g),
+    a * e - b * d,
+  ];
+  return r.map((x) => x / det) as unknown as Homography;
+}
+
+/**
+ * `src` seen through the homography `h` (src → dst pixel coordinates) over `background`
+ * (same size as the output), bilinear: a flat sheet moved in front of a camera. Used to
+ * make rigid-motion sequences (tests, scripts/liveness-noise-floor.ts).
+ */
+export function warpGray(src: GrayImage, h: Homography, background: GrayImage): GrayImage {
+  const inv = invertHomography(h);
+  const out = createGrayImage(background.width, background.height, Uint8Array.from(background.data));
+  for (let y = 0; y < out.height; y++) {
+    for (let x = 0; x < out.width; x++) {
+      const p = applyHomography(inv, { x, y });
+      if (p.x < 0 || p.y < 0 || p.x >= src.width - 1 || p.y >= src.height - 1) continue;
+      const x0 = Math.floor(p.x);
+      const y0 = Math.floor(p.y);
+      const fx = p.x - x0;
+      const fy = p.y - y0;
+      const k = y0 * src.width + x0;
+      const v =
+        src.data[k] * (1 - fx) * (1 - fy) +
+        src.data[k + 1] * fx * (1 - fy) +
+        src.data[k + src.width] * (1 - fx) * fy +
+        src.data[k + src.width + 1] * fx * fy;
+      out.data[y * out.width + x] = Math.round(v);
+    }
+  }
+  return out;
 }

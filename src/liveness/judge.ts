@@ -1,5 +1,7 @@
-import type { Point } from '../vision/image.js';
+import type { Box, Point } from '../vision/image.js';
 import type { LivenessConfig } from './config.js';
+import { EdgeAccumulator, sidesMovingWithFace, type EdgeResult } from './edges.js';
+import type { EdgeLine } from './line-finder.js';
 import {
   detectBlink,
   PlanarAccumulator,
@@ -17,8 +19,14 @@ import {
  * - `live` (reason `non_planar_motion`, or `blink` when enabled): over >= minLiveMovingFrames
  *   moving frames the residual of that fit is >= nonPlanarMinResidual (a head turns, a face
  *   talks), or the eyes blinked.
+ * - `spoof` (reason `edges_move_with_face`, when `edges` is on): straight segments beside
+ *   the face moved with it on >= edgeMinSides sides (a sheet's or a screen's edges).
  * - `undecided` otherwise (reasons: `no_landmarks`, `too_few_frames`, `no_motion`,
- *   `ambiguous_motion`). The policy waits `maxDecisionSeconds` for a live verdict.
+ *   `ambiguous_motion`, and `edges_frame_face` / `no_edge_search` when the edges block a
+ *   live verdict). The policy waits `maxDecisionSeconds` for a live verdict.
+ *
+ * The combination (issue #13): spoof on any strong attack artefact; live only with positive
+ * evidence (non-planar motion, a blink when enabled) AND no artefact; undecided otherwise.
  *
  * Verdicts `live` and `spoof` are final for the track (a spoof verdict is never lifted by
  * later frames; a live person is not re-examined every frame). Pure: time is the frame's.
@@ -44,8 +52,10 @@ interface TrackHistory {
   readonly firstSeenMs: number;
   /** Recent landmarks (historySeconds): the blink signal. */
   samples: LandmarkSample[];
-  /** Planar-motion fits against the track's first landmarks, one per frame. */
+  /** Planar-motion fits against the track's reference landmarks (medoid of its first 4 frames), one per frame. */
   planar: PlanarAccumulator | null;
+  /** The sheet/screen edge evidence (frames with a line search). */
+  edges: EdgeAccumulator | null;
   final: LivenessVerdict | null;
 }
 
@@ -58,17 +68,31 @@ export class LivenessJudge {
   constructor(private readonly config: LivenessConfig) {}
 
   /**
-   * One face of a frame: its track, the frame time (ms) and its 68 landmarks (absent when
-   * none were found: the frame adds no evidence). Returns the track's verdict so far.
+   * One face of a frame: its track, the frame time (ms), its 68 landmarks (absent when
+   * none were found: the frame adds no evidence) and, when the frame's pixels were searched,
+   * its box and the straight segments found in the ring around it (LineFinder). Returns the
+   * track's verdict so far.
    */
-  observe(trackId: number, timestampMs: number, points: readonly Point[] | undefined): TrackVerdict {
+  observe(
+    trackId: number,
+    timestampMs: number,
+    points: readonly Point[] | undefined,
+    edges?: { readonly box: Box; readonly lines: readonly EdgeLine[] },
+  ): TrackVerdict {
     let track = this.tracks.get(trackId);
     if (!track) {
-      track = { firstSeenMs: timestampMs, samples: [], planar: null, final: null };
+      track = { firstSeenMs: timestampMs, samples: [], planar: null, edges: null, final: null };
       this.tracks.set(trackId, track);
     }
     const sinceMs = track.firstSeenMs;
     if (track.final) return { ...track.final, trackId, sinceMs };
+    if (edges && this.config.edges) {
+      track.edges ??= new EdgeAccumulator({
+        minShift: this.config.edgeMinShift,
+        windowMs: 2000,
+      });
+      track.edges.add(timestampMs, edges.box, edges.lines);
+    }
     if (points && points.length >= 68) {
       if (track.planar) track.planar.add(points);
       else track.planar = new PlanarAccumulator(points, this.config);
@@ -85,9 +109,15 @@ export class LivenessJudge {
       this.config,
       points !== undefined && points.length >= 68,
       track.planar?.result(),
+      track.edges?.result(),
     );
     if (verdict.verdict !== 'undecided') track.final = verdict;
     return { ...verdict, trackId, sinceMs };
+  }
+
+  /** Whether the track already has its final (live or spoof) verdict: no more evidence needed. */
+  isDecided(trackId: number): boolean {
+    return this.tracks.get(trackId)?.final != null;
   }
 
   /** Forget tracks that ended (FaceTracker's `ended`). */
@@ -107,9 +137,17 @@ export function judgeSamples(
   hasLandmarks = samples.length > 0,
   /** The planar-motion result when computed incrementally (else from `samples`). */
   planarResult?: PlanarResult,
+  /** The edge evidence (absent: no frame of the track was searched). */
+  edgeResult?: EdgeResult,
 ): LivenessVerdict {
+  const edge = config.edges ? edgeVerdict(edgeResult, config) : null;
+  if (edge?.spoof) return { verdict: 'spoof', reasons: ['edges_move_with_face'], scores: edge.scores };
   if (samples.length === 0) {
-    return { verdict: 'undecided', reasons: [hasLandmarks ? 'too_few_frames' : 'no_landmarks'], scores: {} };
+    return {
+      verdict: 'undecided',
+      reasons: [hasLandmarks ? 'too_few_frames' : 'no_landmarks'],
+      scores: edge?.scores ?? {},
+    };
   }
   const planar =
     planarResult ??
@@ -129,6 +167,7 @@ export function judgeSamples(
     motion: round(planar.motion),
     ear_min_ratio: round(blink.minRatio),
     blink: blink.blinked ? 1 : 0,
+    ...edge?.scores,
   };
   if (!Number.isFinite(scores.planar_residual)) delete scores.planar_residual;
   if (!Number.isFinite(scores.motion)) delete scores.motion;
@@ -140,9 +179,40 @@ export function judgeSamples(
   if (planar.movingFrames >= config.minLiveMovingFrames && planar.residual >= config.nonPlanarMinResidual)
     reasons.push('non_planar_motion');
   if (config.blink && blink.blinked) reasons.push('blink');
+  if (reasons.length > 0 && edge?.blocksLive)
+    return { verdict: 'undecided', reasons: [edge.blocksLive], scores };
   if (reasons.length > 0) return { verdict: 'live', reasons, scores };
   if (samples.length < 3) return { verdict: 'undecided', reasons: ['too_few_frames'], scores };
   return { verdict: 'undecided', reasons: [enoughMotion ? 'ambiguous_motion' : 'no_motion'], scores };
+}
+
+/**
+ * The edge signal's part of the verdict: `spoof` when segments moved with the face on
+ * >= edgeMinSides sides; `blocksLive` when the face is framed on >= 3 sides in at least
+ * edgeMaxFramedShare of the searched frames (a screen or a sheet held still: weak
+ * evidence, it only withholds `live`), or when too few frames were searched to know.
+ */
+function edgeVerdict(
+  r: EdgeResult | undefined,
+  config: LivenessConfig,
+): { spoof: boolean; blocksLive: string | null; scores: Record<string, number> } {
+  if (!r || r.frames === 0) return { spoof: false, blocksLive: 'no_edge_search', scores: {} };
+  const moving = sidesMovingWithFace(r, config.edgeMinVotes);
+  const framedShare = r.framed3 / r.frames;
+  const scores = {
+    edge_frames: r.frames,
+    edge_framed3_share: round(framedShare),
+    edge_sides_moving: moving.length,
+    edge_rigid_votes: r.rigid.left + r.rigid.right + r.rigid.top + r.rigid.bottom,
+    edge_static_votes: r.static.left + r.static.right + r.static.top + r.static.bottom,
+  };
+  const blocksLive =
+    r.frames < config.minLiveMovingFrames
+      ? 'no_edge_search'
+      : config.edgeMaxFramedShare < 1 && framedShare >= config.edgeMaxFramedShare
+        ? 'edges_frame_face'
+        : null;
+  return { spoof: moving.length >= config.edgeMinSides, blocksLive, scores };
 }
 
 function round(x: number): number {

@@ -7,9 +7,11 @@ import type { RgbImage } from './texture-net.js';
 
 /**
  * Reads presentation samples for `evaluate --liveness`: a video file (decoded by ffmpeg),
- * a photo, or a folder of frames. Every frame is letter-boxed into one door-camera size
- * (640x480 by default, aspect kept, black bars) at a fixed rate, in colour and in gray
- * (BT.601 luma, as ffmpeg's `-pix_fmt gray` gives the live camera).
+ * a photo, or a folder of frames. Every frame is scaled to fit the door camera's size
+ * (640x480 by default, aspect kept) WITHOUT black bars — a camera frame has none, and the
+ * bars' borders are straight edges beside the face that the edge signal would see — at a
+ * fixed rate, in colour and in gray (BT.601 luma, as ffmpeg's `-pix_fmt gray` gives the
+ * live camera).
  */
 
 export interface SampleFrame {
@@ -22,11 +24,18 @@ export interface SampleFrame {
 export interface SampleReadOptions {
   readonly width?: number;
   readonly height?: number;
-  /** Frames per second taken from videos (the daemon's default camera rate is 10). */
+  /** Frames per second taken from videos (default 15, see DEFAULT_SAMPLE_FPS). */
   readonly fps?: number;
   /** Stop after this many seconds of a video. */
   readonly maxSeconds?: number;
 }
+
+/**
+ * The evaluation's default rate: the live loop processes ~15–30 frames per second on the
+ * door's hardware (docs/performance.md); 15 is the low end, so the liveness evidence the
+ * evaluation sees per second is what the slowest door gets.
+ */
+export const DEFAULT_SAMPLE_FPS = 15;
 
 export const VIDEO_EXTENSIONS = new Set(['.mp4', '.mov', '.avi', '.mkv', '.webm', '.m4v']);
 export const IMAGE_EXTENSIONS = new Set(['.png', '.jpg', '.jpeg', '.pgm', '.bmp', '.webp']);
@@ -46,7 +55,7 @@ export async function sampleKind(p: string): Promise<SampleKind | null> {
 export async function* readSample(p: string, options: SampleReadOptions = {}): AsyncGenerator<SampleFrame> {
   const width = options.width ?? 640;
   const height = options.height ?? 480;
-  const fps = options.fps ?? 10;
+  const fps = options.fps ?? DEFAULT_SAMPLE_FPS;
   const kind = await sampleKind(p);
   if (kind === 'video') {
     yield* readVideo(p, width, height, fps, options.maxSeconds ?? 60);
@@ -75,13 +84,17 @@ async function readPhoto(
     .rotate()
     .removeAlpha()
     .toColourspace('srgb')
-    .resize(width, height, { fit: 'contain', background: { r: 0, g: 0, b: 0 } })
+    .resize(width, height, { fit: 'inside' })
     .raw()
-    .toBuffer()
+    .toBuffer({ resolveWithObject: true })
     .catch((err: Error) => {
       throw new Error(`${file}: cannot decode image: ${err.message}`);
     });
-  const rgb = { width, height, data: new Uint8Array(data.buffer, data.byteOffset, data.byteLength) };
+  const rgb = {
+    width: data.info.width,
+    height: data.info.height,
+    data: new Uint8Array(data.data.buffer, data.data.byteOffset, data.data.byteLength),
+  };
   return { rgb, gray: toGray(rgb), timestampMs };
 }
 
@@ -92,9 +105,11 @@ async function* readVideo(
   fps: number,
   maxSeconds: number,
 ): AsyncGenerator<SampleFrame> {
-  const vf = `fps=${fps},scale=${width}:${height}:force_original_aspect_ratio=decrease,pad=${width}:${height}:(ow-iw)/2:(oh-ih)/2`;
+  // Fit inside width x height, aspect kept, no bars; the frame size is read from each PPM
+  // header (binary P6: "P6\n<w> <h>\n255\n" then w·h·3 bytes), so it need not be known here.
+  const vf = `fps=${fps},scale=${width}:${height}:force_original_aspect_ratio=decrease`;
   const args = ['-hide_banner', '-nostdin', '-loglevel', 'error', '-i', file, '-t', String(maxSeconds)];
-  args.push('-an', '-sn', '-vf', vf, '-pix_fmt', 'rgb24', '-f', 'rawvideo', 'pipe:1');
+  args.push('-an', '-sn', '-vf', vf, '-c:v', 'ppm', '-f', 'image2pipe', 'pipe:1');
   const child = spawn('ffmpeg', args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.on('data', (b: Buffer) => (stderr = (stderr + b.toString()).slice(-2000)));
@@ -102,16 +117,18 @@ async function* readVideo(
     child.on('error', reject);
     child.on('close', (code) => resolve(code ?? -1));
   });
-  const frameBytes = width * height * 3;
   let pending: Buffer = Buffer.alloc(0);
   let index = 0;
   try {
     for await (const chunk of child.stdout as AsyncIterable<Buffer>) {
       pending = pending.length === 0 ? chunk : Buffer.concat([pending, chunk]);
-      while (pending.length >= frameBytes) {
-        const data = new Uint8Array(pending.subarray(0, frameBytes));
-        pending = pending.subarray(frameBytes);
-        const rgb = { width, height, data };
+      for (;;) {
+        const header = parsePpmHeader(pending, file);
+        if (!header || pending.length < header.offset + header.width * header.height * 3) break;
+        const end = header.offset + header.width * header.height * 3;
+        const data = new Uint8Array(pending.subarray(header.offset, end));
+        pending = pending.subarray(end);
+        const rgb = { width: header.width, height: header.height, data };
         yield { rgb, gray: toGray(rgb), timestampMs: (index++ * 1000) / fps };
       }
     }
@@ -121,6 +138,19 @@ async function* readVideo(
   } finally {
     if (child.exitCode === null) child.kill('SIGKILL');
   }
+}
+
+/** The header of a binary PPM at the start of `buf` (null: not all of it yet); throws on anything else. */
+function parsePpmHeader(buf: Buffer, file: string): { width: number; height: number; offset: number } | null {
+  if (buf.length < 2) return null;
+  if (buf[0] !== 0x50 || buf[1] !== 0x36) throw new Error(`${file}: ffmpeg did not give a PPM frame`);
+  const m = /^P6\s+(\d+)\s+(\d+)\s+(\d+)\s/.exec(buf.subarray(0, 64).toString('latin1'));
+  if (!m) {
+    if (buf.length >= 64) throw new Error(`${file}: bad PPM header from ffmpeg`);
+    return null;
+  }
+  if (m[3] !== '255') throw new Error(`${file}: PPM with maxval ${m[3]} (expected 255)`);
+  return { width: Number(m[1]), height: Number(m[2]), offset: m[0].length };
 }
 
 /** BT.601 luma, rounded (what ffmpeg's gray pixel format gives). */

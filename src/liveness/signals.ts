@@ -119,11 +119,11 @@ export interface PlanarResult {
 
 /**
  * Motion a flat object cannot make. For each frame, one homography is fitted from the
- * reference frame's landmarks (the first of the track) to this frame's; a sheet of paper
- * or a phone moved in the hand is a plane, so one homography explains its landmarks up to
- * landmark noise, while a head that turns (depth: nose against cheeks) or changes
- * expression leaves a residual. Both are divided by the face scale (outer eye corners),
- * so the numbers do not depend on distance.
+ * reference frame's landmarks (PlanarAccumulator: the medoid of the track's first frames)
+ * to this frame's; a sheet of paper or a phone moved in the hand is a plane, so one
+ * homography explains its landmarks up to landmark noise, while a head that turns (depth:
+ * nose against cheeks) or changes expression leaves a residual. Both are divided by the
+ * face scale (outer eye corners), so the numbers do not depend on distance.
  */
 export function planarMotion(
   samples: readonly LandmarkSample[],
@@ -136,36 +136,46 @@ export function planarMotion(
 }
 
 /**
- * planarMotion computed incrementally: the reference is fixed (the track's first landmarks)
- * and each frame's fit is done once when it arrives, so a long track costs one homography
- * fit per frame (the live loop's liveness stage), not one per frame of its history.
+ * planarMotion computed incrementally: the reference is fixed once chosen and each frame's
+ * fit is done once when it arrives, so a long track costs one homography fit per frame
+ * (the live loop's liveness stage), not one per frame of its history.
+ *
+ * The reference is the medoid of the track's first REFERENCE_CANDIDATES frames: the one
+ * whose landmarks one homography maps best onto the others (least summed residual). With
+ * the first frame as the reference, one bad set of landmarks there (a landmarker glitch)
+ * made every later frame of a flat photo look non-planar — seen once in 40 rigidly moved
+ * ORL photos (scripts/liveness-noise-floor.ts: median residual 0.22 against a typical
+ * 0.012). No verdict can come earlier anyway (spoof needs 3 moving frames besides the
+ * reference). Still one reference: the median residual is not biased either way.
  */
 export class PlanarAccumulator {
-  private readonly scale: number;
+  private readonly pending: (readonly Point[])[] = [];
+  private ref: readonly Point[] | null = null;
+  private scale = 0;
   private readonly residuals: number[] = [];
   private readonly motions: number[] = [];
 
   constructor(
-    private readonly ref: readonly Point[],
+    first: readonly Point[],
     private readonly options: PlanarOptions = DEFAULT_PLANAR,
     /** Most moving frames kept (the oldest are dropped). */
     private readonly maxFrames = 200,
   ) {
-    this.scale = faceScale(ref);
+    this.pending.push(first);
   }
 
   add(points: readonly Point[]): void {
-    if (!(this.scale > 0)) return;
-    const motion = rmsMotion(this.ref, points) / this.scale;
-    if (motion < this.options.minMotion) return;
-    const h = fitHomography(this.ref, points);
-    if (!h) return;
-    this.residuals.push(homographyResidual(h, this.ref, points) / this.scale);
-    this.motions.push(motion);
-    if (this.residuals.length > this.maxFrames) {
-      this.residuals.shift();
-      this.motions.shift();
+    if (this.ref) {
+      this.fit(points);
+      return;
     }
+    this.pending.push(points);
+    if (this.pending.length < REFERENCE_CANDIDATES) return;
+    const ref = medoid(this.pending);
+    this.ref = ref;
+    this.scale = faceScale(ref);
+    for (const p of this.pending) if (p !== ref) this.fit(p);
+    this.pending.length = 0;
   }
 
   result(): PlanarResult {
@@ -175,6 +185,45 @@ export class PlanarAccumulator {
       motion: median(this.motions),
     };
   }
+
+  private fit(points: readonly Point[]): void {
+    const ref = this.ref;
+    if (!ref || !(this.scale > 0)) return;
+    const motion = rmsMotion(ref, points) / this.scale;
+    if (motion < this.options.minMotion) return;
+    const h = fitHomography(ref, points);
+    if (!h) return;
+    this.residuals.push(homographyResidual(h, ref, points) / this.scale);
+    this.motions.push(motion);
+    if (this.residuals.length > this.maxFrames) {
+      this.residuals.shift();
+      this.motions.shift();
+    }
+  }
+}
+
+/** Frames of a track among which the planar reference is chosen (the first ones). */
+export const REFERENCE_CANDIDATES = 4;
+
+/** The landmark set one homography maps best onto all the others (least summed residual / scale). */
+function medoid(sets: readonly (readonly Point[])[]): readonly Point[] {
+  let best = sets[0];
+  let bestCost = Infinity;
+  for (const a of sets) {
+    const scale = faceScale(a);
+    if (!(scale > 0)) continue;
+    let cost = 0;
+    for (const b of sets) {
+      if (a === b) continue;
+      const h = fitHomography(a, b);
+      cost += h ? homographyResidual(h, a, b) / scale : Infinity;
+    }
+    if (cost < bestCost) {
+      bestCost = cost;
+      best = a;
+    }
+  }
+  return best;
 }
 
 function median(xs: readonly number[]): number {

@@ -1,31 +1,43 @@
 import type { Counter } from 'prom-client';
 import { FaceTracker, type TrackerOptions } from '../pipeline/tracker.js';
-import type { FaceRegion } from '../vision/image.js';
+import type { FaceRegion, GrayImage } from '../vision/image.js';
 import type { LivenessConfig } from './config.js';
+import { ringRegion } from './edges.js';
 import { LivenessJudge, type TrackVerdict } from './judge.js';
+import { createNativeLineFinder, type LineFinder } from './line-finder.js';
 
 /**
  * The live loop's liveness stage: face tracks (FaceTracker) + evidence per track
  * (LivenessJudge). Call it once per processed frame with the faces that go on to
- * recognition — also with none, so tracks end and their history is freed.
+ * recognition — also with none, so tracks end and their history is freed — and the frame's
+ * pixels (the sheet/screen edge signal searches a ring around each face; without the frame
+ * a track cannot be judged live while `edges` is on: it fails closed).
  */
 export class LivenessStage {
   private readonly tracker: FaceTracker;
   private readonly judge: LivenessJudge;
   /** Per live track: whether its live/spoof verdict was counted (the metric counts each track once). */
   private readonly decided = new Map<number, boolean>();
+  private readonly lines: LineFinder | null;
 
+  /**
+   * `lineFinder`: the straight-segment search for the edge signal; default the native
+   * OpenCV one when `config.edges` is on (throws when the binding is missing: turn
+   * `access.liveness.edges` off to run without it).
+   */
   constructor(
     config: LivenessConfig,
     private readonly verdicts?: Pick<Counter<'verdict'>, 'inc'>,
     trackerOptions: TrackerOptions = {},
+    lineFinder?: LineFinder,
   ) {
     this.tracker = new FaceTracker(trackerOptions);
     this.judge = new LivenessJudge(config);
+    this.lines = config.edges ? (lineFinder ?? nativeLineFinder()) : null;
   }
 
-  /** Verdicts for `faces` (same order), judged at frame time `timestampMs` (ms). */
-  observe(timestampMs: number, faces: readonly FaceRegion[]): TrackVerdict[] {
+  /** Verdicts for `faces` (same order), judged at frame time `timestampMs` (ms) on `frame`. */
+  observe(timestampMs: number, faces: readonly FaceRegion[], frame?: GrayImage): TrackVerdict[] {
     const update = this.tracker.update(
       timestampMs,
       faces.map((f) => f.box),
@@ -38,7 +50,16 @@ export class LivenessStage {
     this.judge.forget(endedIds);
     return faces.map((face, i) => {
       const trackId = update.trackIds[i];
-      const verdict = this.judge.observe(trackId, timestampMs, face.landmarks?.points);
+      const lines =
+        frame && this.lines && !this.judge.isDecided(trackId)
+          ? this.lines.find(frame, ringRegion(face.box), Math.max(face.box.width, face.box.height))
+          : null;
+      const verdict = this.judge.observe(
+        trackId,
+        timestampMs,
+        face.landmarks?.points,
+        lines ? { box: face.box, lines } : undefined,
+      );
       const counted = this.decided.get(trackId) ?? false;
       if (!this.decided.has(trackId)) this.decided.set(trackId, false);
       if (verdict.verdict !== 'undecided' && !counted) {
@@ -47,5 +68,17 @@ export class LivenessStage {
       }
       return verdict;
     });
+  }
+}
+
+/** The native finder, or an error that says what to do (fail closed: no silent fallback). */
+function nativeLineFinder(): LineFinder {
+  try {
+    return createNativeLineFinder();
+  } catch (err) {
+    throw new Error(
+      `access.liveness.edges needs the native OpenCV binding (@u4/opencv4nodejs, built by scripts/setup.sh): ${(err as Error).message}. Build it, or set access.liveness.edges to false (the door then relies on the landmark signals alone; docs/liveness.md)`,
+      { cause: err },
+    );
   }
 }

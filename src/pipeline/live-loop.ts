@@ -32,7 +32,9 @@ export interface LiveLoopDeps {
    * Presentation-attack detection (LivenessStage): a verdict per face from its track. Absent
    * when liveness is off. Called every frame (also without faces, so tracks end).
    */
-  readonly liveness?: { observe(timestampMs: number, faces: readonly FaceRegion[]): TrackVerdict[] };
+  readonly liveness?: {
+    observe(timestampMs: number, faces: readonly FaceRegion[], frame?: GrayImage): TrackVerdict[];
+  };
   readonly embedder: Embedder;
   /**
    * Landmarks + alignment + embedding in a worker thread (FaceWorker): used instead of
@@ -287,7 +289,7 @@ export class LiveLoop {
       const allRegions = accepted.map((a) => a.region);
       fresh.forEach((at, k) => (allRegions[at] = regions[k]));
       const live = liveness
-        ? await this.timed('liveness', () => liveness.observe(frame.timestampMs, allRegions))
+        ? await this.timed('liveness', () => liveness.observe(frame.timestampMs, allRegions, frame.image))
         : null;
       observations = await this.timed('match', () =>
         embeddings.map((embedding, k): ObservedFace => {

@@ -40,6 +40,12 @@ describe('evaluate --liveness on the generated fixture', () => {
     expect(bona.combined.verdict).not.toBe('spoof');
     expect(bona.combined.scores.planar_residual).toBeGreaterThan(parsed.config.planarMaxResidual);
     expect(parsed.per_signal.planar_motion).toMatchObject({ apcer: 0 });
+    // The edge signal searched the ring around the faces; the photos of different poses in
+    // front of a fixed door frame never have edges moving with the face.
+    expect(bona.edges!.frames).toBeGreaterThan(0);
+    expect(bona.signals.edges.verdict).toBe('undecided');
+    expect(parsed.per_signal.edges_move_with_face).toMatchObject({ bona_fide_spoof: 0 });
+    expect(attack.track_verdicts[0]).toMatchObject({ verdict: 'spoof', frames: attack.trackFrames });
     expect(parsed.liveness_ms_per_frame.mean).toBeGreaterThan(0);
   }, 180_000);
 

@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { makeBackground, pastePhoto } from '../../scripts/make-replay.js';
-import { applyHomography, type Homography } from '../../src/liveness/geometry.js';
-import { createGrayImage, type GrayImage } from '../../src/vision/image.js';
+import { warpGray } from '../../src/liveness/geometry.js';
+import { createGrayImage } from '../../src/vision/image.js';
 import { encodePng, readGrayImage } from '../../src/vision/image-io.js';
 import { handHeld } from './synthetic-face.js';
 
@@ -52,45 +52,4 @@ export async function writeLivenessFixture(dir: string, person = 's37'): Promise
 }
 
 /** `src` seen through the homography `h` (src → dst), over `background`; bilinear. */
-export function warp(src: GrayImage, h: Homography, background: GrayImage): GrayImage {
-  const inv = invert(h);
-  const out = createGrayImage(background.width, background.height, Uint8Array.from(background.data));
-  for (let y = 0; y < out.height; y++) {
-    for (let x = 0; x < out.width; x++) {
-      const p = applyHomography(inv, { x, y });
-      if (p.x < 0 || p.y < 0 || p.x >= src.width - 1 || p.y >= src.height - 1) continue;
-      const x0 = Math.floor(p.x);
-      const y0 = Math.floor(p.y);
-      const fx = p.x - x0;
-      const fy = p.y - y0;
-      const i = y0 * src.width + x0;
-      const v =
-        src.data[i] * (1 - fx) * (1 - fy) +
-        src.data[i + 1] * fx * (1 - fy) +
-        src.data[i + src.width] * (1 - fx) * fy +
-        src.data[i + src.width + 1] * fx * fy;
-      out.data[y * out.width + x] = Math.round(v);
-    }
-  }
-  return out;
-}
-
-function invert(m: Homography): Homography {
-  const [a, b, c, d, e, f, g, h, i] = m;
-  const A = e * i - f * h;
-  const B = -(d * i - f * g);
-  const C = d * h - e * g;
-  const det = a * A + b * B + c * C;
-  const r = [
-    A,
-    -(b * i - c * h),
-    b * f - c * e,
-    B,
-    a * i - c * g,
-    -(a * f - c * d),
-    C,
-    -(a * h - b * g),
-    a * e - b * d,
-  ];
-  return r.map((x) => x / det) as unknown as Homography;
-}
+export const warp = warpGray;

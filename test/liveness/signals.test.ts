@@ -61,7 +61,8 @@ describe('blink (eye aspect ratio)', () => {
 });
 
 describe('planar motion (homography residual over the track)', () => {
-  const config = DEFAULT_LIVENESS_CONFIG;
+  // The landmark signals alone (the edge signal needs frames: test/liveness/edges.test.ts).
+  const config = { ...DEFAULT_LIVENESS_CONFIG, edges: false };
 
   it('a photo moved in the hand (rotation, scale, shift, tilt) is explained by one homography', () => {
     const rnd = noiseSource(11);
@@ -74,9 +75,23 @@ describe('planar motion (homography residual over the track)', () => {
     expect(judgeSamples(track, config)).toMatchObject({ verdict: 'spoof', reasons: ['planar_motion'] });
   });
 
+  it('a bad set of landmarks on the first frame does not make a moved photo look live (medoid reference)', () => {
+    const rnd = noiseSource(21);
+    const track = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9].map((i) =>
+      at(i, movedPhoto(handHeld(i * 2.5, 1 + i * 0.03, i * 6, -i * 3, i * 0.00008), 0.5, rnd)),
+    );
+    // A landmarker glitch on the track's first frame: every point off by up to ±6 px.
+    const glitch = noiseSource(99);
+    const bad = track[0].points.map((p) => ({ x: p.x + 12 * glitch(), y: p.y + 12 * glitch() }));
+    const glitched = [at(0, bad), ...track.slice(1)];
+    const r = planarMotion(glitched, config);
+    expect(r.residual).toBeLessThan(config.planarMaxResidual);
+    expect(judgeSamples(glitched, config)).toMatchObject({ verdict: 'spoof', reasons: ['planar_motion'] });
+  });
+
   it('a head turning (yaw and pitch) leaves a residual no plane explains', () => {
     const rnd = noiseSource(5);
-    const track = [0, 4, 8, 12, 16, 20, 16, 12].map((yawDeg, i) =>
+    const track = [0, 5, 10, 15, 20, 25, 20, 15].map((yawDeg, i) =>
       at(i, projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd)),
     );
     const r = planarMotion(track, config);

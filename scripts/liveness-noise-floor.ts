@@ -1,0 +1,119 @@
+/**
+ * The landmark noise floor of the planar-motion signal, measured on sequences that are a
+ * plane by construction: each committed ORL photo (AT&T faces, data/orl_faces) printed on
+ * a sheet with a white border and moved in the hand — every frame one homography
+ * (rotation ±8°, scale 0.9–1.15, shift ±40 px, a slight tilt) plus mild sensor noise —
+ * through the live path's pieces (Haar detector, the shipped 68-point landmarker with its
+ * plausibility rule, PlanarAccumulator). Whatever residual these show is landmark noise:
+ * the spoof threshold must sit above it, the live threshold well above it. Also the motion
+ * of a still photo (noise only): the floor under minMotion.
+ *
+ * Development tool, no evaluation data involved:
+ * `nice -n 5 npx tsx scripts/liveness-noise-floor.ts [people=40] [frames=10] [fps=15]`
+ */
+import { join } from 'node:path';
+import { DEFAULT_LIVENESS_CONFIG } from '../src/liveness/config.js';
+import { warpGray, rmsMotion, type Homography } from '../src/liveness/geometry.js';
+import { loadLandmarkPort } from '../src/liveness/landmark-port.js';
+import { faceScale, PlanarAccumulator } from '../src/liveness/signals.js';
+import { chooseBackend } from '../src/model/backend.js';
+import { mulberry32 } from '../src/util/random.js';
+import { silentLogger } from '../src/util/log.js';
+import { DEFAULT_DETECTOR_CONFIG } from '../src/vision/config.js';
+import { createFaceDetector } from '../src/vision/detector.js';
+import { createGrayImage, type GrayImage, type Point } from '../src/vision/image.js';
+import { readGrayImage } from '../src/vision/image-io.js';
+import { makeBackground, pastePhoto } from './make-replay.js';
+
+const [peopleArg = '40', framesArg = '10'] = process.argv.slice(2);
+const people = Number(peopleArg);
+const frames = Number(framesArg);
+await chooseBackend('auto', silentLogger());
+const detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
+const { port, dispose } = await loadLandmarkPort('models/landmarks/faceapi-68');
+const rnd = mulberry32(13);
+
+function handHeld(deg: number, s: number, tx: number, ty: number, tilt: number): Homography {
+  const a = (deg * Math.PI) / 180;
+  const c = Math.cos(a) * s;
+  const n = Math.sin(a) * s;
+  return [c, -n, 320 - c * 320 + n * 240 + tx, n, c, 240 - n * 320 - c * 240 + ty, tilt, 0, 1];
+}
+
+function noisy(img: GrayImage, sigma: number): GrayImage {
+  const out = createGrayImage(img.width, img.height, Uint8Array.from(img.data));
+  for (let i = 0; i < out.data.length; i++)
+    out.data[i] = Math.max(0, Math.min(255, Math.round(out.data[i] + sigma * (rnd() + rnd() + rnd() - 1.5))));
+  return out;
+}
+
+async function landmarks(img: GrayImage): Promise<readonly Point[] | null> {
+  const boxes = await detector.detect(img);
+  if (boxes.length === 0) return null;
+  const biggest = boxes.reduce((a, b) => (b.width > a.width ? b : a));
+  return (await port(img, [biggest]))[0];
+}
+
+const rigid: number[] = [];
+const still: number[] = [];
+const cfg = { ...DEFAULT_LIVENESS_CONFIG, minMovingFrames: 1 };
+for (let p = 1; p <= people; p++) {
+  const photo = await readGrayImage(join('data/orl_faces', `s${String(p).padStart(2, '0')}`, '1.pgm'));
+  const paper = createGrayImage(
+    photo.width + 16,
+    photo.height + 16,
+    new Uint8Array((photo.width + 16) * (photo.height + 16)).fill(235),
+  );
+  for (let y = 0; y < photo.height; y++)
+    paper.data.set(photo.data.subarray(y * photo.width, (y + 1) * photo.width), (y + 8) * paper.width + 8);
+  const sheet = makeBackground('plain', 7);
+  pastePhoto(sheet, paper, 205, 60, 2.5, 0);
+  const bg = makeBackground('plain', 9);
+  let acc: PlanarAccumulator | null = null;
+  let first: readonly Point[] | null = null;
+  for (let i = 0; i < frames; i++) {
+    const h = handHeld(
+      (rnd() - 0.5) * 16,
+      0.9 + rnd() * 0.25,
+      (rnd() - 0.5) * 80,
+      (rnd() - 0.5) * 60,
+      (rnd() - 0.5) * 0.0008,
+    );
+    const pts = await landmarks(noisy(warpGray(sheet, h, bg), 4));
+    if (!pts) continue;
+    if (!acc) acc = new PlanarAccumulator(pts, cfg);
+    else acc.add(pts);
+  }
+  // Still: the same unmoved sheet, new sensor noise each frame.
+  for (let i = 0; i < 4; i++) {
+    const pts = await landmarks(noisy(sheet, 4));
+    if (!pts) continue;
+    if (!first) first = pts;
+    else still.push(rmsMotion(first, pts) / faceScale(first));
+  }
+  const r = acc?.result();
+  if (r && r.movingFrames >= 3) rigid.push(r.residual);
+  process.stderr.write(
+    `s${p}: rigid residual ${r ? r.residual.toFixed(4) : '-'} over ${r?.movingFrames ?? 0}\n`,
+  );
+}
+dispose();
+await detector.stop();
+
+const q = (xs: number[], f: number) =>
+  [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(f * xs.length) - 1)];
+console.log(
+  JSON.stringify(
+    {
+      rigid_residual: {
+        sequences: rigid.length,
+        p50: q(rigid, 0.5),
+        p95: q(rigid, 0.95),
+        max: Math.max(...rigid),
+      },
+      still_motion: { pairs: still.length, p50: q(still, 0.5), p95: q(still, 0.95), max: Math.max(...still) },
+    },
+    null,
+    2,
+  ),
+);

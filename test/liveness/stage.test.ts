@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_LIVENESS_CONFIG } from '../../src/liveness/config.js';
+import { LivenessStage } from '../../src/liveness/stage.js';
+import { createGrayImage, type FaceRegion, type GrayImage, type Point } from '../../src/vision/image.js';
+import { noiseSource, projectHead } from './synthetic-face.js';
+
+/**
+ * The live loop's liveness stage with the real OpenCV line search: a head that turns is
+ * live only when the stage is handed the frame's pixels (the edge signal must have looked
+ * around the face); without them it fails closed.
+ */
+
+function region(points: readonly Point[]): FaceRegion {
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  const box = { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
+  const five = {
+    leftEye: points[36],
+    rightEye: points[45],
+    nose: points[30],
+    mouthLeft: points[48],
+    mouthRight: points[54],
+  };
+  return { box, landmarks: { points, five } };
+}
+
+/** A plain textured wall: no straight edges anywhere. */
+function wall(): GrayImage {
+  const rnd = noiseSource(17);
+  const img = createGrayImage(640, 480);
+  for (let i = 0; i < img.data.length; i++) img.data[i] = 110 + Math.round(16 * rnd());
+  return img;
+}
+
+const yaws = [0, 5, 10, 15, 20, 25, 20, 15, 10, 5, 0];
+
+describe('LivenessStage (edges on, native line search)', () => {
+  it('a turning head in front of a plain wall is live when the frames are passed', () => {
+    const stage = new LivenessStage({ ...DEFAULT_LIVENESS_CONFIG, mode: 'on' });
+    const frame = wall();
+    const rnd = noiseSource(5);
+    const verdicts = yaws.map(
+      (yawDeg, i) =>
+        stage.observe(
+          i * 66,
+          [region(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd))],
+          frame,
+        )[0],
+    );
+    expect(verdicts.at(-1)).toMatchObject({ verdict: 'live', reasons: ['non_planar_motion'], trackId: 1 });
+    expect(verdicts.at(-1)!.scores.edge_sides_moving).toBe(0);
+  });
+
+  it('fails closed without the frames: the same head stays undecided (no_edge_search)', () => {
+    const stage = new LivenessStage({ ...DEFAULT_LIVENESS_CONFIG, mode: 'on' });
+    const rnd = noiseSource(5);
+    const verdicts = yaws.map(
+      (yawDeg, i) =>
+        stage.observe(i * 66, [region(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd))])[0],
+    );
+    expect(verdicts.every((v) => v.verdict !== 'live')).toBe(true);
+    expect(verdicts.at(-1)!.reasons).toEqual(['no_edge_search']);
+  });
+
+  it('with edges off, the landmarks alone decide (no OpenCV needed)', () => {
+    const stage = new LivenessStage({ ...DEFAULT_LIVENESS_CONFIG, mode: 'on', edges: false });
+    const rnd = noiseSource(5);
+    const verdicts = yaws.map(
+      (yawDeg, i) =>
+        stage.observe(i * 66, [region(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd))])[0],
+    );
+    expect(verdicts.at(-1)!.verdict).toBe('live');
+  });
+});
