@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AccessPolicy } from './access/policy.js';
 import { LivenessStage } from './liveness/stage.js';
+import { TrackContinuity } from './liveness/track-continuity.js';
 import type { FrameSource } from './camera/frame-source.js';
 import { createFrameSource } from './camera/create-frame-source.js';
 import type { FacegateConfig } from './config/schema.js';
@@ -246,7 +247,16 @@ export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
       // Presentation-attack detection: face tracks and a liveness verdict per track (#13).
       liveness:
         parts.config.access.liveness.mode === 'on'
-          ? new LivenessStage(parts.config.access.liveness, parts.metrics.livenessVerdicts)
+          ? new LivenessStage(
+              parts.config.access.liveness,
+              parts.metrics.livenessVerdicts,
+              {},
+              undefined,
+              // A live verdict belongs to the face that earned it (a photo raised in front of a
+              // live face continues its track): below unknownThreshold it is another person.
+              new TrackContinuity(face.model.embedder.head, parts.config.access.unknownThreshold),
+              parts.metrics.livenessFaceChanges,
+            )
           : undefined,
       embedder: face.model.embedder,
       encoder,

@@ -5,6 +5,7 @@ import type { LivenessConfig } from './config.js';
 import { ringRegion } from './edges.js';
 import { LivenessJudge, type TrackVerdict } from './judge.js';
 import { createNativeLineFinder, type LineFinder } from './line-finder.js';
+import type { TrackContinuity } from './track-continuity.js';
 
 /**
  * The live loop's liveness stage: face tracks (FaceTracker) + evidence per track
@@ -30,6 +31,10 @@ export class LivenessStage {
     private readonly verdicts?: Pick<Counter<'verdict'>, 'inc'>,
     trackerOptions: TrackerOptions = {},
     lineFinder?: LineFinder,
+    /** Whether a track's face is still the same person (see faceChanged); absent: not checked. */
+    private readonly continuity?: TrackContinuity,
+    /** Counts faces changed within a track (facegate_liveness_face_changes_total). */
+    private readonly faceChanges?: Pick<Counter, 'inc'>,
   ) {
     this.tracker = new FaceTracker(trackerOptions);
     this.judge = new LivenessJudge(config);
@@ -68,6 +73,21 @@ export class LivenessStage {
       }
       return verdict;
     });
+  }
+
+  /**
+   * Call after a face of track `trackId` was embedded (frame time `atMs`, ms). When the
+   * embedding is a different person from the track's previous one (TrackContinuity: a photo
+   * raised in front of a live face continues its track), the track's liveness evidence is
+   * dropped, to be gathered again from this face only, and true is returned: the caller must
+   * not use this frame's verdict (the face before earned it). False without a continuity check.
+   */
+  faceChanged(trackId: number, atMs: number, embedding: Float32Array): boolean {
+    if (!this.continuity?.changed(trackId, atMs, embedding)) return false;
+    this.judge.forget([trackId]);
+    this.decided.delete(trackId);
+    this.faceChanges?.inc();
+    return true;
   }
 }
 

@@ -21,6 +21,7 @@ export class FacegateMetrics {
   readonly relayPulses: Counter;
   readonly loopErrors: Counter<'stage'>;
   readonly livenessVerdicts: Counter<'verdict'>;
+  readonly livenessFaceChanges: Counter;
   readonly mqttConnected: Gauge;
   readonly gallerySize: Gauge<'kind'>;
   readonly tensors: Gauge;
@@ -82,6 +83,11 @@ export class FacegateMetrics {
       name: `${prefix}liveness_verdicts_total`,
       help: 'Face tracks judged by presentation-attack detection: verdict="live", "spoof" (spoof_suspected), or "undecided" (the track ended without a verdict).',
       labelNames: ['verdict'],
+      registers,
+    });
+    this.livenessFaceChanges = new Counter({
+      name: `${prefix}liveness_face_changes_total`,
+      help: 'A face track whose face became another person (e.g. a photo raised in front of a live face): its liveness evidence was dropped and gathered again.',
       registers,
     });
     this.mqttConnected = new Gauge({

@@ -34,6 +34,8 @@ export interface LiveLoopDeps {
    */
   readonly liveness?: {
     observe(timestampMs: number, faces: readonly FaceRegion[], frame?: GrayImage): TrackVerdict[];
+    /** After embedding: true when the track's face became another person (its verdict is void). */
+    faceChanged?(trackId: number, atMs: number, embedding: Float32Array): boolean;
   };
   readonly embedder: Embedder;
   /**
@@ -291,6 +293,13 @@ export class LiveLoop {
       const live = liveness
         ? await this.timed('liveness', () => liveness.observe(frame.timestampMs, allRegions, frame.image))
         : null;
+      // A verdict belongs to the face that earned it: when the embedded face is another person
+      // than its track's previous one (a photo raised in front of a live face keeps the
+      // track), the track starts over and this frame is undecided.
+      const verdictFor = (v: TrackVerdict, embedding: Float32Array): TrackVerdict =>
+        liveness?.faceChanged?.(v.trackId, frame.timestampMs, embedding)
+          ? { ...v, verdict: 'undecided', reasons: ['face_changed'], sinceMs: frame.timestampMs }
+          : v;
       observations = await this.timed('match', () =>
         embeddings.map((embedding, k): ObservedFace => {
           const at = fresh[k];
@@ -300,7 +309,7 @@ export class LiveLoop {
             reasons: quality[k].reasons,
             ...(crops[k].fallback ? { alignmentFallback: crops[k].fallback } : {}),
             match: matcher.match(embedding),
-            ...(live ? { liveness: live[at] } : {}),
+            ...(live ? { liveness: verdictFor(live[at], embedding) } : {}),
           };
         }),
       );

@@ -358,6 +358,55 @@ describe('LiveLoop', () => {
     expect(seen[4].faces[0]).toMatchObject({ reused: true, personId: 'alice', outcome: 'compared' });
     expect(seen[0].faces[0].reused).toBeUndefined();
   });
+  it('a live verdict is void in the frame where the face of its track becomes another person (face_changed)', async () => {
+    // A stranger's live face (scene 2) for 4 frames, then alice's photo (scene 1) in the same
+    // box: the liveness stage says the track is live throughout (its verdict is final), but
+    // tells the loop the embedded face changed — that frame must not reach the policy as live.
+    const scenes = [2, 2, 2, 2, 1, 1];
+    const source = new ScriptSource(scenes);
+    const seenByPolicy: { person: string | null; verdict?: string; reasons?: readonly string[] }[] = [];
+    let previous: number | null = null;
+    const { loop } = buildLoop(source, {
+      liveness: {
+        observe: (_t, faces) =>
+          faces.map(() => ({
+            verdict: 'live' as const,
+            reasons: ['non_planar_motion'],
+            scores: {},
+            trackId: 1,
+            sinceMs: 0,
+          })),
+        faceChanged: (_id, _t, embedding) => {
+          const changed = previous !== null && previous !== embedding[0];
+          previous = embedding[0];
+          return changed;
+        },
+      },
+      policy: {
+        observe: (_t, faces) => {
+          for (const f of faces)
+            seenByPolicy.push({
+              person: f.match?.best.personId ?? null,
+              verdict: f.liveness?.verdict,
+              reasons: f.liveness?.reasons,
+            });
+          return [];
+        },
+      },
+    });
+    await source.start();
+    loop.start();
+    await waitFor(() => loop.counters.processed >= scenes.length);
+    await loop.stop();
+    expect(loop.counters.errors).toBe(0);
+    expect(seenByPolicy.map((o) => o.verdict)).toEqual(['live', 'live', 'live', 'live', 'undecided', 'live']);
+    expect(seenByPolicy[4]).toMatchObject({
+      person: 'alice',
+      verdict: 'undecided',
+      reasons: ['face_changed'],
+    });
+  });
+
   it('an observer that wants every face (a walk-up enrollment in progress) suspends the reuse', async () => {
     const source = new ScriptSource(Array<number>(10).fill(1));
     let frames = 0;
