@@ -404,7 +404,7 @@ function listTable(outcome: RequestOutcome): string {
 function buildProgram(setExit: (code: number) => void): Command {
   const program = new Command('facegate-admin')
     .description('Sign and send enrollment requests to facegate doors over MQTT')
-    .showHelpAfterError();
+    .showHelpAfterError('(add --help for usage)');
 
   program
     .command('keygen')

@@ -99,10 +99,15 @@ export async function runLivenessEvaluation(
 
 function humanSummary(r: ReturnType<typeof summarise>): string {
   const pct = (x: number | null) => (x === null ? '-' : `${(x * 100).toFixed(1)}%`);
+  const sec = (ms: number | null | undefined) =>
+    ms === null || ms === undefined ? '-' : `${(ms / 1000).toFixed(2)} s`;
+  const ms = (x: number) => x.toFixed(1);
+  const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
   const lines = [
-    `samples ${r.samples} (${r.combined.bona_fide} bona fide, ${r.combined.attacks} attacks)`,
-    `combined: APCER ${pct(r.combined.apcer)}  BPCER ${pct(r.combined.bpcer)}  live within 2 s ${pct(r.combined.live_within_2s)}  time to live p50 ${r.combined.time_to_live_ms.p50 ?? '-'} ms p95 ${r.combined.time_to_live_ms.p95 ?? '-'} ms`,
-    `liveness stage ${r.liveness_ms_per_frame.mean} ms/frame (max ${r.liveness_ms_per_frame.max}), landmarks ${r.landmark_ms_per_frame.mean} ms/frame`,
+    `samples ${r.samples} (${r.combined.bona_fide} bona fide, ${plural(r.combined.attacks, 'attack', 'attacks')})`,
+    `combined: APCER ${pct(r.combined.apcer)}  BPCER ${pct(r.combined.bpcer)}  live within 2 s ${pct(r.combined.live_within_2s)}  time to live p50 ${sec(r.combined.time_to_live_ms.p50)} p95 ${sec(r.combined.time_to_live_ms.p95)}`,
+    `liveness stage ${ms(r.liveness_ms_per_frame.mean)} ms/frame (max ${ms(r.liveness_ms_per_frame.max)}), landmarks ${ms(r.landmark_ms_per_frame.mean)} ms/frame`,
+    'per sample: verdict, reasons, when it was reached (from the face appearing), scores; per-signal rates: --json',
   ];
   for (const s of r.results) {
     const sc = s.combined.scores;
@@ -116,7 +121,7 @@ function humanSummary(r: ReturnType<typeof summarise>): string {
     const shown = keys.filter((k) => sc[k] !== undefined).map((k) => `${k}=${sc[k]}`);
     const others = s.track_verdicts.slice(1).map((t) => `${t.verdict}(${t.frames})`);
     lines.push(
-      `  ${s.label.padEnd(9)} ${path.basename(s.file).padEnd(44)} ${s.combined.verdict.padEnd(9)} ${s.combined.reasons.join(',')} ttl=${s.combined.timeToLiveMs ?? '-'} ${shown.join(' ')}${others.length ? ` other tracks: ${others.join(' ')}` : ''}`,
+      `  ${s.label.padEnd(9)} ${path.basename(s.file).padEnd(44)} ${s.combined.verdict.padEnd(9)} ${s.combined.reasons.join(',')} at=${sec(s.combined.decidedAtMs)} ${shown.join(' ')}${others.length ? ` other tracks: ${others.join(' ')}` : ''}`,
     );
   }
   return lines.join('\n') + '\n';

@@ -86,7 +86,7 @@ export async function checkCamera(
     return fail(
       name,
       errorText(err),
-      'check camera.type/camera.device (ls /dev/video*, v4l2-ctl --list-devices), that the daemon is stopped (the camera is busy while it runs), and the user is in the "video" group',
+      'check camera.type/camera.path (ls /dev/video*, v4l2-ctl --list-devices), that the daemon is stopped (the camera is busy while it runs), and the user is in the "video" group',
     );
   } finally {
     await source?.stop().catch(() => undefined);

@@ -24,7 +24,12 @@ export async function createFaceCropper(
     .child({ module: 'face-cropper' })
     .info(
       { landmarks: landmarker.name, dir: landmarkDir, geometry },
-      'face cropper ready (landmarks → 5-point alignment → chip)',
+      `face cropper ready (landmarks → ${fitName(geometry.fit)} similarity alignment → chip)`,
     );
   return new FaceCropper(landmarker, geometry);
+}
+
+/** How the chip is fitted, for the log: dlib's 33 landmarks, or the five points. */
+function fitName(fit: 'dlib-33' | 'five' | undefined): string {
+  return fit === 'dlib-33' ? "dlib's 33-point" : '5-point';
 }

@@ -42,7 +42,7 @@ export interface ComparedPipeline {
  * facegate as it enrolls a photo: Haar detector (photos; the largest face with plausible
  * landmarks, FaceCropper.cropMain; the turned retry of detectWithTurnedRetry when none is
  * upright) → THE FaceCropper
- * (landmarks, 5-point alignment, the model's crop) → the model's sister network; pairs scored
+ * (landmarks, the model's chip fit — dlib's 33 points for the shipped model — and crop) → the model's sister network; pairs scored
  * by the model's Siamese head.
  */
 export function facegatePipeline(
@@ -54,7 +54,7 @@ export function facegatePipeline(
   return {
     name: 'facegate',
     accept,
-    description: `facegate: Haar detector + ${cropper.landmarkModel} landmarks, 5-point alignment + ${embedder.modelId}`,
+    description: `facegate: Haar detector + ${cropper.landmarkModel} landmarks, ${cropper.geometry.kind === 'aligned' && cropper.geometry.fit === 'dlib-33' ? "dlib's 33-point" : '5-point'} alignment + ${embedder.modelId}`,
     wantsColour: false,
     similarity: (a, b) => similarityFromDistance(embedder.head, euclidean(a, b)),
     async face(photo, kind) {
