@@ -2,6 +2,7 @@ import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cameraSchema } from '../../src/camera/config.js';
 import { loadConfig } from '../../src/config/load.js';
 import {
   checkBroker,
@@ -44,7 +45,10 @@ describe('doctor: camera', () => {
     const r = await checkCamera(() => Promise.resolve(camera), { timeoutMs: 100 });
     expect(r.status).toBe('fail');
     expect(r.detail).toMatch(/first frame/);
-    expect(r.fix).toMatch(/camera\.device/);
+    // The fix names real config keys (it once named camera.device, which does not exist).
+    const keys = [...(r.fix ?? '').matchAll(/camera\.(\w+)/g)].map((m) => m[1]);
+    expect(keys).toContain('path');
+    for (const key of keys) expect(Object.keys(cameraSchema)).toContain(key);
   });
 
   it('warns on a slow camera', async () => {
