@@ -1,6 +1,7 @@
 import type { Box, FaceLandmarks, FaceRegion, GrayImage, Point } from './image.js';
 import { estimatePose, type HeadPose } from './pose.js';
 import { faceSharpness } from './sharpness.js';
+import { pointBounds } from './landmarks.js';
 
 /**
  * THE face quality rules: one set, used by the live quality gate (src/vision/quality.ts)
@@ -213,15 +214,6 @@ export const MIN_LANDMARK_SPAN = 0.7;
 
 /** Mean of the width and height of the points' bounding box (pixels). */
 export function landmarkSpan(points: readonly Point[]): number {
-  let x0 = Infinity;
-  let y0 = Infinity;
-  let x1 = -Infinity;
-  let y1 = -Infinity;
-  for (const p of points) {
-    x0 = Math.min(x0, p.x);
-    y0 = Math.min(y0, p.y);
-    x1 = Math.max(x1, p.x);
-    y1 = Math.max(y1, p.y);
-  }
+  const { x0, y0, x1, y1 } = pointBounds(points);
   return (x1 - x0 + (y1 - y0)) / 2;
 }

@@ -77,3 +77,18 @@ export const DLIB_MEAN_FACE_17_67: readonly Point[] = (() => {
   ];
   return xs.map((x, i) => ({ x, y: ys[i] }));
 })();
+
+/** The points' bounding box, corners in pixels (x0, y0 top-left; x1, y1 bottom-right). */
+export function pointBounds(points: readonly Point[]): { x0: number; y0: number; x1: number; y1: number } {
+  let x0 = Infinity;
+  let y0 = Infinity;
+  let x1 = -Infinity;
+  let y1 = -Infinity;
+  for (const p of points) {
+    x0 = Math.min(x0, p.x);
+    y0 = Math.min(y0, p.y);
+    x1 = Math.max(x1, p.x);
+    y1 = Math.max(y1, p.y);
+  }
+  return { x0, y0, x1, y1 };
+}

@@ -9,7 +9,6 @@ import {
   type PretrainedSiameseEmbedder,
 } from '../../src/model/pretrained/embedder.js';
 import { silentLogger } from '../../src/util/log.js';
-import { warpSimilarity, type SimilarityTransform } from '../../src/vision/align.js';
 import { DEFAULT_DETECTOR_CONFIG, DEFAULT_QUALITY_CONFIG } from '../../src/vision/config.js';
 import {
   createFaceDetector,
@@ -19,6 +18,7 @@ import {
 import type { FaceCropper } from '../../src/vision/face-cropper.js';
 import type { Box, GrayImage } from '../../src/vision/image.js';
 import { readGrayImage } from '../../src/vision/image-io.js';
+import { turnedFaceScene } from '../helpers/scenes.js';
 import { twoFacesPhoto } from './images.js';
 
 // Which detector boxes are faces at enrollment: the real Haar detector, the real 68-point
@@ -52,16 +52,12 @@ function png(image: GrayImage): Promise<Buffer> {
 /** An ORL face (92x112) enlarged 2.5x, turned by `deg` about the centre of a 400x400 scene. */
 async function scene(deg: number, noiseRight = false): Promise<GrayImage> {
   const face = await readGrayImage('data/orl_faces/s07/1.pgm');
-  const th = (deg * Math.PI) / 180;
-  const s = 1 / 2.5;
-  const c = { x: noiseRight ? 130 : 200, y: 200 };
-  const t: SimilarityTransform = {
-    a: s * Math.cos(th),
-    b: s * Math.sin(th),
-    tx: 46 - (s * Math.cos(th) * c.x - s * Math.sin(th) * c.y),
-    ty: 56 - (s * Math.sin(th) * c.x + s * Math.cos(th) * c.y),
-  };
-  const img = warpSimilarity(face, t, 400, 400);
+  const img = turnedFaceScene(face, {
+    deg,
+    zoom: 2.5,
+    size: 400,
+    centre: { x: noiseRight ? 130 : 200, y: 200 },
+  }).scene;
   if (noiseRight) {
     let seed = 11;
     for (let y = 100; y < 300; y++)

@@ -1,30 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_LIVENESS_CONFIG } from '../../src/liveness/config.js';
 import { LivenessStage } from '../../src/liveness/stage.js';
-import { createGrayImage, type FaceRegion, type GrayImage, type Point } from '../../src/vision/image.js';
-import { noiseSource, projectHead } from './synthetic-face.js';
+import { createGrayImage, type GrayImage } from '../../src/vision/image.js';
+import { noiseSource, projectHead, regionOf } from './synthetic-face.js';
 
 /**
  * The live loop's liveness stage with the real OpenCV line search: a head that turns is
  * live only when the stage is handed the frame's pixels (the edge signal must have looked
  * around the face); without them it fails closed.
  */
-
-function region(points: readonly Point[]): FaceRegion {
-  const xs = points.map((p) => p.x);
-  const ys = points.map((p) => p.y);
-  const x = Math.min(...xs);
-  const y = Math.min(...ys);
-  const box = { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
-  const five = {
-    leftEye: points[36],
-    rightEye: points[45],
-    nose: points[30],
-    mouthLeft: points[48],
-    mouthRight: points[54],
-  };
-  return { box, landmarks: { points, five } };
-}
 
 /** A plain textured wall: no straight edges anywhere. */
 function wall(): GrayImage {
@@ -45,7 +29,7 @@ describe('LivenessStage (edges on, native line search)', () => {
       (yawDeg, i) =>
         stage.observe(
           i * 66,
-          [region(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd))],
+          [regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd))],
           frame,
         )[0],
     );
@@ -58,7 +42,9 @@ describe('LivenessStage (edges on, native line search)', () => {
     const rnd = noiseSource(5);
     const verdicts = yaws.map(
       (yawDeg, i) =>
-        stage.observe(i * 66, [region(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd))])[0],
+        stage.observe(i * 66, [
+          regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd)),
+        ])[0],
     );
     expect(verdicts.every((v) => v.verdict !== 'live')).toBe(true);
     expect(verdicts.at(-1)!.reasons).toEqual(['no_edge_search']);
@@ -69,7 +55,9 @@ describe('LivenessStage (edges on, native line search)', () => {
     const rnd = noiseSource(5);
     const verdicts = yaws.map(
       (yawDeg, i) =>
-        stage.observe(i * 66, [region(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd))])[0],
+        stage.observe(i * 66, [
+          regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd)),
+        ])[0],
     );
     expect(verdicts.at(-1)!.verdict).toBe('live');
   });

@@ -1,4 +1,4 @@
-import type { Point } from '../../src/vision/image.js';
+import type { FaceRegion, Point } from '../../src/vision/image.js';
 import { applyHomography, type Homography } from '../../src/liveness/geometry.js';
 
 /**
@@ -111,4 +111,21 @@ export function handHeld(deg: number, s: number, tx: number, ty: number, tilt: n
   const h = [c, -n, 320 - c * 320 + n * 240 + tx, n, c, 240 - n * 320 - c * 240 + ty, tilt, 0, 1];
   // Keep (320,240) fixed under the projective part: divide by w there.
   return h as unknown as Homography;
+}
+
+/** 68 landmark points → the face region a detector + landmark model would hand the stage. */
+export function regionOf(points: readonly Point[]): FaceRegion {
+  const xs = points.map((p) => p.x);
+  const ys = points.map((p) => p.y);
+  const x = Math.min(...xs);
+  const y = Math.min(...ys);
+  const box = { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
+  const five = {
+    leftEye: points[36],
+    rightEye: points[45],
+    nose: points[30],
+    mouthLeft: points[48],
+    mouthRight: points[54],
+  };
+  return { box, landmarks: { points, five } };
 }

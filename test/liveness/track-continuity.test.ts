@@ -9,9 +9,8 @@ import {
 import { createFaceCropper } from '../../src/model/face-path.js';
 import { silentLogger } from '../../src/util/log.js';
 import type { FaceCropper } from '../../src/vision/face-cropper.js';
-import type { FaceRegion, Point } from '../../src/vision/image.js';
 import { readGrayImage } from '../../src/vision/image-io.js';
-import { noiseSource, projectHead } from './synthetic-face.js';
+import { noiseSource, projectHead, regionOf } from './synthetic-face.js';
 
 /**
  * A live verdict belongs to the face that earned it. A face track follows boxes by overlap,
@@ -44,22 +43,6 @@ async function embed(person: number, shot: number): Promise<Float32Array> {
   const face = await cropper.cropWhole(await readGrayImage(`data/orl_faces/s${person}/${shot}.pgm`));
   const [e] = await embedder.embed([face.input]);
   return e;
-}
-
-function region(points: readonly Point[]): FaceRegion {
-  const xs = points.map((p) => p.x);
-  const ys = points.map((p) => p.y);
-  const x = Math.min(...xs);
-  const y = Math.min(...ys);
-  const box = { x, y, width: Math.max(...xs) - x, height: Math.max(...ys) - y };
-  const five = {
-    leftEye: points[36],
-    rightEye: points[45],
-    nose: points[30],
-    mouthLeft: points[48],
-    mouthRight: points[54],
-  };
-  return { box, landmarks: { points, five } };
 }
 
 describe('TrackContinuity on the committed model', () => {
@@ -98,17 +81,17 @@ describe('LivenessStage.faceChanged', () => {
     let t = 0;
     for (const yawDeg of yaws) {
       const [v] = stage.observe(t, [
-        region(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd)),
+        regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd)),
       ]);
       expect(stage.faceChanged(v.trackId, t, live)).toBe(false);
       t += 66;
     }
-    const [earned] = stage.observe(t, [region(projectHead({ yawDeg: 0, pitchDeg: 0, noisePx: 0.5 }, rnd))]);
+    const [earned] = stage.observe(t, [regionOf(projectHead({ yawDeg: 0, pitchDeg: 0, noisePx: 0.5 }, rnd))]);
     expect(earned.verdict).toBe('live');
     // A photo of someone else raised in the same place: same track, another person.
     expect(stage.faceChanged(earned.trackId, t, await embed(40, 1))).toBe(true);
     t += 66;
-    const [after] = stage.observe(t, [region(projectHead({ yawDeg: 0, pitchDeg: 0, noisePx: 0.5 }, rnd))]);
+    const [after] = stage.observe(t, [regionOf(projectHead({ yawDeg: 0, pitchDeg: 0, noisePx: 0.5 }, rnd))]);
     expect(after.trackId).toBe(earned.trackId);
     expect(after.verdict).toBe('undecided');
     expect(after.sinceMs).toBe(t); // the wait for a live verdict starts again

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../src/util/log.js';
-import { applySimilarity, warpSimilarity, type SimilarityTransform } from '../../src/vision/align.js';
+import { applySimilarity, warpSimilarity } from '../../src/vision/align.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../../src/vision/config.js';
 import {
   createFaceDetector,
@@ -9,6 +9,7 @@ import {
 } from '../../src/vision/detector.js';
 import { createGrayImage } from '../../src/vision/image.js';
 import { readGrayImage } from '../../src/vision/image-io.js';
+import { turnedFaceScene } from '../helpers/scenes.js';
 
 describe('detectWithTurnedRetry (photos)', () => {
   let detector: StoppableFaceDetector;
@@ -20,16 +21,8 @@ describe('detectWithTurnedRetry (photos)', () => {
   it('finds a head tilted by 30° that the upright pass misses, at the face, and nothing in an empty photo', async () => {
     const face = await readGrayImage('data/orl_faces/s05/1.pgm'); // 92x112
     // The face turned by 30° and enlarged 2x into a 320x320 scene (scene → face transform).
-    const angle = (30 * Math.PI) / 180;
-    const s = 0.5;
     const centre = { x: 160, y: 160 };
-    const toFace: SimilarityTransform = {
-      a: s * Math.cos(angle),
-      b: s * Math.sin(angle),
-      tx: 46 - (s * Math.cos(angle) * centre.x - s * Math.sin(angle) * centre.y),
-      ty: 56 - (s * Math.sin(angle) * centre.x + s * Math.cos(angle) * centre.y),
-    };
-    const scene = warpSimilarity(face, toFace, 320, 320);
+    const { scene, toFace } = turnedFaceScene(face, { deg: 30, zoom: 2, size: 320, centre });
     expect(applySimilarity(toFace, centre).x).toBeCloseTo(46, 6);
     expect(await detector.detect(scene)).toEqual([]);
 

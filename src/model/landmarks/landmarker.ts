@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { Box, GrayImage, Point } from '../../vision/image.js';
-import { fiveFrom68, type FaceLandmarks } from '../../vision/landmarks.js';
+import { fiveFrom68, pointBounds, type FaceLandmarks } from '../../vision/landmarks.js';
 import { applySimilarity, warpSimilarity } from '../../vision/align.js';
 import { resampleRect } from '../../vision/preprocess.js';
 import { FaceLandmarkNet, LANDMARK_POINTS } from './landmark-net.js';
@@ -104,16 +104,7 @@ export class FaceLandmarker {
     );
     if (options.refine ?? o.refine) {
       const second = points.map((pts) => {
-        let x0 = Infinity;
-        let y0 = Infinity;
-        let x1 = -Infinity;
-        let y1 = -Infinity;
-        for (const p of pts) {
-          x0 = Math.min(x0, p.x);
-          y0 = Math.min(y0, p.y);
-          x1 = Math.max(x1, p.x);
-          y1 = Math.max(y1, p.y);
-        }
+        const { x0, y0, x1, y1 } = pointBounds(pts);
         const side = ((x1 - x0 + (y1 - y0)) / 2) * o.refineScale;
         return squareAround((x0 + x1) / 2, (y0 + y1) / 2 - REFINE_SHIFT_UP * side, side);
       });
