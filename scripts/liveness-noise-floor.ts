@@ -23,7 +23,7 @@ import { DEFAULT_DETECTOR_CONFIG } from '../src/vision/config.js';
 import { createFaceDetector } from '../src/vision/detector.js';
 import { createGrayImage, type GrayImage, type Point } from '../src/vision/image.js';
 import { readGrayImage } from '../src/vision/image-io.js';
-import { makeBackground, pastePhoto } from './make-replay.js';
+import { makeBackground, pastePhoto, printOnPaper } from './make-replay.js';
 
 const [peopleArg = '40', framesArg = '10'] = process.argv.slice(2);
 const people = Number(peopleArg);
@@ -59,13 +59,7 @@ const still: number[] = [];
 const cfg = { ...DEFAULT_LIVENESS_CONFIG, minMovingFrames: 1 };
 for (let p = 1; p <= people; p++) {
   const photo = await readGrayImage(join('data/orl_faces', `s${String(p).padStart(2, '0')}`, '1.pgm'));
-  const paper = createGrayImage(
-    photo.width + 16,
-    photo.height + 16,
-    new Uint8Array((photo.width + 16) * (photo.height + 16)).fill(235),
-  );
-  for (let y = 0; y < photo.height; y++)
-    paper.data.set(photo.data.subarray(y * photo.width, (y + 1) * photo.width), (y + 8) * paper.width + 8);
+  const paper = printOnPaper(photo);
   const sheet = makeBackground('plain', 7);
   pastePhoto(sheet, paper, 205, 60, 2.5, 0);
   const bg = makeBackground('plain', 9);

@@ -55,6 +55,22 @@ export function makeBackground(
 }
 
 /**
+ * A photo printed on paper: the photo with a white (235) border of `border` px on every side,
+ * as a print held up to the camera shows it (the liveness attack fixtures and noise floor).
+ */
+export function printOnPaper(photo: GrayImage, border = 8): GrayImage {
+  const width = photo.width + 2 * border;
+  const height = photo.height + 2 * border;
+  const paper = createGrayImage(width, height, new Uint8Array(width * height).fill(235));
+  for (let y = 0; y < photo.height; y++)
+    paper.data.set(
+      photo.data.subarray(y * photo.width, (y + 1) * photo.width),
+      (y + border) * width + border,
+    );
+  return paper;
+}
+
+/**
  * Pastes `face` scaled by `scale` with its top-left at (x, y), blending the outer
  * `feather` pixels into the background so there is no hard photo edge. Returns the
  * rectangle the photo covers in the scene.

@@ -1,9 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { makeBackground, pastePhoto } from '../../scripts/make-replay.js';
+import { makeBackground, pastePhoto, printOnPaper } from '../../scripts/make-replay.js';
 import { warpGray } from '../../src/liveness/geometry.js';
-import { createGrayImage } from '../../src/vision/image.js';
 import { encodePng, readGrayImage } from '../../src/vision/image-io.js';
 import { handHeld } from './synthetic-face.js';
 
@@ -25,16 +24,8 @@ export async function writeLivenessFixture(dir: string, person = 's37'): Promise
   mkdirSync(bona, { recursive: true });
   const photo = await readGrayImage(join('data/orl_faces', person, '1.pgm'));
   const sheet = makeBackground('plain', 7);
-  // White paper border around the print.
-  const paper = createGrayImage(
-    photo.width + 16,
-    photo.height + 16,
-    new Uint8Array((photo.width + 16) * (photo.height + 16)).fill(235),
-  );
-  for (let y = 0; y < photo.height; y++)
-    paper.data.set(photo.data.subarray(y * photo.width, (y + 1) * photo.width), (y + 8) * paper.width + 8);
-  const flat = pastePhoto(sheet, paper, 205, 60, 2.5, 0);
-  void flat;
+  const paper = printOnPaper(photo);
+  pastePhoto(sheet, paper, 205, 60, 2.5, 0);
   for (let i = 0; i < 12; i++) {
     const h = handHeld(-6 + i * 1.2, 0.92 + i * 0.02, (i % 4) * 6 - 9, (i % 3) * 5 - 5, (i - 6) * 0.00006);
     await writeFile(
