@@ -6,6 +6,24 @@ import { loadConfig } from '../../src/config/load.js';
 import { systemClock } from '../../src/util/clock.js';
 import { silentLogger } from '../../src/util/log.js';
 
+/** One short bench run (4 unpaced frames, paced at 30 fps, one loop) of `config` over `script`. */
+function shortRun(
+  config: ReturnType<typeof loadConfig>,
+  script: ApproachScript,
+  probe: { cpuUs: () => number; rssBytes: () => number } = { cpuUs: () => 0, rssBytes: () => 0 },
+) {
+  return runRealPath({
+    config,
+    script,
+    throughputFrames: 4,
+    fps: 30,
+    loops: 1,
+    logger: silentLogger(),
+    clock: systemClock,
+    probe,
+  });
+}
+
 describe('real-path bench', () => {
   it('runs the daemon from the default config over both phases; tensor count flat; no times asserted', async () => {
     const config = loadConfig({ files: ['config/default.json'], env: {} });
@@ -17,15 +35,9 @@ describe('real-path bench', () => {
       walkFrames: 20,
     });
     let cpu = 0;
-    const report = await runRealPath({
-      config,
-      script,
-      throughputFrames: 4,
-      fps: 30,
-      loops: 1,
-      logger: silentLogger(),
-      clock: systemClock,
-      probe: { cpuUs: () => (cpu += 1000), rssBytes: () => 300 * 1048576 },
+    const report = await shortRun(config, script, {
+      cpuUs: () => (cpu += 1000),
+      rssBytes: () => 300 * 1048576,
     });
     // The daemon's own stages ran (the app's live loop, not a copy of it).
     expect(report.throughput.stages_ms.detect.n).toBeGreaterThan(0);
@@ -53,26 +65,8 @@ describe('real-path bench', () => {
       walkFrames: 75,
     });
     // 4 unpaced frames first: the loop takes them once the worker has loaded its models.
-    const withoutWorker = await runRealPath({
-      config: loadConfig({ files: ['config/default.json'], env: {} }),
-      script,
-      throughputFrames: 4,
-      fps: 30,
-      loops: 1,
-      logger: silentLogger(),
-      clock: systemClock,
-      probe: { cpuUs: () => 0, rssBytes: () => 0 },
-    });
-    const report = await runRealPath({
-      config,
-      script,
-      throughputFrames: 4,
-      fps: 30,
-      loops: 1,
-      logger: silentLogger(),
-      clock: systemClock,
-      probe: { cpuUs: () => 0, rssBytes: () => 0 },
-    });
+    const withoutWorker = await shortRun(loadConfig({ files: ['config/default.json'], env: {} }), script);
+    const report = await shortRun(config, script);
     expect(report.paced.granted + report.paced.missed).toBe(1);
     expect(report.paced.stranger_grants).toBe(0);
     expect(report.paced.stages_ms.embed.n).toBeGreaterThan(0);
