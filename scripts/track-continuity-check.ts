@@ -25,6 +25,9 @@ import { readGrayImage } from '../src/vision/image-io.js';
 
 const [dir, fpsArg = '15'] = process.argv.slice(2);
 if (!dir) throw new Error('usage: track-continuity-check.ts <dir> [fps]');
+const fps = Number(fpsArg);
+if (!(Number.isInteger(fps) && fps >= 1 && fps <= 60))
+  throw new Error(`fps must be an integer 1..60, got '${fpsArg}'`);
 await chooseBackend('auto', silentLogger());
 const detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
 const embedder = await loadPretrainedEmbedder('models/faceapi-siamese', silentLogger());
@@ -43,7 +46,7 @@ for (const name of (await readdir(dir)).sort()) {
   let changes = 0;
   let least = 1;
   try {
-    for await (const frame of readSample(join(dir, name), { fps: Number(fpsArg) })) {
+    for await (const frame of readSample(join(dir, name), { fps })) {
       const boxes = await detector.detect(frame.gray);
       const ids = tracker.update(frame.timestampMs, boxes).trackIds;
       if (boxes.length === 0) continue;
