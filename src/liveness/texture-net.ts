@@ -1,8 +1,6 @@
-import { createHash } from 'node:crypto';
-import { readFile } from 'node:fs/promises';
-import path from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import type { Box, GrayImage } from '../vision/image.js';
+import { loadVendoredGraph, type VendoredGraphFile } from './vendored-graph.js';
 
 /**
  * Passive presentation-attack networks run on one face crop: the two small TF.js graph
@@ -19,12 +17,6 @@ import type { Box, GrayImage } from '../vision/image.js';
  * measures colour against gray on the same clips.
  */
 
-export interface TextureNetFile {
-  readonly json: string;
-  readonly sha256Json: string;
-  readonly sha256Weights: string;
-}
-
 /** sha256 of the vendored files (checked at load: a swapped model file is refused). */
 export const TEXTURE_NETS = {
   antispoof: {
@@ -37,53 +29,12 @@ export const TEXTURE_NETS = {
     sha256Json: '9e51c8acf83b80abbf329b2735309ab5c90611c66905ade8b1bd130d473df9c8',
     sha256Weights: 'fc6a6b6b3b9721bdb8bff67a457a15b7cbfd81715cfb27f3e65b757e81dd663e',
   },
-} as const satisfies Record<string, TextureNetFile>;
+} as const satisfies Record<string, VendoredGraphFile>;
 
 export type TextureNetName = keyof typeof TEXTURE_NETS;
 
 /** Face crop around the detector box: the box grown by this factor about its centre. */
 export const TEXTURE_CROP_SCALE = 1.0;
-
-interface GraphModelJson {
-  readonly format?: string;
-  readonly modelTopology?: unknown;
-  readonly signature?: unknown;
-  readonly weightsManifest?: { paths: string[]; weights: tf.io.WeightsManifestEntry[] }[];
-}
-
-/** Loads one vendored graph model from `dir`, checking both files' sha256. */
-async function loadGraph(dir: string, file: TextureNetFile): Promise<tf.GraphModel> {
-  const jsonPath = path.join(dir, file.json);
-  const jsonBytes = await readFile(jsonPath).catch((err: Error) => {
-    throw new Error(`cannot read liveness model ${jsonPath}: ${err.message}`);
-  });
-  checkSha(jsonPath, jsonBytes, file.sha256Json);
-  const parsed = JSON.parse(jsonBytes.toString('utf8')) as GraphModelJson;
-  const group = parsed.weightsManifest?.[0];
-  if (typeof parsed.modelTopology !== 'object' || !group || group.paths.length !== 1)
-    throw new Error(`${jsonPath}: not a single-file TF.js graph model`);
-  const weightsPath = path.join(dir, path.basename(group.paths[0]));
-  const weights = await readFile(weightsPath).catch((err: Error) => {
-    throw new Error(`cannot read liveness weights ${weightsPath}: ${err.message}`);
-  });
-  checkSha(weightsPath, weights, file.sha256Weights);
-  const handler: tf.io.IOHandler = {
-    load: () =>
-      Promise.resolve({
-        modelTopology: parsed.modelTopology as object,
-        format: parsed.format,
-        signature: parsed.signature as object | undefined,
-        weightSpecs: group.weights,
-        weightData: weights.buffer.slice(weights.byteOffset, weights.byteOffset + weights.byteLength),
-      }),
-  };
-  return tf.loadGraphModel(handler);
-}
-
-function checkSha(file: string, bytes: Uint8Array, expected: string): void {
-  const got = createHash('sha256').update(bytes).digest('hex');
-  if (got !== expected) throw new Error(`${file}: sha256 ${got} is not the vendored file's ${expected}`);
-}
 
 /** The crop rectangle (clamped to the image) the networks see for a face box. */
 export function textureCropRect(box: Box, width: number, height: number, scale = TEXTURE_CROP_SCALE): Box {
@@ -121,9 +72,9 @@ export class TextureNets {
 
   /** Loads both networks from `dir` (models/liveness); throws naming the file on any problem. */
   static async load(dir: string): Promise<TextureNets> {
-    const antispoof = await loadGraph(dir, TEXTURE_NETS.antispoof);
+    const antispoof = await loadVendoredGraph(dir, TEXTURE_NETS.antispoof);
     try {
-      return new TextureNets(antispoof, await loadGraph(dir, TEXTURE_NETS.liveness));
+      return new TextureNets(antispoof, await loadVendoredGraph(dir, TEXTURE_NETS.liveness));
     } catch (err) {
       antispoof.dispose();
       throw err;
