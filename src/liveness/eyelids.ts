@@ -15,8 +15,9 @@ import { loadVendoredGraph, type VendoredGraphFile } from './vendored-graph.js';
  *
  * The model sees one eye: a 64x64 square centred between the eye's corners (from the 68
  * landmarks: iBUG 36/39 on the image's left, 42/45 on its right), rotated so the corners lie
- * level, 2.3 eye-widths wide (Human's `irisEnlarge`); the image's left eye is mirrored (the
- * model is trained on one side; measured: unmirrored left eyes give flat, noisy openings).
+ * level, 2.3 eye-widths wide (Human's `irisEnlarge`); the image's left eye is mirrored, as
+ * MediaPipe's pipeline feeds both eyes as one side (on the ORL open/shut pairs of
+ * test/liveness/eyelids.test.ts either way reads the shut eyes shut; mirrored is kept).
  * Its first 16 output points are the eye contour (0 and 8 the corners, 1..7 one lid, 9..15
  * the other; Human's `irisIndices`).
  *
