@@ -6,7 +6,11 @@
  * through the live path's pieces (Haar detector, the shipped 68-point landmarker with its
  * plausibility rule, PlanarAccumulator). Whatever residual these show is landmark noise:
  * the spoof threshold must sit above it, the live threshold well above it. Also the motion
- * of a still photo (noise only): the floor under minMotion.
+ * of a still photo (noise only): the floor under minMotion. And the blink signal's floor:
+ * the same sheets moved for 2 s and tipped back and forth (vertical foreshortening 0.6–1,
+ * a sheet's pitch of up to ~53°), their eyelid openings read by the vendored eye model
+ * (src/liveness/eyelids.ts) and normalised as the judge does — a photo's eyes never close,
+ * so any dip here is the reader's noise, and blinkClosedRatio must sit below it.
  *
  * Development tool, no evaluation data involved:
  * `nice -n 5 npx tsx scripts/liveness-noise-floor.ts [people=40] [frames=10] [fps=15]`
@@ -15,7 +19,14 @@ import { join } from 'node:path';
 import { DEFAULT_LIVENESS_CONFIG } from '../src/liveness/config.js';
 import { warpGray, rmsMotion, type Homography } from '../src/liveness/geometry.js';
 import { loadLandmarkPort } from '../src/liveness/landmark-port.js';
-import { faceScale, PlanarAccumulator } from '../src/liveness/signals.js';
+import { IrisEyelidReader, type EyeSide } from '../src/liveness/eyelids.js';
+import {
+  detectBlink,
+  eyeOpennessSample,
+  faceScale,
+  PlanarAccumulator,
+  type OpennessSample,
+} from '../src/liveness/signals.js';
 import { chooseBackend } from '../src/model/backend.js';
 import { mulberry32 } from '../src/util/random.js';
 import { silentLogger } from '../src/util/log.js';
@@ -31,7 +42,10 @@ const frames = Number(framesArg);
 await chooseBackend('auto', silentLogger());
 const detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
 const { port, dispose } = await loadLandmarkPort('models/landmarks/faceapi-68');
+const eyelids = await IrisEyelidReader.load('models/liveness');
 const rnd = mulberry32(13);
+/** The blink pass draws from its own stream, so the planar sequences stay those of the docs. */
+const rndEyes = mulberry32(29);
 
 function handHeld(deg: number, s: number, tx: number, ty: number, tilt: number): Homography {
   const a = (deg * Math.PI) / 180;
@@ -40,11 +54,17 @@ function handHeld(deg: number, s: number, tx: number, ty: number, tilt: number):
   return [c, -n, 320 - c * 320 + n * 240 + tx, n, c, 240 - n * 320 - c * 240 + ty, tilt, 0, 1];
 }
 
-function noisy(img: GrayImage, sigma: number): GrayImage {
+function noisy(img: GrayImage, sigma: number, r = rnd): GrayImage {
   const out = createGrayImage(img.width, img.height, Uint8Array.from(img.data));
   for (let i = 0; i < out.data.length; i++)
-    out.data[i] = Math.max(0, Math.min(255, Math.round(out.data[i] + sigma * (rnd() + rnd() + rnd() - 1.5))));
+    out.data[i] = Math.max(0, Math.min(255, Math.round(out.data[i] + sigma * (r() + r() + r() - 1.5))));
   return out;
+}
+
+/** The hand-held homography followed by a vertical squeeze `k` about the image centre (the sheet tipped). */
+function tipped(h: Homography, k: number): Homography {
+  const c = 240 * (1 - k);
+  return [h[0], h[1], h[2], k * h[3] + c * h[6], k * h[4] + c * h[7], k * h[5] + c * h[8], h[6], h[7], h[8]];
 }
 
 async function landmarks(img: GrayImage): Promise<readonly Point[] | null> {
@@ -56,6 +76,12 @@ async function landmarks(img: GrayImage): Promise<readonly Point[] | null> {
 
 const rigid: number[] = [];
 const still: number[] = [];
+const blinkFloor: number[] = [];
+const rawFloor: number[] = [];
+let falseBlinks = 0;
+let rawFalseBlinks = 0;
+const normFloor: number[] = [];
+let normFalseBlinks = 0;
 const cfg = { ...DEFAULT_LIVENESS_CONFIG, minMovingFrames: 1 };
 for (let p = 1; p <= people; p++) {
   const photo = await readGrayImage(join('data/orl_faces', `s${String(p).padStart(2, '0')}`, '1.pgm'));
@@ -85,13 +111,51 @@ for (let p = 1; p <= people; p++) {
     if (!first) first = pts;
     else still.push(rmsMotion(first, pts) / faceScale(first));
   }
+  // Tipped back and forth while moved, 2 s at 15 fps: the eyelid reader's floor.
+  const eyes: OpennessSample[] = [];
+  const raw: OpennessSample[] = [];
+  let side: EyeSide | undefined;
+  for (let i = 0; i < 30; i++) {
+    const k = 0.6 + 0.4 * Math.abs(Math.cos(i * 0.45 + p));
+    const h = handHeld(
+      (rndEyes() - 0.5) * 16,
+      0.9 + rndEyes() * 0.25,
+      (rndEyes() - 0.5) * 80,
+      (rndEyes() - 0.5) * 60,
+      (rndEyes() - 0.5) * 0.0008,
+    );
+    const img = noisy(warpGray(sheet, tipped(h, k), bg), 4, rndEyes);
+    const pts = await landmarks(img);
+    if (!pts) continue;
+    const [reading] = await eyelids.read(img, [pts], [side]);
+    if (!reading) continue;
+    side = reading.side;
+    eyes.push(eyeOpennessSample(i * 66.7, pts, reading));
+    raw.push({ timestampMs: i * 66.7, side: reading.side, openness: reading.openness });
+  }
+  const closedRatio = DEFAULT_LIVENESS_CONFIG.blinkClosedRatio;
+  const b = detectBlink(eyes, { closedRatio });
+  const braw = detectBlink(raw, { closedRatio });
+  const bnorm = detectBlink(
+    eyes.map(({ timestampMs, side, openness }) => ({ timestampMs, side, openness })),
+    { closedRatio },
+  );
+  if (eyes.length >= 10) {
+    blinkFloor.push(b.minRatio);
+    rawFloor.push(braw.minRatio);
+    normFloor.push(bnorm.minRatio);
+    if (b.blinked) falseBlinks++;
+    if (braw.blinked) rawFalseBlinks++;
+    if (bnorm.blinked) normFalseBlinks++;
+  }
   const r = acc?.result();
   if (r && r.movingFrames >= 3) rigid.push(r.residual);
   process.stderr.write(
-    `s${p}: rigid residual ${r ? r.residual.toFixed(4) : '-'} over ${r?.movingFrames ?? 0}\n`,
+    `s${p}: rigid residual ${r ? r.residual.toFixed(4) : '-'} over ${r?.movingFrames ?? 0}; eyes read ${eyes.length}/30, least opening ${b.minRatio.toFixed(2)} of open (as read ${braw.minRatio.toFixed(2)}, over face height ${bnorm.minRatio.toFixed(2)})\n`,
   );
 }
 dispose();
+eyelids.dispose();
 await detector.stop();
 
 const q = (xs: number[], f: number) =>
@@ -106,6 +170,20 @@ console.log(
         max: Math.max(...rigid),
       },
       still_motion: { pairs: still.length, p50: q(still, 0.5), p95: q(still, 0.95), max: Math.max(...still) },
+      blink: {
+        closed_ratio: DEFAULT_LIVENESS_CONFIG.blinkClosedRatio,
+        sequences: blinkFloor.length,
+        false_blinks: falseBlinks,
+        least_ratio: { min: Math.min(...blinkFloor), p5: q(blinkFloor, 0.05), p50: q(blinkFloor, 0.5) },
+        as_read_only: {
+          false_blinks: rawFalseBlinks,
+          least_ratio: { min: Math.min(...rawFloor), p5: q(rawFloor, 0.05), p50: q(rawFloor, 0.5) },
+        },
+        over_face_height_only: {
+          false_blinks: normFalseBlinks,
+          least_ratio: { min: Math.min(...normFloor), p5: q(normFloor, 0.05), p50: q(normFloor, 0.5) },
+        },
+      },
     },
     null,
     2,

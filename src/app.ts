@@ -19,6 +19,7 @@ import { registerEnrollmentCommands, type EnrollmentService } from './enrollment
 import { RemoteUnlock } from './enrollment/remote-unlock.js';
 import { WalkupCapture } from './enrollment/walkup-capture.js';
 import { FrameObservers } from './pipeline/frame-observer.js';
+import type { EyelidReader } from './liveness/eyelids.js';
 import type { PhotoEnroller } from './enrollment/photo-enroller.js';
 import { AppEventSink } from './event-sink.js';
 import type { EventSink } from './events.js';
@@ -115,6 +116,8 @@ export class FacegateApp {
   private enrollment: EnrollmentService | null = null;
   private state: StatePublisher | null = null;
   private loop: LiveLoop | null = null;
+  /** The blink signal's eyelid model (loaded with the live loop when liveness and blink are on). */
+  private eyelids: EyelidReader | null = null;
   private http: OpsHttpServer | null = null;
   /** The installer's live view (liveView.enabled), served on the ops endpoint. */
   private readonly liveView: LiveView | null;
@@ -474,6 +477,12 @@ export class FacegateApp {
           throw err;
         }
         const door = need(this.door, 'the door');
+        try {
+          this.eyelids = await c.eyelids();
+        } catch (err) {
+          await camera.stop().catch(() => undefined);
+          throw err;
+        }
         this.loop = createLiveLoop({
           config,
           camera,
@@ -488,10 +497,15 @@ export class FacegateApp {
           logger,
           onProgress: () => this.feeder.progress(),
           observer: this.observers,
+          eyelids: this.eyelids,
         });
         this.loop.start();
       },
-      stop: () => this.loop?.stop(),
+      stop: async () => {
+        await this.loop?.stop();
+        this.eyelids?.dispose();
+        this.eyelids = null;
+      },
     });
 
     let housekeeping: NodeJS.Timeout | null = null;

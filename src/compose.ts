@@ -1,6 +1,8 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AccessPolicy } from './access/policy.js';
 import { LivenessStage } from './liveness/stage.js';
+import type { LivenessConfig } from './liveness/config.js';
+import { IrisEyelidReader, type EyelidReader } from './liveness/eyelids.js';
 import { TrackContinuity } from './liveness/track-continuity.js';
 import type { FrameSource } from './camera/frame-source.js';
 import { createFrameSource } from './camera/create-frame-source.js';
@@ -55,6 +57,8 @@ export interface ComponentOverrides {
    * on the box fallback, flagged). Default: `vision.landmarks.model` from disk.
    */
   readonly landmarks?: LandmarkLocator | null;
+  /** Instead of the eyelid model in `access.liveness.eyeModel` (null: none, no blink evidence). */
+  readonly eyelids?: EyelidReader | null;
   /** Instead of `door.relay.*`. */
   readonly relay?: Relay;
   /** Instead of `door.contact.*` (null: none). */
@@ -90,6 +94,11 @@ export interface Components {
   readonly model: Provider<LoadedModel>;
   /** THE FaceCropper for this model's declared crop (landmarks loaded when it aligns). */
   readonly cropper: (model: LoadedModel) => Promise<FaceCropper>;
+  /**
+   * The blink signal's eyelid reader: loaded when `access.liveness` is on with `blink`,
+   * else null. Throws (the daemon refuses to start) when the model cannot be loaded.
+   */
+  readonly eyelids: Provider<EyelidReader | null>;
   readonly relay: Provider<Relay>;
   readonly contact: Provider<DigitalInput | null>;
   readonly exitButton: Provider<DigitalInput | null>;
@@ -135,6 +144,10 @@ export function buildComponents(config: FacegateConfig, overrides: ComponentOver
       overrides.landmarks !== undefined
         ? Promise.resolve(new FaceCropper(overrides.landmarks, cropGeometryOf(model.embedder)))
         : createFaceCropper(cropGeometryOf(model.embedder), config.vision.landmarks.model, logger),
+    eyelids:
+      overrides.eyelids !== undefined
+        ? given(overrides.eyelids)
+        : () => loadEyelidReader(config.access.liveness),
     relay: overrides.relay ? given(overrides.relay) : () => createRelay(config.door.relay, gpioDeps()),
     contact:
       overrides.contact !== undefined
@@ -145,6 +158,22 @@ export function buildComponents(config: FacegateConfig, overrides: ComponentOver
         ? given(overrides.exitButton)
         : () => createInput('exit button', config.door.exitButton, gpioDeps()),
   };
+}
+
+/**
+ * The eyelid model of the blink signal when liveness is on with `blink`, else null; an
+ * error that says what to do when it cannot be loaded (fail closed: no silent fallback).
+ */
+export async function loadEyelidReader(liveness: LivenessConfig): Promise<EyelidReader | null> {
+  if (liveness.mode !== 'on' || !liveness.blink) return null;
+  try {
+    return await IrisEyelidReader.load(liveness.eyeModel);
+  } catch (err) {
+    throw new Error(
+      `access.liveness.blink needs the eyelid model in access.liveness.eyeModel (${liveness.eyeModel}): ${(err as Error).message}. Restore models/liveness/iris.json and iris.bin from the release, or set access.liveness.blink to false (the door then judges liveness by motion alone; docs/liveness.md)`,
+      { cause: err },
+    );
+  }
 }
 
 /** The configured sister network (`model.backbone`); it declares its own crop geometry. */
@@ -214,6 +243,8 @@ export interface LiveLoopParts {
   readonly onProgress?: () => void;
   /** What each frame held, for the live view. */
   readonly observer?: FrameObserver;
+  /** The eyelid reader of the blink signal (Components.eyelids); absent: no blink evidence. */
+  readonly eyelids?: EyelidReader | null;
 }
 
 /**
@@ -247,16 +278,14 @@ export function createLiveLoop(parts: LiveLoopParts): LiveLoop {
       // Presentation-attack detection: face tracks and a liveness verdict per track (#13).
       liveness:
         parts.config.access.liveness.mode === 'on'
-          ? new LivenessStage(
-              parts.config.access.liveness,
-              parts.metrics.livenessVerdicts,
-              {},
-              undefined,
+          ? new LivenessStage(parts.config.access.liveness, {
+              verdicts: parts.metrics.livenessVerdicts,
               // A live verdict belongs to the face that earned it (a photo raised in front of a
               // live face continues its track): below unknownThreshold it is another person.
-              new TrackContinuity(face.model.embedder.head, parts.config.access.unknownThreshold),
-              parts.metrics.livenessFaceChanges,
-            )
+              continuity: new TrackContinuity(face.model.embedder.head, parts.config.access.unknownThreshold),
+              faceChanges: parts.metrics.livenessFaceChanges,
+              eyelids: parts.eyelids ?? undefined,
+            })
           : undefined,
       embedder: face.model.embedder,
       encoder,

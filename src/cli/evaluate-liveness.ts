@@ -8,6 +8,7 @@
 import path from 'node:path';
 import { Command } from 'commander';
 import { applyLivenessOverrides, DEFAULT_LIVENESS_CONFIG, type LivenessConfig } from '../liveness/config.js';
+import { IrisEyelidReader, type EyelidReader } from '../liveness/eyelids.js';
 import { evaluateSample, listSamples, summarise, type LandmarkPort } from '../liveness/evaluate-run.js';
 import { loadLandmarkPort } from '../liveness/landmark-port.js';
 import { createNativeLineFinder } from '../liveness/line-finder.js';
@@ -46,10 +47,18 @@ export function buildLivenessCommand(): Command {
     .option('--json', 'print only the JSON report on stdout');
 }
 
-/** Runs the evaluation; `landmarks` is injectable (tests), the default is the live path's landmarker. */
+/**
+ * Runs the evaluation; `landmarks` and `eyelids` are injectable (tests; eyelids null: no
+ * blink evidence), the defaults are the live path's landmarker and eyelid model.
+ */
 export async function runLivenessEvaluation(
   argv: string[],
-  options: { landmarks?: LandmarkPort; config?: LivenessConfig; env?: NodeJS.ProcessEnv } = {},
+  options: {
+    landmarks?: LandmarkPort;
+    eyelids?: EyelidReader | null;
+    config?: LivenessConfig;
+    env?: NodeJS.ProcessEnv;
+  } = {},
 ): Promise<{ report: ReturnType<typeof summarise>; text: string }> {
   const program = buildLivenessCommand().exitOverride();
   program.parse(argv, { from: 'user' });
@@ -76,13 +85,20 @@ export async function runLivenessEvaluation(
       : await loadLandmarkPort(resolvePackagePath('models/landmarks/faceapi-68'));
     cleanup.push(() => own?.dispose());
     const landmarks = options.landmarks ?? own!.port;
+    const eyelids =
+      options.eyelids !== undefined
+        ? (options.eyelids ?? undefined)
+        : config.blink
+          ? await IrisEyelidReader.load(resolvePackagePath(config.eyeModel))
+          : undefined;
+    if (options.eyelids === undefined) cleanup.push(() => eyelids?.dispose());
     const lines = config.edges ? createNativeLineFinder() : undefined;
     const results = [];
     for (const entry of entries) {
       results.push(
         await evaluateSample(
           entry,
-          { detector, landmarks, textures, lines, config },
+          { detector, landmarks, textures, lines, eyelids, config },
           { fps: o.fps, maxSeconds: o.maxSeconds },
         ),
       );

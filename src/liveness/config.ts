@@ -66,16 +66,22 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_NON_PLANAR_MIN_RESIDUAL',
   },
   blink: {
-    doc: 'Count a blink (eye aspect ratio dip and recovery) as live evidence. Off by default: at 10 and 15 fps the shipped 68-point landmarker does not follow the eyelids (no blink found on the development clips, also where blinks are seen by eye; docs/liveness.md).',
+    doc: "Count a blink as live evidence: the eyelid opening of the eye nearer the camera (MediaPipe's iris landmark model, vendored in eyeModel; read only while a track is undecided) dips to blinkClosedRatio of its open level and recovers within 0.8 s. Needs the eye model: the daemon refuses to start without it (set false to run on motion alone).",
     format: Boolean,
-    default: false,
+    default: true,
     env: 'FACEGATE_LIVENESS_BLINK',
   },
   blinkClosedRatio: {
-    doc: 'A frame is "eyes closed" when its eye aspect ratio is at most this fraction of the track\'s open level.',
-    format: bounded(0.3, 0.95),
-    default: 0.7,
+    doc: 'A frame is "eyes closed" when its eyelid opening (over the face\'s own height, so a tipped sheet does not look like a blink) is at most this fraction of the eye\'s open level.',
+    format: bounded(0.2, 0.95),
+    default: 0.5,
     env: 'FACEGATE_LIVENESS_BLINK_CLOSED_RATIO',
+  },
+  eyeModel: {
+    doc: 'Folder with the vendored eyelid model for the blink signal (iris.json + iris.bin; both sha256-checked, a different file is refused). Relative paths are relative to the working directory.',
+    format: String,
+    default: 'models/liveness',
+    env: 'FACEGATE_LIVENESS_EYE_MODEL',
   },
   edges: {
     doc: 'The sheet/screen edge signal: straight segments (Canny + Hough, native OpenCV) in a ring around the face. Segments that move with the face on >= edgeMinSides sides give spoof (edges_move_with_face); a face framed on >= 3 sides in >= edgeMaxFramedShare of the frames is never judged live (edges_frame_face). Needs the native OpenCV binding.',
@@ -126,6 +132,7 @@ export interface LivenessConfig {
   readonly nonPlanarMinResidual: number;
   readonly blink: boolean;
   readonly blinkClosedRatio: number;
+  readonly eyeModel: string;
   readonly edges: boolean;
   readonly edgeMinShift: number;
   readonly edgeMinVotes: number;
@@ -144,6 +151,7 @@ export const DEFAULT_LIVENESS_CONFIG: LivenessConfig = {
   nonPlanarMinResidual: livenessSchema.nonPlanarMinResidual.default,
   blink: livenessSchema.blink.default,
   blinkClosedRatio: livenessSchema.blinkClosedRatio.default,
+  eyeModel: livenessSchema.eyeModel.default,
   edges: livenessSchema.edges.default,
   edgeMinShift: livenessSchema.edgeMinShift.default,
   edgeMinVotes: livenessSchema.edgeMinVotes.default,
@@ -191,6 +199,8 @@ export function applyLivenessOverrides(base: LivenessConfig, pairs: readonly str
         continue;
       }
       value = raw === 'true';
+    } else if (spec.format === String) {
+      value = raw;
     } else if (Array.isArray(spec.format)) {
       if (!spec.format.includes(raw)) {
         errors.push(`${key}: must be one of ${spec.format.join(', ')}, got '${raw}'`);

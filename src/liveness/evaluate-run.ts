@@ -16,7 +16,14 @@ import {
   type SampleKind,
   type SampleReadOptions,
 } from './sample-reader.js';
-import { detectBlink, planarMotion, type LandmarkSample } from './signals.js';
+import type { EyelidReader } from './eyelids.js';
+import {
+  detectBlink,
+  eyeOpennessSample,
+  planarMotion,
+  type LandmarkSample,
+  type OpennessSample,
+} from './signals.js';
 import type { TextureNets } from './texture-net.js';
 
 /**
@@ -48,6 +55,8 @@ export interface LivenessEvalDeps {
   readonly textures?: TextureNets;
   /** The straight-segment search of the edge signal (absent: no edge evidence, never live with `edges` on). */
   readonly lines?: LineFinder;
+  /** The blink signal's eyelid reader (absent: no blink evidence). */
+  readonly eyelids?: EyelidReader;
   readonly config: LivenessConfig;
 }
 
@@ -142,6 +151,8 @@ export interface SampleResult {
 interface TrackLog {
   readonly firstMs: number;
   samples: LandmarkSample[];
+  /** Eyelid openings of the track's frames (the blink signal). */
+  eyes: OpennessSample[];
   frames: number;
   combined: {
     verdict: LivenessVerdictKind;
@@ -177,6 +188,16 @@ export async function evaluateSample(
     landmarkMs += performance.now() - t0;
     const t1 = performance.now();
     const update = tracker.update(frame.timestampMs, boxes);
+    // Every face's eyes are read (the daemon reads only undecided tracks'), so the blink
+    // signal can be timed on its own; the cost is counted in the liveness stage's.
+    const eyes =
+      deps.eyelids && deps.config.blink && boxes.length > 0
+        ? await deps.eyelids.read(
+            frame.gray,
+            points.map((p) => p ?? []),
+            update.trackIds.map((id) => logs.get(id)?.eyes.at(-1)?.side),
+          )
+        : [];
     const lines = boxes.map((box, i) =>
       deps.lines && !judge.isDecided(update.trackIds[i])
         ? deps.lines.find(frame.gray, ringRegion(box), Math.max(box.width, box.height))
@@ -188,6 +209,7 @@ export async function evaluateSample(
         frame.timestampMs,
         points[i] ?? undefined,
         lines[i] ? { box, lines: lines[i] } : undefined,
+        eyes[i],
       ),
     );
     livenessMs += performance.now() - t1;
@@ -199,6 +221,7 @@ export async function evaluateSample(
         log = {
           firstMs: frame.timestampMs,
           samples: [],
+          eyes: [],
           frames: 0,
           combined: null,
           planarAt: null,
@@ -230,6 +253,8 @@ export async function evaluateSample(
       const pts = points[i];
       if (pts) {
         log.samples.push({ timestampMs: frame.timestampMs, points: pts });
+        const eye = eyes[i];
+        if (eye) log.eyes.push(eyeOpennessSample(frame.timestampMs, pts, eye));
         signalsAt(log, frame.timestampMs, deps.config);
       }
       if (deps.textures) textureScores(log, deps.textures, frame, box);
@@ -307,7 +332,7 @@ export async function evaluateSample(
 
 /** The judge's view of a track at the end of the sample (for the reasons of an undecided one). */
 function finalJudgement(log: TrackLog, config: LivenessConfig) {
-  return judgeSamples(log.samples, config, log.samples.length > 0, undefined, log.edges.result());
+  return judgeSamples(log.samples, config, log.samples.length > 0, undefined, log.edges.result(), log.eyes);
 }
 
 /** Each signal alone, at its first verdict (the judge combines them; here they are apart). */
@@ -320,12 +345,7 @@ function signalsAt(log: TrackLog, nowMs: number, config: LivenessConfig): void {
       log.planarAt = { verdict: 'live', atMs: nowMs };
   }
   if (log.blinkAt === null) {
-    const b = detectBlink(log.samples, {
-      closedRatio: config.blinkClosedRatio,
-      maxBlinkMs: 800,
-      reopenRatio: 0.9,
-    });
-    if (b.blinked) log.blinkAt = nowMs;
+    if (detectBlink(log.eyes, { closedRatio: config.blinkClosedRatio }).blinked) log.blinkAt = nowMs;
   }
 }
 

@@ -2,11 +2,14 @@ import type { Box, Point } from '../vision/image.js';
 import type { LivenessConfig } from './config.js';
 import { EdgeAccumulator, sidesMovingWithFace, type EdgeResult } from './edges.js';
 import type { EdgeLine } from './line-finder.js';
+import type { EyeReading } from './eyelids.js';
 import {
   detectBlink,
+  eyeOpennessSample,
   PlanarAccumulator,
   planarMotion,
   type LandmarkSample,
+  type OpennessSample,
   type PlanarResult,
 } from './signals.js';
 
@@ -16,9 +19,10 @@ import {
  * - `spoof` (reason `planar_motion`): the face moved (>= minMovingFrames frames with
  *   landmark motion >= minMotion) and one homography per frame explains that motion up to
  *   planarMaxResidual: a printed photo or a phone moved in the hand.
- * - `live` (reason `non_planar_motion`, or `blink` when enabled): over >= minLiveMovingFrames
+ * - `live` (reason `non_planar_motion` and/or `blink`): over >= minLiveMovingFrames
  *   moving frames the residual of that fit is >= nonPlanarMinResidual (a head turns, a face
- *   talks), or the eyes blinked.
+ *   talks), or, with `blink` on, an eye closed and opened again (detectBlink on the eyelid
+ *   readings the stage hands in: the lids move against the face, which a print's cannot).
  * - `spoof` (reason `edges_move_with_face`, when `edges` is on): straight segments beside
  *   the face moved with it on >= edgeMinSides sides (a sheet's or a screen's edges).
  * - `undecided` otherwise (reasons: `no_landmarks`, `too_few_frames`, `no_motion`,
@@ -26,7 +30,7 @@ import {
  *   live verdict). The policy waits `maxDecisionSeconds` for a live verdict.
  *
  * The combination (issue #13): spoof on any strong attack artefact; live only with positive
- * evidence (non-planar motion, a blink when enabled) AND no artefact; undecided otherwise.
+ * evidence (non-planar motion, a blink) AND no artefact; undecided otherwise.
  *
  * Verdicts `live` and `spoof` are final for the track (a spoof verdict is never lifted by
  * later frames; a live person is not re-examined every frame). Pure: time is the frame's.
@@ -50,8 +54,10 @@ export interface TrackVerdict extends LivenessVerdict {
 
 interface TrackHistory {
   readonly firstSeenMs: number;
-  /** Recent landmarks (historySeconds): the blink signal. */
+  /** Recent landmarks (historySeconds). */
   samples: LandmarkSample[];
+  /** Recent eyelid openings (historySeconds): the blink signal. */
+  eyes: OpennessSample[];
   /** Planar-motion fits against the track's reference landmarks (medoid of its first 4 frames), one per frame. */
   planar: PlanarAccumulator | null;
   /** The sheet/screen edge evidence (frames with a line search). */
@@ -78,10 +84,12 @@ export class LivenessJudge {
     timestampMs: number,
     points: readonly Point[] | undefined,
     edges?: { readonly box: Box; readonly lines: readonly EdgeLine[] },
+    /** The eyelid reading of this face (EyelidReader), when the blink signal is on. */
+    eye?: EyeReading | null,
   ): TrackVerdict {
     let track = this.tracks.get(trackId);
     if (!track) {
-      track = { firstSeenMs: timestampMs, samples: [], planar: null, edges: null, final: null };
+      track = { firstSeenMs: timestampMs, samples: [], eyes: [], planar: null, edges: null, final: null };
       this.tracks.set(trackId, track);
     }
     const sinceMs = track.firstSeenMs;
@@ -103,6 +111,14 @@ export class LivenessJudge {
         (track.samples.length > 0 && track.samples[0].timestampMs < oldest)
       )
         track.samples.shift();
+      if (eye) {
+        track.eyes.push(eyeOpennessSample(timestampMs, points, eye));
+        while (
+          track.eyes.length > MAX_SAMPLES ||
+          (track.eyes.length > 0 && track.eyes[0].timestampMs < oldest)
+        )
+          track.eyes.shift();
+      }
     }
     const verdict = judgeSamples(
       track.samples,
@@ -110,6 +126,7 @@ export class LivenessJudge {
       points !== undefined && points.length >= 68,
       track.planar?.result(),
       track.edges?.result(),
+      track.eyes,
     );
     if (verdict.verdict !== 'undecided') track.final = verdict;
     return { ...verdict, trackId, sinceMs };
@@ -139,6 +156,8 @@ export function judgeSamples(
   planarResult?: PlanarResult,
   /** The edge evidence (absent: no frame of the track was searched). */
   edgeResult?: EdgeResult,
+  /** The track's eyelid openings (empty: no eyelid reader, no blink evidence). */
+  eyes: readonly OpennessSample[] = [],
 ): LivenessVerdict {
   const edge = config.edges ? edgeVerdict(edgeResult, config) : null;
   if (edge?.spoof) return { verdict: 'spoof', reasons: ['edges_move_with_face'], scores: edge.scores };
@@ -155,17 +174,14 @@ export function judgeSamples(
       minMotion: config.minMotion,
       minMovingFrames: config.minMovingFrames,
     });
-  const blink = detectBlink(samples, {
-    closedRatio: config.blinkClosedRatio,
-    maxBlinkMs: 800,
-    reopenRatio: 0.9,
-  });
+  const blink = detectBlink(eyes, { closedRatio: config.blinkClosedRatio });
   const scores: Record<string, number> = {
     frames: samples.length,
     moving_frames: planar.movingFrames,
     planar_residual: round(planar.residual),
     motion: round(planar.motion),
-    ear_min_ratio: round(blink.minRatio),
+    eye_frames: eyes.length,
+    eye_min_ratio: round(blink.minRatio),
     blink: blink.blinked ? 1 : 0,
     ...edge?.scores,
   };

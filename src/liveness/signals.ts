@@ -2,7 +2,8 @@ import type { Point } from '../vision/image.js';
 import { fitHomography, homographyResidual, rmsMotion } from './geometry.js';
 
 /**
- * Liveness signals computed from the 68 landmarks (iBUG 300-W order) of one face track.
+ * Liveness signals computed over one face track: from its 68 landmarks (iBUG 300-W order)
+ * and from its eyelid readings (src/liveness/eyelids.ts).
  * Pure functions over the track's history; the thresholds are arguments (config
  * `access.liveness`), the defaults are in src/liveness/config.ts.
  */
@@ -14,33 +15,15 @@ export interface LandmarkSample {
   readonly points: readonly Point[];
 }
 
-/** iBUG 68 indices: eye on the image's left 36..41, on the image's right 42..47. */
-const EYES = [
-  [36, 37, 38, 39, 40, 41],
-  [42, 43, 44, 45, 46, 47],
-] as const;
 /** Landmarks used as the face-size scale: outer eye corners (36, 45). */
 const OUTER_LEFT = 36;
 const OUTER_RIGHT = 45;
+/** Mouth corners (48, 54): the lower end of the face's vertical measure. */
+const MOUTH_LEFT = 48;
+const MOUTH_RIGHT = 54;
 
 function dist(a: Point, b: Point): number {
   return Math.hypot(a.x - b.x, a.y - b.y);
-}
-
-/**
- * Eye aspect ratio (Soukupová & Čech, "Real-Time Eye Blink Detection using Facial
- * Landmarks", CVWW 2016): (|p2−p6| + |p3−p5|) / (2·|p1−p4|), averaged over both eyes.
- * About 0.25–0.35 for an open eye, towards 0.1 when closed.
- */
-export function eyeAspectRatio(points: readonly Point[]): number {
-  if (points.length < 68) throw new RangeError(`need 68 landmarks, got ${points.length}`);
-  let sum = 0;
-  for (const e of EYES) {
-    const [p1, p2, p3, p4, p5, p6] = e.map((i) => points[i]);
-    const width = dist(p1, p4);
-    sum += width > 0 ? (dist(p2, p6) + dist(p3, p5)) / (2 * width) : 0;
-  }
-  return sum / EYES.length;
 }
 
 /** Outer-eye-corner distance: the face-size unit for motion and residuals. */
@@ -48,55 +31,123 @@ export function faceScale(points: readonly Point[]): number {
   return dist(points[OUTER_LEFT], points[OUTER_RIGHT]);
 }
 
+/**
+ * The face's vertical extent over its width: the distance from the eye line (outer corners)
+ * to the mouth corners' midpoint, measured square to that line, over the outer-corner
+ * distance (~0.8–1.0 for a frontal face). A sheet tipped back foreshortens eye openings and
+ * this measure alike, so dividing one by the other leaves a blink, not a tilt.
+ */
+export function faceAspect(points: readonly Point[]): number {
+  const a = points[OUTER_LEFT];
+  const b = points[OUTER_RIGHT];
+  const width = dist(a, b);
+  if (!(width > 0)) return Number.NaN;
+  const mx = (points[MOUTH_LEFT].x + points[MOUTH_RIGHT].x) / 2;
+  const my = (points[MOUTH_LEFT].y + points[MOUTH_RIGHT].y) / 2;
+  return Math.abs((mx - a.x) * (b.y - a.y) - (my - a.y) * (b.x - a.x)) / (width * width);
+}
+
+/** One frame's eyelid opening for the blink signal. */
+export interface OpennessSample {
+  /** Frame time, ms. */
+  readonly timestampMs: number;
+  /** Which eye was read (EyelidReader reads the wider one); a blink is judged per eye. */
+  readonly side: 'left' | 'right';
+  /** Lid opening / eye width, divided by faceAspect (tilt-free). */
+  readonly openness: number;
+  /** Lid opening / eye width as read (absent: judged on `openness` alone). */
+  readonly raw?: number;
+}
+
+/** An eyelid reading made tilt-free with the face's 68 landmarks (see faceAspect). */
+export function eyeOpennessSample(
+  timestampMs: number,
+  points: readonly Point[],
+  reading: { readonly side: 'left' | 'right'; readonly openness: number },
+): OpennessSample {
+  return {
+    timestampMs,
+    side: reading.side,
+    openness: reading.openness / faceAspect(points),
+    raw: reading.openness,
+  };
+}
+
 export interface BlinkOptions {
-  /** A frame is "closed" when its EAR is at most this fraction of the track's open level. */
+  /** A frame is "closed" when its openness is at most this fraction of the track's open level. */
   readonly closedRatio: number;
-  /** The eye must open again (>= reopenRatio of the open level) within this time, ms. */
+  /** The eye must be open (>= reopenRatio of the open level) within this time before and after, ms. */
   readonly maxBlinkMs: number;
   readonly reopenRatio: number;
 }
 
-export const DEFAULT_BLINK: BlinkOptions = { closedRatio: 0.7, maxBlinkMs: 800, reopenRatio: 0.9 };
+export const DEFAULT_BLINK: BlinkOptions = { closedRatio: 0.5, maxBlinkMs: 800, reopenRatio: 0.8 };
 
 export interface BlinkResult {
   readonly blinked: boolean;
-  /** Open level: the 80th percentile EAR of the track. */
-  readonly openEar: number;
-  /** Lowest EAR / open level seen (1 = never lower than open). */
+  /** Open level: the 80th percentile openness of the eye's frames. */
+  readonly openLevel: number;
+  /** Lowest openness / open level seen (1 = never lower than open). */
   readonly minRatio: number;
 }
 
 /**
- * A blink: open → closed (EAR <= closedRatio·open) → open again within maxBlinkMs. Both
- * sides of the dip must be seen, so a face that keeps its eyes shut (or a photo with shut
- * eyes) is not a blink. The open level is relative to the track, so it works for narrow
- * and wide eyes alike.
+ * A blink: open → closed → open again, the open frames within maxBlinkMs on both sides of
+ * the closed one, all of the same eye. A frame is closed when its opening is at most
+ * closedRatio of the eye's open level (its 80th percentile) both as read and divided by the
+ * face's height: the first alone dips when a sheet is tipped back, the second alone when
+ * the 68 landmarks glitch on one frame (scripts/liveness-noise-floor.ts); a blink lowers
+ * both. Open again means >= reopenRatio of the open level (tilt-free). Both sides of the dip
+ * must be seen, so a face that keeps its eyes shut (or a photo with shut eyes) is not a
+ * blink. Samples with a non-finite opening are skipped. The rule follows Soukupová & Čech,
+ * "Real-Time Eye Blink Detection using Facial Landmarks" (CVWW 2016), on an eyelid model's
+ * opening instead of the 68 points.
  */
 export function detectBlink(
-  samples: readonly LandmarkSample[],
-  options: BlinkOptions = DEFAULT_BLINK,
+  samples: readonly OpennessSample[],
+  options: Partial<BlinkOptions> = {},
 ): BlinkResult {
-  if (samples.length < 3) return { blinked: false, openEar: 0, minRatio: 1 };
-  const ear = samples.map((s) => eyeAspectRatio(s.points));
-  const sorted = [...ear].sort((a, b) => a - b);
-  const open = sorted[Math.floor(0.8 * (sorted.length - 1))];
-  if (open <= 0) return { blinked: false, openEar: 0, minRatio: 1 };
+  const o = { ...DEFAULT_BLINK, ...options };
+  let best: BlinkResult = { blinked: false, openLevel: 0, minRatio: 1 };
+  for (const side of ['left', 'right'] as const) {
+    const eye = samples.filter((s) => s.side === side && Number.isFinite(s.openness));
+    const r = blinkOfOneEye(eye, o);
+    if (r.blinked && !best.blinked) best = r;
+    else if (r.blinked === best.blinked && r.minRatio < best.minRatio) best = r;
+  }
+  return best;
+}
+
+function percentile80(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(0.8 * (sorted.length - 1))];
+}
+
+function blinkOfOneEye(samples: readonly OpennessSample[], o: BlinkOptions): BlinkResult {
+  if (samples.length < 3) return { blinked: false, openLevel: 0, minRatio: 1 };
+  const v = samples.map((s) => s.openness);
+  const open = percentile80(v);
+  if (!(open > 0)) return { blinked: false, openLevel: 0, minRatio: 1 };
+  const raws = samples.map((s) => s.raw);
+  const hasRaw = raws.every((r) => r !== undefined && Number.isFinite(r));
+  const rawOpen = hasRaw ? percentile80(raws as number[]) : 0;
+  // Per frame: the higher of the two ratios (closed only when both are low).
+  const ratio = v.map((x, i) => (hasRaw && rawOpen > 0 ? Math.max(x / open, raws[i]! / rawOpen) : x / open));
   let minRatio = 1;
   let blinked = false;
-  for (let i = 1; i < ear.length - 1; i++) {
-    const r = ear[i] / open;
-    minRatio = Math.min(minRatio, r);
-    if (r > options.closedRatio || blinked) continue;
+  for (let i = 1; i < v.length - 1; i++) {
+    minRatio = Math.min(minRatio, ratio[i]);
+    if (ratio[i] > o.closedRatio || blinked) continue;
     const t = samples[i].timestampMs;
     let before = false;
     let after = false;
-    for (let j = i - 1; j >= 0 && t - samples[j].timestampMs <= options.maxBlinkMs; j--)
-      if (ear[j] >= options.reopenRatio * open) before = true;
-    for (let j = i + 1; j < ear.length && samples[j].timestampMs - t <= options.maxBlinkMs; j++)
-      if (ear[j] >= options.reopenRatio * open) after = true;
+    for (let j = i - 1; j >= 0 && t - samples[j].timestampMs <= o.maxBlinkMs; j--)
+      if (v[j] >= o.reopenRatio * open) before = true;
+    for (let j = i + 1; j < v.length && samples[j].timestampMs - t <= o.maxBlinkMs; j++)
+      if (v[j] >= o.reopenRatio * open) after = true;
     blinked = before && after;
   }
-  return { blinked, openEar: open, minRatio };
+  return { blinked, openLevel: open, minRatio };
 }
 
 export interface PlanarOptions {

@@ -3,6 +3,7 @@ import { FaceTracker, type TrackerOptions } from '../pipeline/tracker.js';
 import type { FaceRegion, GrayImage } from '../vision/image.js';
 import type { LivenessConfig } from './config.js';
 import { ringRegion } from './edges.js';
+import type { EyelidReader, EyeReading, EyeSide } from './eyelids.js';
 import { LivenessJudge, type TrackVerdict } from './judge.js';
 import { createNativeLineFinder, type LineFinder } from './line-finder.js';
 import type { TrackContinuity } from './track-continuity.js';
@@ -12,8 +13,30 @@ import type { TrackContinuity } from './track-continuity.js';
  * (LivenessJudge). Call it once per processed frame with the faces that go on to
  * recognition — also with none, so tracks end and their history is freed — and the frame's
  * pixels (the sheet/screen edge signal searches a ring around each face; without the frame
- * a track cannot be judged live while `edges` is on: it fails closed).
+ * a track cannot be judged live while `edges` is on: it fails closed; the eyelid reader
+ * reads the eyes of undecided tracks in it).
  */
+export interface LivenessStageDeps {
+  /** facegate_liveness_verdicts_total (each track counted once). */
+  readonly verdicts?: Pick<Counter<'verdict'>, 'inc'>;
+  readonly tracker?: TrackerOptions;
+  /**
+   * The straight-segment search for the edge signal; default the native OpenCV one when
+   * `config.edges` is on (throws when the binding is missing: turn `access.liveness.edges`
+   * off to run without it).
+   */
+  readonly lineFinder?: LineFinder;
+  /** Whether a track's face is still the same person (see faceChanged); absent: not checked. */
+  readonly continuity?: TrackContinuity;
+  /** Counts faces changed within a track (facegate_liveness_face_changes_total). */
+  readonly faceChanges?: Pick<Counter, 'inc'>;
+  /**
+   * Reads the eyelids of undecided tracks' faces (the blink signal, `config.blink`); absent:
+   * no blink evidence (a track can still be judged live by its motion).
+   */
+  readonly eyelids?: EyelidReader;
+}
+
 export class LivenessStage {
   private readonly tracker: FaceTracker;
   private readonly judge: LivenessJudge;
@@ -21,28 +44,29 @@ export class LivenessStage {
   private readonly decided = new Map<number, boolean>();
   private readonly lines: LineFinder | null;
 
-  /**
-   * `lineFinder`: the straight-segment search for the edge signal; default the native
-   * OpenCV one when `config.edges` is on (throws when the binding is missing: turn
-   * `access.liveness.edges` off to run without it).
-   */
-  constructor(
-    config: LivenessConfig,
-    private readonly verdicts?: Pick<Counter<'verdict'>, 'inc'>,
-    trackerOptions: TrackerOptions = {},
-    lineFinder?: LineFinder,
-    /** Whether a track's face is still the same person (see faceChanged); absent: not checked. */
-    private readonly continuity?: TrackContinuity,
-    /** Counts faces changed within a track (facegate_liveness_face_changes_total). */
-    private readonly faceChanges?: Pick<Counter, 'inc'>,
-  ) {
-    this.tracker = new FaceTracker(trackerOptions);
+  private readonly verdicts?: Pick<Counter<'verdict'>, 'inc'>;
+  private readonly continuity?: TrackContinuity;
+  private readonly faceChanges?: Pick<Counter, 'inc'>;
+  private readonly eyelids: EyelidReader | null;
+  /** Per track, the eye read last (the reader keeps to it: see widerEye). */
+  private readonly eyeSide = new Map<number, EyeSide>();
+
+  constructor(config: LivenessConfig, deps: LivenessStageDeps = {}) {
+    this.tracker = new FaceTracker(deps.tracker ?? {});
     this.judge = new LivenessJudge(config);
-    this.lines = config.edges ? (lineFinder ?? nativeLineFinder()) : null;
+    this.lines = config.edges ? (deps.lineFinder ?? nativeLineFinder()) : null;
+    this.verdicts = deps.verdicts;
+    this.continuity = deps.continuity;
+    this.faceChanges = deps.faceChanges;
+    this.eyelids = config.blink ? (deps.eyelids ?? null) : null;
   }
 
   /** Verdicts for `faces` (same order), judged at frame time `timestampMs` (ms) on `frame`. */
-  observe(timestampMs: number, faces: readonly FaceRegion[], frame?: GrayImage): TrackVerdict[] {
+  async observe(
+    timestampMs: number,
+    faces: readonly FaceRegion[],
+    frame?: GrayImage,
+  ): Promise<TrackVerdict[]> {
     const update = this.tracker.update(
       timestampMs,
       faces.map((f) => f.box),
@@ -51,8 +75,10 @@ export class LivenessStage {
     for (const id of endedIds) {
       if (this.decided.get(id) === false) this.verdicts?.inc({ verdict: 'undecided' });
       this.decided.delete(id);
+      this.eyeSide.delete(id);
     }
     this.judge.forget(endedIds);
+    const eyes = frame ? await this.readEyes(frame, faces, update.trackIds) : [];
     return faces.map((face, i) => {
       const trackId = update.trackIds[i];
       const lines =
@@ -64,6 +90,7 @@ export class LivenessStage {
         timestampMs,
         face.landmarks?.points,
         lines ? { box: face.box, lines } : undefined,
+        eyes[i],
       );
       const counted = this.decided.get(trackId) ?? false;
       if (!this.decided.has(trackId)) this.decided.set(trackId, false);
@@ -73,6 +100,33 @@ export class LivenessStage {
       }
       return verdict;
     });
+  }
+
+  /** Eyelid readings of the faces (same order) whose track is undecided and has 68 landmarks. */
+  private async readEyes(
+    frame: GrayImage,
+    faces: readonly FaceRegion[],
+    trackIds: readonly number[],
+  ): Promise<(EyeReading | null)[]> {
+    const reader = this.eyelids;
+    if (!reader) return [];
+    const wanted = faces.flatMap((face, i) => {
+      const points = face.landmarks?.points;
+      return points && points.length >= 68 && !this.judge.isDecided(trackIds[i]) ? [{ i, points }] : [];
+    });
+    if (wanted.length === 0) return [];
+    const readings = await reader.read(
+      frame,
+      wanted.map((w) => w.points),
+      wanted.map((w) => this.eyeSide.get(trackIds[w.i])),
+    );
+    const out: (EyeReading | null)[] = faces.map(() => null);
+    wanted.forEach((w, k) => {
+      const reading = readings[k];
+      out[w.i] = reading;
+      if (reading) this.eyeSide.set(trackIds[w.i], reading.side);
+    });
+    return out;
   }
 
   /**
@@ -86,6 +140,7 @@ export class LivenessStage {
     if (!this.continuity?.changed(trackId, atMs, embedding)) return false;
     this.judge.forget([trackId]);
     this.decided.delete(trackId);
+    this.eyeSide.delete(trackId);
     this.faceChanges?.inc();
     return true;
   }

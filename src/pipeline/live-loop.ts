@@ -33,7 +33,11 @@ export interface LiveLoopDeps {
    * when liveness is off. Called every frame (also without faces, so tracks end).
    */
   readonly liveness?: {
-    observe(timestampMs: number, faces: readonly FaceRegion[], frame?: GrayImage): TrackVerdict[];
+    observe(
+      timestampMs: number,
+      faces: readonly FaceRegion[],
+      frame?: GrayImage,
+    ): TrackVerdict[] | Promise<TrackVerdict[]>;
     /** After embedding: true when the track's face became another person (its verdict is void). */
     faceChanged?(trackId: number, atMs: number, embedding: Float32Array): boolean;
   };

@@ -55,4 +55,25 @@ describe('FacegateApp with liveness on (fakes)', () => {
     });
     expect(fake.app.doorState).toMatchObject({ locked: true, unlocks: 0 });
   }, 30_000);
+
+  it('refuses to start with blink on when the eyelid model is missing, and says how to fix it', async () => {
+    fake = await createFakeApp({
+      frames: [ALICE],
+      env: { FACEGATE_LIVENESS_MODE: 'on', FACEGATE_LIVENESS_EYE_MODEL: '/nonexistent/eyes' },
+    });
+    await expect(fake.app.start()).rejects.toThrow(/access\.liveness\.eyeModel.*blink to false/s);
+    expect(fake.app.doorState).toMatchObject({ locked: true, unlocks: 0 });
+  }, 30_000);
+
+  it('starts without the eyelid model when blink is off (motion alone)', async () => {
+    fake = await createFakeApp({
+      frames: [ALICE],
+      env: {
+        FACEGATE_LIVENESS_MODE: 'on',
+        FACEGATE_LIVENESS_BLINK: 'false',
+        FACEGATE_LIVENESS_EYE_MODEL: '/nonexistent/eyes',
+      },
+    });
+    await expect(fake.app.start()).resolves.toBeUndefined();
+  }, 30_000);
 });

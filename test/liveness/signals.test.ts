@@ -4,9 +4,11 @@ import { applyHomography, fitHomography, homographyResidual } from '../../src/li
 import { judgeSamples, LivenessJudge } from '../../src/liveness/judge.js';
 import {
   detectBlink,
-  eyeAspectRatio,
+  eyeOpennessSample,
+  faceAspect,
   planarMotion,
   type LandmarkSample,
+  type OpennessSample,
 } from '../../src/liveness/signals.js';
 import { handHeld, movedPhoto, noiseSource, projectHead } from './synthetic-face.js';
 
@@ -30,33 +32,62 @@ describe('fitHomography', () => {
   });
 });
 
-describe('blink (eye aspect ratio)', () => {
-  it('EAR is lower with the eyes shut', () => {
-    expect(eyeAspectRatio(projectHead({ open: 1 }))).toBeGreaterThan(0.3);
-    expect(eyeAspectRatio(projectHead({ open: 0.1 }))).toBeLessThan(0.06);
-  });
+describe('blink (eyelid opening over the track)', () => {
+  const series = (
+    values: readonly number[],
+    side: 'left' | 'right' = 'left',
+    stepMs = 66,
+  ): OpennessSample[] => values.map((openness, i) => ({ timestampMs: i * stepMs, side, openness }));
 
-  it('finds open → shut → open, with landmark noise', () => {
+  it('finds open → shut → open, with reading noise', () => {
     const rnd = noiseSource(7);
-    const openness = [1, 1, 1, 0.9, 0.2, 0.1, 0.8, 1, 1, 1];
-    const track = openness.map((open, i) => at(i, projectHead({ open, noisePx: 1 }, rnd)));
-    const r = detectBlink(track);
+    const v = [0.36, 0.37, 0.35, 0.36, 0.27, 0.13, 0.1, 0.14, 0.27, 0.34, 0.35, 0.36].map(
+      (x) => x + (rnd() - 0.5) * 0.02,
+    );
+    const r = detectBlink(series(v));
     expect(r.blinked).toBe(true);
     expect(r.minRatio).toBeLessThan(0.4);
   });
 
-  it('no blink: eyes open throughout (noise only), or eyes shut throughout (a photo with shut eyes)', () => {
+  it('no blink: eyes open throughout (noise only), or shut throughout (a photo with shut eyes)', () => {
     const rnd = noiseSource(3);
-    const open = Array.from({ length: 20 }, (_, i) => at(i, projectHead({ noisePx: 1 }, rnd)));
-    expect(detectBlink(open).blinked).toBe(false);
-    const shut = Array.from({ length: 20 }, (_, i) => at(i, projectHead({ open: 0.1, noisePx: 0.2 }, rnd)));
-    expect(detectBlink(shut).blinked).toBe(false);
+    const open = Array.from({ length: 30 }, () => 0.35 + (rnd() - 0.5) * 0.06);
+    expect(detectBlink(series(open)).blinked).toBe(false);
+    const shut = Array.from({ length: 30 }, () => 0.1 + (rnd() - 0.5) * 0.02);
+    expect(detectBlink(series(shut)).blinked).toBe(false);
   });
 
   it('an eye that stays shut longer than a blink is not a blink', () => {
-    const openness = [1, 1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 1, 1];
-    const track = openness.map((open, i) => at(i, projectHead({ open })));
-    expect(detectBlink(track, { closedRatio: 0.7, maxBlinkMs: 300, reopenRatio: 0.9 }).blinked).toBe(false);
+    const v = [0.35, 0.35, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1, 0.35, 0.35];
+    expect(detectBlink(series(v, 'left', 100), { maxBlinkMs: 300 }).blinked).toBe(false);
+    expect(detectBlink(series(v, 'left', 100), { maxBlinkMs: 1500 }).blinked).toBe(true);
+  });
+
+  it('switching the eye read (two eyes, two open levels) is not a blink', () => {
+    // The head turns back and forth: the wider eye changes; the right eye reads narrower.
+    const samples: OpennessSample[] = [];
+    for (let i = 0; i < 30; i++) {
+      const side = Math.floor(i / 3) % 2 === 0 ? 'left' : 'right';
+      samples.push({ timestampMs: i * 66, side, openness: side === 'left' ? 0.38 : 0.15 });
+    }
+    expect(detectBlink(samples).blinked).toBe(false);
+    // The same readings as one series would have looked like blinks.
+    expect(detectBlink(samples.map((s) => ({ ...s, side: 'left' as const }))).blinked).toBe(true);
+  });
+
+  it('a sheet tipped back and forth is not a blink: the opening is divided by the face height', () => {
+    const face = projectHead({});
+    const cy = face.reduce((acc, p) => acc + p.y, 0) / face.length;
+    const tipped = (k: number) => face.map((p) => ({ x: p.x, y: cy + (p.y - cy) * k }));
+    expect(faceAspect(tipped(0.5)) / faceAspect(face)).toBeCloseTo(0.5, 5);
+    // The eye model sees the printed eye foreshortened by the same factor.
+    const tilt = [1, 1, 1, 1, 0.5, 0.45, 0.5, 1, 1, 1, 1, 1];
+    const samples = tilt.map((k, i) =>
+      eyeOpennessSample(i * 66, tipped(k), { side: 'left', openness: 0.35 * k }),
+    );
+    expect(detectBlink(samples).blinked).toBe(false);
+    const raw = tilt.map((k, i) => ({ timestampMs: i * 66, side: 'left' as const, openness: 0.35 * k }));
+    expect(detectBlink(raw).blinked).toBe(true);
   });
 });
 
@@ -107,14 +138,33 @@ describe('planar motion (homography residual over the track)', () => {
     expect(judgeSamples(track, config)).toMatchObject({ verdict: 'undecided', reasons: ['no_motion'] });
   });
 
-  it('a blink counts as live only when enabled', () => {
-    const openness = [1, 1, 1, 0.1, 1, 1, 1];
-    const track = openness.map((open, i) => at(i, projectHead({ open })));
-    expect(judgeSamples(track, config).verdict).toBe('undecided');
-    expect(judgeSamples(track, { ...config, blink: true })).toMatchObject({
+  it('a blink counts as live only when enabled, and only from eyelid readings', () => {
+    const face = projectHead({});
+    const track = Array.from({ length: 7 }, (_, i) => at(i, face));
+    const eyes: OpennessSample[] = [0.35, 0.36, 0.35, 0.08, 0.34, 0.35, 0.36].map((openness, i) => ({
+      timestampMs: i * 100,
+      side: 'right',
+      openness,
+    }));
+    expect(judgeSamples(track, { ...config, blink: false }, true, undefined, undefined, eyes).verdict).toBe(
+      'undecided',
+    );
+    expect(judgeSamples(track, { ...config, blink: true }).verdict).toBe('undecided');
+    expect(judgeSamples(track, { ...config, blink: true }, true, undefined, undefined, eyes)).toMatchObject({
       verdict: 'live',
       reasons: ['blink'],
     });
+  });
+
+  it('the judge gathers the eyelid readings of a track: a blink of a still face is live', () => {
+    const judge = new LivenessJudge({ ...config, blink: true });
+    const face = projectHead({});
+    const open = [0.35, 0.36, 0.35, 0.36, 0.1, 0.12, 0.34, 0.35];
+    const verdicts = open.map((openness, i) =>
+      judge.observe(2, i * 66, face, undefined, { side: 'left', openness: openness * faceAspect(face) }),
+    );
+    expect(verdicts[5].verdict).toBe('undecided');
+    expect(verdicts.at(-1)).toMatchObject({ verdict: 'live', reasons: ['blink'] });
   });
 });
 

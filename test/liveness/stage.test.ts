@@ -21,44 +21,39 @@ function wall(): GrayImage {
 const yaws = [0, 5, 10, 15, 20, 25, 20, 15, 10, 5, 0];
 
 describe('LivenessStage (edges on, native line search)', () => {
-  it('a turning head in front of a plain wall is live when the frames are passed', () => {
+  it('a turning head in front of a plain wall is live when the frames are passed', async () => {
     const stage = new LivenessStage({ ...DEFAULT_LIVENESS_CONFIG, mode: 'on' });
     const frame = wall();
     const rnd = noiseSource(5);
-    const verdicts = yaws.map(
-      (yawDeg, i) =>
-        stage.observe(
-          i * 66,
-          [regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd))],
-          frame,
-        )[0],
-    );
+    const verdicts = [];
+    for (const [i, yawDeg] of yaws.entries()) {
+      const face = regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd));
+      verdicts.push((await stage.observe(i * 66, [face], frame))[0]);
+    }
     expect(verdicts.at(-1)).toMatchObject({ verdict: 'live', reasons: ['non_planar_motion'], trackId: 1 });
     expect(verdicts.at(-1)!.scores.edge_sides_moving).toBe(0);
   });
 
-  it('fails closed without the frames: the same head stays undecided (no_edge_search)', () => {
+  it('fails closed without the frames: the same head stays undecided (no_edge_search)', async () => {
     const stage = new LivenessStage({ ...DEFAULT_LIVENESS_CONFIG, mode: 'on' });
     const rnd = noiseSource(5);
-    const verdicts = yaws.map(
-      (yawDeg, i) =>
-        stage.observe(i * 66, [
-          regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd)),
-        ])[0],
-    );
+    const verdicts = [];
+    for (const [i, yawDeg] of yaws.entries()) {
+      const face = regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd));
+      verdicts.push((await stage.observe(i * 66, [face]))[0]);
+    }
     expect(verdicts.every((v) => v.verdict !== 'live')).toBe(true);
     expect(verdicts.at(-1)!.reasons).toEqual(['no_edge_search']);
   });
 
-  it('with edges off, the landmarks alone decide (no OpenCV needed)', () => {
+  it('with edges off, the landmarks alone decide (no OpenCV needed)', async () => {
     const stage = new LivenessStage({ ...DEFAULT_LIVENESS_CONFIG, mode: 'on', edges: false });
     const rnd = noiseSource(5);
-    const verdicts = yaws.map(
-      (yawDeg, i) =>
-        stage.observe(i * 66, [
-          regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd)),
-        ])[0],
-    );
+    const verdicts = [];
+    for (const [i, yawDeg] of yaws.entries()) {
+      const face = regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd));
+      verdicts.push((await stage.observe(i * 66, [face]))[0]);
+    }
     expect(verdicts.at(-1)!.verdict).toBe('live');
   });
 });

@@ -68,30 +68,30 @@ describe('TrackContinuity on the committed model', () => {
 describe('LivenessStage.faceChanged', () => {
   it("drops a live track's evidence when its face becomes another person: undecided again", async () => {
     const config = { ...DEFAULT_LIVENESS_CONFIG, mode: 'on' as const, edges: false };
-    const stage = new LivenessStage(
-      config,
-      undefined,
-      {},
-      undefined,
-      new TrackContinuity(embedder.head, unknownThreshold()),
-    );
+    const stage = new LivenessStage(config, {
+      continuity: new TrackContinuity(embedder.head, unknownThreshold()),
+    });
     const rnd = noiseSource(5);
     const yaws = [0, 5, 10, 15, 20, 25, 20, 15, 10, 5, 0];
     const live = await embed(38, 1);
     let t = 0;
     for (const yawDeg of yaws) {
-      const [v] = stage.observe(t, [
+      const [v] = await stage.observe(t, [
         regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd)),
       ]);
       expect(stage.faceChanged(v.trackId, t, live)).toBe(false);
       t += 66;
     }
-    const [earned] = stage.observe(t, [regionOf(projectHead({ yawDeg: 0, pitchDeg: 0, noisePx: 0.5 }, rnd))]);
+    const [earned] = await stage.observe(t, [
+      regionOf(projectHead({ yawDeg: 0, pitchDeg: 0, noisePx: 0.5 }, rnd)),
+    ]);
     expect(earned.verdict).toBe('live');
     // A photo of someone else raised in the same place: same track, another person.
     expect(stage.faceChanged(earned.trackId, t, await embed(40, 1))).toBe(true);
     t += 66;
-    const [after] = stage.observe(t, [regionOf(projectHead({ yawDeg: 0, pitchDeg: 0, noisePx: 0.5 }, rnd))]);
+    const [after] = await stage.observe(t, [
+      regionOf(projectHead({ yawDeg: 0, pitchDeg: 0, noisePx: 0.5 }, rnd)),
+    ]);
     expect(after.trackId).toBe(earned.trackId);
     expect(after.verdict).toBe('undecided');
     expect(after.sinceMs).toBe(t); // the wait for a live verdict starts again

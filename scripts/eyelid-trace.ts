@@ -1,0 +1,64 @@
+/**
+ * The eyelid signal frame by frame: runs every clip of `<dir>` through the live path's
+ * pieces (Haar detector, the shipped 68-point landmarker, the vendored iris model,
+ * src/liveness/eyelids.ts) and prints, per clip, the openness of the eye read in each frame
+ * (normalised by the face's vertical aspect as the judge does; "-" no face, "." no reading),
+ * one line per second, and the blink the judge's rule finds. Evaluation only: use it to see
+ * whether blinks seen by eye are seen by the model, and the noise of eyes that stay open.
+ *
+ * Development tool: `nice -n 5 npx tsx scripts/eyelid-trace.ts <dir> [fps=15]`
+ */
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { DEFAULT_LIVENESS_CONFIG } from '../src/liveness/config.js';
+import { IrisEyelidReader } from '../src/liveness/eyelids.js';
+import { readSample } from '../src/liveness/sample-reader.js';
+import { detectBlink, eyeOpennessSample, type OpennessSample } from '../src/liveness/signals.js';
+import { chooseBackend } from '../src/model/backend.js';
+import { loadLandmarker } from '../src/model/landmarks/landmarker.js';
+import { silentLogger } from '../src/util/log.js';
+import { DEFAULT_DETECTOR_CONFIG } from '../src/vision/config.js';
+import { createFaceDetector } from '../src/vision/detector.js';
+
+const [dir, fpsArg = '15'] = process.argv.slice(2);
+if (!dir) throw new Error('usage: eyelid-trace.ts <dir> [fps]');
+const fps = Number(fpsArg);
+if (!(Number.isInteger(fps) && fps >= 1 && fps <= 60))
+  throw new Error(`fps must be an integer 1..60, got '${fpsArg}'`);
+await chooseBackend('auto', silentLogger());
+const detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
+const landmarker = await loadLandmarker('models/landmarks/faceapi-68');
+const eyes = await IrisEyelidReader.load('models/liveness');
+for (const name of (await readdir(dir)).sort()) {
+  const cells: string[] = [];
+  const series: OpennessSample[] = [];
+  let firstBlinkMs: number | null = null;
+  for await (const frame of readSample(join(dir, name), { fps })) {
+    const boxes = await detector.detect(frame.gray);
+    if (boxes.length === 0) {
+      cells.push('  -  ');
+      continue;
+    }
+    const box = boxes.reduce((a, b) => (b.width > a.width ? b : a));
+    const [lm] = await landmarker.locate(frame.gray, [box]);
+    const [reading] = await eyes.read(frame.gray, [lm.points], [series.at(-1)?.side]);
+    if (!reading) {
+      cells.push('  .  ');
+      continue;
+    }
+    const s = eyeOpennessSample(frame.timestampMs, lm.points, reading);
+    series.push(s);
+    cells.push(`${s.openness.toFixed(2)}${s.side[0]}`);
+    const blink = detectBlink(series, { closedRatio: DEFAULT_LIVENESS_CONFIG.blinkClosedRatio });
+    if (blink.blinked && firstBlinkMs === null) firstBlinkMs = frame.timestampMs;
+  }
+  const b = detectBlink(series, { closedRatio: DEFAULT_LIVENESS_CONFIG.blinkClosedRatio });
+  console.log(
+    `${name}: blink ${firstBlinkMs === null ? 'none' : `first found at ${(firstBlinkMs / 1000).toFixed(2)} s`}, least openness/open level ${b.minRatio.toFixed(2)}`,
+  );
+  for (let i = 0; i < cells.length; i += fps)
+    console.log(`  ${String(i / fps).padStart(3)}s ${cells.slice(i, i + fps).join(' ')}`);
+}
+eyes.dispose();
+landmarker.dispose();
+await detector.stop();
