@@ -10,7 +10,12 @@
  * the same sheets moved for 2 s and tipped back and forth (vertical foreshortening 0.6–1,
  * a sheet's pitch of up to ~53°), their eyelid openings read by the vendored eye model
  * (src/liveness/eyelids.ts) and normalised as the judge does — a photo's eyes never close,
- * so any dip here is the reader's noise, and blinkClosedRatio must sit below it.
+ * so any dip here is the reader's noise, and blinkClosedRatio must sit below it. And a
+ * third pass with the sheets **bent** around a vertical axis (radius 60–480 px against a
+ * 230 px wide face: from a gentle flex to curled round a quarter of the face's width),
+ * turned ±20°, tipped ±10°, seen by a pinhole camera: the whole-face and the face-parts
+ * residuals (expressionResidual) of paper that is not flat — the live thresholds must sit
+ * above these too.
  *
  * Development tool, no evaluation data involved:
  * `nice -n 5 npx tsx scripts/liveness-noise-floor.ts [people=40] [frames=10] [fps=15]`
@@ -46,6 +51,8 @@ const eyelids = await IrisEyelidReader.load('models/liveness');
 const rnd = mulberry32(13);
 /** The blink pass draws from its own stream, so the planar sequences stay those of the docs. */
 const rndEyes = mulberry32(29);
+/** The bent-sheet pass, its own stream too. */
+const rndBent = mulberry32(41);
 
 function handHeld(deg: number, s: number, tx: number, ty: number, tilt: number): Homography {
   const a = (deg * Math.PI) / 180;
@@ -67,6 +74,40 @@ function tipped(h: Homography, k: number): Homography {
   return [h[0], h[1], h[2], k * h[3] + c * h[6], k * h[4] + c * h[7], k * h[5] + c * h[8], h[6], h[7], h[8]];
 }
 
+/**
+ * The sheet (640x480, the camera's size) bent around a vertical axis through its centre
+ * (radius `r` px; Infinity = flat: its edges curl away from the camera), turned by yaw and
+ * pitch (degrees), shifted and scaled, seen by a pinhole camera 1500 px away; drawn by
+ * splatting the sheet at half-pixel steps, then sensor noise.
+ */
+function bentSheet(
+  sheet: GrayImage,
+  background: GrayImage,
+  pose: { r: number; yawDeg: number; pitchDeg: number; tx: number; ty: number; scale: number },
+): GrayImage {
+  const out = createGrayImage(640, 480, Uint8Array.from(background.data));
+  const d = 1500;
+  const f = d * pose.scale;
+  const [cy, sy] = [Math.cos((pose.yawDeg * Math.PI) / 180), Math.sin((pose.yawDeg * Math.PI) / 180)];
+  const [cp, sp] = [Math.cos((pose.pitchDeg * Math.PI) / 180), Math.sin((pose.pitchDeg * Math.PI) / 180)];
+  for (let y = 0; y < 480; y += 0.5) {
+    for (let x = 0; x < 640; x += 0.5) {
+      const u = x - 320;
+      const x0 = Number.isFinite(pose.r) ? pose.r * Math.sin(u / pose.r) : u;
+      const z0 = Number.isFinite(pose.r) ? pose.r * (1 - Math.cos(u / pose.r)) : 0;
+      const x1 = cy * x0 + sy * z0;
+      const z1 = -sy * x0 + cy * z0;
+      const y2 = cp * (y - 240) - sp * z1;
+      const z2 = sp * (y - 240) + cp * z1;
+      const px = Math.round((f * x1) / (d + z2) + 320 + pose.tx);
+      const py = Math.round((f * y2) / (d + z2) + 240 + pose.ty);
+      if (px >= 0 && py >= 0 && px < 640 && py < 480)
+        out.data[py * 640 + px] = sheet.data[Math.floor(y) * 640 + Math.floor(x)];
+    }
+  }
+  return noisy(out, 4, rndBent);
+}
+
 async function landmarks(img: GrayImage): Promise<readonly Point[] | null> {
   const boxes = await detector.detect(img);
   if (boxes.length === 0) return null;
@@ -76,6 +117,9 @@ async function landmarks(img: GrayImage): Promise<readonly Point[] | null> {
 
 const rigid: number[] = [];
 const still: number[] = [];
+const rigidExpression: number[] = [];
+const bentResidual: number[] = [];
+const bentExpression: number[] = [];
 const blinkFloor: number[] = [];
 const rawFloor: number[] = [];
 let falseBlinks = 0;
@@ -148,10 +192,34 @@ for (let p = 1; p <= people; p++) {
     if (braw.blinked) rawFalseBlinks++;
     if (bnorm.blinked) normFalseBlinks++;
   }
+  // Bent, turned and tipped (12 frames, the first one flat).
+  let bent: PlanarAccumulator | null = null;
+  for (let i = 0; i < 12; i++) {
+    const img = bentSheet(sheet, bg, {
+      r: i === 0 ? Infinity : 60 * Math.pow(8, rndBent()),
+      yawDeg: (rndBent() - 0.5) * 40,
+      pitchDeg: (rndBent() - 0.5) * 20,
+      tx: (rndBent() - 0.5) * 60,
+      ty: (rndBent() - 0.5) * 40,
+      scale: 0.9 + rndBent() * 0.25,
+    });
+    const pts = await landmarks(img);
+    if (!pts) continue;
+    if (!bent) bent = new PlanarAccumulator(pts, cfg);
+    else bent.add(pts);
+  }
+  const rb = bent?.result();
+  if (rb && rb.movingFrames >= 3) {
+    bentResidual.push(rb.residual);
+    bentExpression.push(rb.expression);
+  }
   const r = acc?.result();
-  if (r && r.movingFrames >= 3) rigid.push(r.residual);
+  if (r && r.movingFrames >= 3) {
+    rigid.push(r.residual);
+    rigidExpression.push(r.expression);
+  }
   process.stderr.write(
-    `s${p}: rigid residual ${r ? r.residual.toFixed(4) : '-'} over ${r?.movingFrames ?? 0}; eyes read ${eyes.length}/30, least opening ${b.minRatio.toFixed(2)} of open (as read ${braw.minRatio.toFixed(2)}, over face height ${bnorm.minRatio.toFixed(2)})\n`,
+    `s${p}: rigid residual ${r ? r.residual.toFixed(4) : '-'} (face parts ${r ? r.expression.toFixed(4) : '-'}) over ${r?.movingFrames ?? 0}; bent ${rb ? rb.residual.toFixed(4) : '-'} (face parts ${rb ? rb.expression.toFixed(4) : '-'}) over ${rb?.movingFrames ?? 0}; eyes read ${eyes.length}/30, least opening ${b.minRatio.toFixed(2)} of open (as read ${braw.minRatio.toFixed(2)}, over face height ${bnorm.minRatio.toFixed(2)})\n`,
   );
 }
 dispose();
@@ -160,6 +228,12 @@ await detector.stop();
 
 const q = (xs: number[], f: number) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.ceil(f * xs.length) - 1)];
+const stats = (xs: number[]) => ({
+  sequences: xs.length,
+  p50: q(xs, 0.5),
+  p95: q(xs, 0.95),
+  max: Math.max(...xs),
+});
 console.log(
   JSON.stringify(
     {
@@ -169,6 +243,9 @@ console.log(
         p95: q(rigid, 0.95),
         max: Math.max(...rigid),
       },
+      rigid_face_parts: stats(rigidExpression),
+      bent_residual: stats(bentResidual),
+      bent_face_parts: stats(bentExpression),
       still_motion: { pairs: still.length, p50: q(still, 0.5), p95: q(still, 0.95), max: Math.max(...still) },
       blink: {
         closed_ratio: DEFAULT_LIVENESS_CONFIG.blinkClosedRatio,

@@ -60,10 +60,16 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_PLANAR_MAX_RESIDUAL',
   },
   nonPlanarMinResidual: {
-    doc: 'live when that median residual is at least this: head rotation or expression that no plane can make (2.2x the highest residual of photos moved rigidly). Must be above planarMaxResidual.',
+    doc: 'live when that median residual is at least this: head rotation or expression that no plane can make (2.2x the highest residual of photos moved rigidly; sheets bent as far as curling round a quarter of the face width reach 0.031, scripts/liveness-noise-floor.ts). Must be above planarMaxResidual.',
     format: bounded(0, 0.5),
     default: 0.035,
     env: 'FACEGATE_LIVENESS_NON_PLANAR_MIN_RESIDUAL',
+  },
+  expressionMinResidual: {
+    doc: 'live also when the median face-parts residual is at least this: the brows and lips against one homography fitted to the eye corners and nose alone (/ eye-corner distance; speech, a smile, raised brows). A sheet carries its printed brows and lips with its printed eyes and nose: photos moved rigidly reach 0.021, sheets bent as far as curling round a quarter of the face width 0.040 (scripts/liveness-noise-floor.ts); 0.05 keeps above both. Must be above planarMaxResidual.',
+    format: bounded(0, 0.5),
+    default: 0.05,
+    env: 'FACEGATE_LIVENESS_EXPRESSION_MIN_RESIDUAL',
   },
   blink: {
     doc: "Count a blink as live evidence: the eyelid opening of the eye nearer the camera (MediaPipe's iris landmark model, vendored in eyeModel; read only while a track is undecided) dips to blinkClosedRatio of its open level and recovers within 0.8 s. Needs the eye model: the daemon refuses to start without it (set false to run on motion alone).",
@@ -130,6 +136,7 @@ export interface LivenessConfig {
   readonly minLiveMovingFrames: number;
   readonly planarMaxResidual: number;
   readonly nonPlanarMinResidual: number;
+  readonly expressionMinResidual: number;
   readonly blink: boolean;
   readonly blinkClosedRatio: number;
   readonly eyeModel: string;
@@ -149,6 +156,7 @@ export const DEFAULT_LIVENESS_CONFIG: LivenessConfig = {
   minLiveMovingFrames: livenessSchema.minLiveMovingFrames.default,
   planarMaxResidual: livenessSchema.planarMaxResidual.default,
   nonPlanarMinResidual: livenessSchema.nonPlanarMinResidual.default,
+  expressionMinResidual: livenessSchema.expressionMinResidual.default,
   blink: livenessSchema.blink.default,
   blinkClosedRatio: livenessSchema.blinkClosedRatio.default,
   eyeModel: livenessSchema.eyeModel.default,
@@ -166,6 +174,11 @@ export function checkLivenessConfig(c: LivenessConfig): string[] {
   if (c.nonPlanarMinResidual <= c.planarMaxResidual) {
     errors.push(
       `access.liveness.nonPlanarMinResidual (${c.nonPlanarMinResidual}) must be above access.liveness.planarMaxResidual (${c.planarMaxResidual})`,
+    );
+  }
+  if (c.expressionMinResidual <= c.planarMaxResidual) {
+    errors.push(
+      `access.liveness.expressionMinResidual (${c.expressionMinResidual}) must be above access.liveness.planarMaxResidual (${c.planarMaxResidual})`,
     );
   }
   if (c.minLiveMovingFrames < c.minMovingFrames) {

@@ -341,7 +341,10 @@ function signalsAt(log: TrackLog, nowMs: number, config: LivenessConfig): void {
     const p = planarMotion(log.samples, config);
     if (p.movingFrames >= config.minMovingFrames && p.residual <= config.planarMaxResidual)
       log.planarAt = { verdict: 'spoof', atMs: nowMs };
-    else if (p.movingFrames >= config.minLiveMovingFrames && p.residual >= config.nonPlanarMinResidual)
+    else if (
+      p.movingFrames >= config.minLiveMovingFrames &&
+      (p.residual >= config.nonPlanarMinResidual || p.expression >= config.expressionMinResidual)
+    )
       log.planarAt = { verdict: 'live', atMs: nowMs };
   }
   if (log.blinkAt === null) {

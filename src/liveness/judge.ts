@@ -19,9 +19,10 @@ import {
  * - `spoof` (reason `planar_motion`): the face moved (>= minMovingFrames frames with
  *   landmark motion >= minMotion) and one homography per frame explains that motion up to
  *   planarMaxResidual: a printed photo or a phone moved in the hand.
- * - `live` (reason `non_planar_motion` and/or `blink`): over >= minLiveMovingFrames
- *   moving frames the residual of that fit is >= nonPlanarMinResidual (a head turns, a face
- *   talks), or, with `blink` on, an eye closed and opened again (detectBlink on the eyelid
+ * - `live` (reasons `non_planar_motion`, `expression_motion`, `blink`): over >=
+ *   minLiveMovingFrames moving frames the residual of that fit is >= nonPlanarMinResidual
+ *   (a head turns, a face talks), or the brows and lips moved against the eye corners and
+ *   nose by >= expressionMinResidual (expressionResidual), or, with `blink` on, an eye closed and opened again (detectBlink on the eyelid
  *   readings the stage hands in: the lids move against the face, which a print's cannot).
  * - `spoof` (reason `edges_move_with_face`, when `edges` is on): straight segments beside
  *   the face moved with it on >= edgeMinSides sides (a sheet's or a screen's edges).
@@ -180,6 +181,7 @@ export function judgeSamples(
     moving_frames: planar.movingFrames,
     planar_residual: round(planar.residual),
     motion: round(planar.motion),
+    expression_residual: round(planar.expression),
     eye_frames: eyes.length,
     eye_min_ratio: round(blink.minRatio),
     blink: blink.blinked ? 1 : 0,
@@ -187,6 +189,7 @@ export function judgeSamples(
   };
   if (!Number.isFinite(scores.planar_residual)) delete scores.planar_residual;
   if (!Number.isFinite(scores.motion)) delete scores.motion;
+  if (!Number.isFinite(scores.expression_residual)) delete scores.expression_residual;
   const enoughMotion = planar.movingFrames >= config.minMovingFrames;
   if (enoughMotion && planar.residual <= config.planarMaxResidual) {
     return { verdict: 'spoof', reasons: ['planar_motion'], scores };
@@ -194,6 +197,8 @@ export function judgeSamples(
   const reasons: string[] = [];
   if (planar.movingFrames >= config.minLiveMovingFrames && planar.residual >= config.nonPlanarMinResidual)
     reasons.push('non_planar_motion');
+  if (planar.movingFrames >= config.minLiveMovingFrames && planar.expression >= config.expressionMinResidual)
+    reasons.push('expression_motion');
   if (config.blink && blink.blinked) reasons.push('blink');
   if (reasons.length > 0 && edge?.blocksLive)
     return { verdict: 'undecided', reasons: [edge.blocksLive], scores };

@@ -1,5 +1,5 @@
 import type { Point } from '../vision/image.js';
-import { fitHomography, homographyResidual, rmsMotion } from './geometry.js';
+import { applyHomography, fitHomography, homographyResidual, rmsMotion } from './geometry.js';
 
 /**
  * Liveness signals computed over one face track: from its 68 landmarks (iBUG 300-W order)
@@ -166,6 +166,44 @@ export interface PlanarResult {
   readonly residual: number;
   /** Median over moving frames of (motion / face scale). */
   readonly motion: number;
+  /**
+   * Median over moving frames of the face-parts residual (expressionResidual / face scale):
+   * brows and mouth against one homography fitted to the eye corners and nose alone. NaN
+   * without moving frames.
+   */
+  readonly expression: number;
+}
+
+/** iBUG 68: the face's rigid part — the four eye corners and the nose (27..35). */
+const RIGID_PART = [36, 39, 42, 45, 27, 28, 29, 30, 31, 32, 33, 34, 35] as const;
+/** iBUG 68: the parts an expression or speech moves — brows (17..26) and lips (outer 48/51/54/57, inner 60/62/64/66). */
+const MOVING_PARTS = [17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 48, 51, 54, 57, 60, 62, 64, 66] as const;
+
+/**
+ * How far the brows and lips moved against the rigid part of the face (pixels, RMS): one
+ * homography is fitted from `ref` to `cur` on the eye corners and the nose only, and the
+ * brow and lip points are compared with where it carries them. A sheet — flat or bent —
+ * carries its printed brows and lips with its printed eyes and nose up to the fit's noise
+ * and the sheet's bending (rigidly moved photos ≤ 0.021 face scales, sheets curled round a
+ * quarter of the face width ≤ 0.040; scripts/liveness-noise-floor.ts); speech, a smile or
+ * raised brows move them. A whole-face fit (homographyResidual over all
+ * 68 points) dilutes this: the fit bends towards the moving points and 50 rigid ones
+ * average it down (a talking face, liveness-dev d10: 0.035 reached after 5.3 s, this
+ * measure ~0.077 over the clip).
+ * NaN when the fit is degenerate.
+ */
+export function expressionResidual(ref: readonly Point[], cur: readonly Point[]): number {
+  const h = fitHomography(
+    RIGID_PART.map((i) => ref[i]),
+    RIGID_PART.map((i) => cur[i]),
+  );
+  if (!h) return Number.NaN;
+  let sum = 0;
+  for (const i of MOVING_PARTS) {
+    const p = applyHomography(h, ref[i]);
+    sum += (p.x - cur[i].x) ** 2 + (p.y - cur[i].y) ** 2;
+  }
+  return Math.sqrt(sum / MOVING_PARTS.length);
 }
 
 /**
@@ -173,14 +211,15 @@ export interface PlanarResult {
  * reference frame's landmarks (PlanarAccumulator: the medoid of the track's first frames)
  * to this frame's; a sheet of paper or a phone moved in the hand is a plane, so one
  * homography explains its landmarks up to landmark noise, while a head that turns (depth:
- * nose against cheeks) or changes expression leaves a residual. Both are divided by the
- * face scale (outer eye corners), so the numbers do not depend on distance.
+ * nose against cheeks) or changes expression leaves a residual; and the face-parts residual
+ * (expressionResidual) of the same frame. All are divided by the face scale (outer eye
+ * corners), so the numbers do not depend on distance.
  */
 export function planarMotion(
   samples: readonly LandmarkSample[],
   options: PlanarOptions = DEFAULT_PLANAR,
 ): PlanarResult {
-  if (samples.length < 2) return { movingFrames: 0, residual: Number.NaN, motion: 0 };
+  if (samples.length < 2) return { movingFrames: 0, residual: Number.NaN, motion: 0, expression: Number.NaN };
   const acc = new PlanarAccumulator(samples[0].points, options);
   for (let i = 1; i < samples.length; i++) acc.add(samples[i].points);
   return acc.result();
@@ -205,6 +244,7 @@ export class PlanarAccumulator {
   private scale = 0;
   private readonly residuals: number[] = [];
   private readonly motions: number[] = [];
+  private readonly expressions: number[] = [];
 
   constructor(
     first: readonly Point[],
@@ -234,6 +274,7 @@ export class PlanarAccumulator {
       movingFrames: this.residuals.length,
       residual: median(this.residuals),
       motion: median(this.motions),
+      expression: median(this.expressions.filter(Number.isFinite)),
     };
   }
 
@@ -246,9 +287,11 @@ export class PlanarAccumulator {
     if (!h) return;
     this.residuals.push(homographyResidual(h, ref, points) / this.scale);
     this.motions.push(motion);
+    this.expressions.push(expressionResidual(ref, points) / this.scale);
     if (this.residuals.length > this.maxFrames) {
       this.residuals.shift();
       this.motions.shift();
+      this.expressions.shift();
     }
   }
 }

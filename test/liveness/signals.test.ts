@@ -4,8 +4,10 @@ import { applyHomography, fitHomography, homographyResidual } from '../../src/li
 import { judgeSamples, LivenessJudge } from '../../src/liveness/judge.js';
 import {
   detectBlink,
+  expressionResidual,
   eyeOpennessSample,
   faceAspect,
+  faceScale,
   planarMotion,
   type LandmarkSample,
   type OpennessSample,
@@ -128,7 +130,35 @@ describe('planar motion (homography residual over the track)', () => {
     const r = planarMotion(track, config);
     expect(r.movingFrames).toBeGreaterThanOrEqual(3);
     expect(r.residual).toBeGreaterThan(config.nonPlanarMinResidual);
-    expect(judgeSamples(track, config)).toMatchObject({ verdict: 'live', reasons: ['non_planar_motion'] });
+    expect(judgeSamples(track, config).verdict).toBe('live');
+    expect(judgeSamples(track, config).reasons).toContain('non_planar_motion');
+  });
+
+  it('a face that talks and raises its brows without turning is live by its face parts (expression_motion)', () => {
+    const rnd = noiseSource(13);
+    const mouth = [0, 0, 0, 0, 1, 0.2, 1, 0, 1, 0.8, 1, 0];
+    const track = mouth.map((m, i) =>
+      at(i, projectHead({ mouth: m, brows: m > 0.5 ? 1 : 0, noisePx: 0.5 }, rnd)),
+    );
+    const r = planarMotion(track, config);
+    expect(r.movingFrames).toBeGreaterThanOrEqual(config.minLiveMovingFrames);
+    expect(r.expression).toBeGreaterThan(config.expressionMinResidual);
+    // The whole-face fit bends towards the moving lips: its residual says much less.
+    expect(r.residual).toBeLessThan(r.expression);
+    expect(judgeSamples(track, config)).toMatchObject({ verdict: 'live' });
+    expect(judgeSamples(track, config).reasons).toContain('expression_motion');
+  });
+
+  it("a photo's printed lips and brows move with its printed eyes and nose: face-parts residual at noise", () => {
+    const rnd = noiseSource(17);
+    const track = [0, 1, 2, 3, 4, 5, 6, 7].map((i) =>
+      at(i, movedPhoto(handHeld(i * 2.5, 1 + i * 0.03, i * 6, -i * 3, i * 0.00008), 0.5, rnd)),
+    );
+    const r = planarMotion(track, config);
+    expect(r.expression).toBeLessThan(config.planarMaxResidual);
+    expect(expressionResidual(track[0].points, track[5].points)).toBeLessThan(
+      0.02 * faceScale(track[0].points),
+    );
   });
 
   it('a still face (noise only) says nothing: undecided, no_motion', () => {

@@ -30,7 +30,8 @@ describe('LivenessStage (edges on, native line search)', () => {
       const face = regionOf(projectHead({ yawDeg, pitchDeg: yawDeg / 3, noisePx: 0.5 }, rnd));
       verdicts.push((await stage.observe(i * 66, [face], frame))[0]);
     }
-    expect(verdicts.at(-1)).toMatchObject({ verdict: 'live', reasons: ['non_planar_motion'], trackId: 1 });
+    expect(verdicts.at(-1)).toMatchObject({ verdict: 'live', trackId: 1 });
+    expect(verdicts.at(-1)!.reasons).toContain('non_planar_motion');
     expect(verdicts.at(-1)!.scores.edge_sides_moving).toBe(0);
   });
 

@@ -27,27 +27,33 @@ function eye(cx: number, open: number): P3[] {
   ];
 }
 
-/** The 3D model, eyes open by `open` (1 open, 0 shut). */
-export function faceModel(open = 1): P3[] {
+/**
+ * The 3D model, eyes open by `open` (1 open, 0 shut), the mouth opened by `mouth` (0
+ * closed, 1 open: the lower lip drops 0.15 units) and the brows raised by `brows` (1: 0.08).
+ */
+export function faceModel(open = 1, mouth = 0, brows = 0): P3[] {
   const pts: P3[] = [];
   for (let i = 0; i <= 16; i++) {
     const a = Math.PI * (i / 16); // jaw: a U from the left temple to the right
     pts.push({ x: -0.75 * Math.cos(a), y: 0.1 + 0.75 * Math.sin(a), z: -0.45 * Math.abs(Math.cos(a)) });
   }
+  const brow = -0.2 - 0.08 * brows;
   for (let i = 0; i < 5; i++)
-    pts.push({ x: -0.6 + i * 0.1, y: -0.2 - 0.04 * Math.sin((i / 4) * Math.PI), z: 0.05 });
+    pts.push({ x: -0.6 + i * 0.1, y: brow - 0.04 * Math.sin((i / 4) * Math.PI), z: 0.05 });
   for (let i = 0; i < 5; i++)
-    pts.push({ x: 0.2 + i * 0.1, y: -0.2 - 0.04 * Math.sin((i / 4) * Math.PI), z: 0.05 });
+    pts.push({ x: 0.2 + i * 0.1, y: brow - 0.04 * Math.sin((i / 4) * Math.PI), z: 0.05 });
   for (let i = 0; i < 4; i++) pts.push({ x: 0, y: -0.05 + i * 0.1, z: 0.1 + i * 0.1 }); // 27..30 nose bridge to tip
   for (let i = 0; i < 5; i++) pts.push({ x: -0.12 + i * 0.06, y: 0.35, z: 0.2 }); // 31..35 nostrils
   pts.push(...eye(-0.3, open), ...eye(0.3, open)); // 36..47
   for (let i = 0; i < 12; i++) {
     const a = (2 * Math.PI * i) / 12; // 48..59 outer lip
-    pts.push({ x: 0.25 * Math.cos(a + Math.PI), y: 0.55 + 0.1 * Math.sin(a), z: 0.1 });
+    const drop = Math.sin(a) > 1e-9 ? 0.15 * mouth : 0; // the lower lip
+    pts.push({ x: 0.25 * Math.cos(a + Math.PI), y: 0.55 + 0.1 * Math.sin(a) + drop, z: 0.1 });
   }
   for (let i = 0; i < 8; i++) {
     const a = (2 * Math.PI * i) / 8; // 60..67 inner lip
-    pts.push({ x: 0.15 * Math.cos(a + Math.PI), y: 0.55 + 0.04 * Math.sin(a), z: 0.1 });
+    const drop = Math.sin(a) > 1e-9 ? 0.15 * mouth : 0;
+    pts.push({ x: 0.15 * Math.cos(a + Math.PI), y: 0.55 + 0.04 * Math.sin(a) + drop, z: 0.1 });
   }
   return pts;
 }
@@ -70,6 +76,8 @@ export function projectHead(
     yawDeg?: number;
     pitchDeg?: number;
     open?: number;
+    mouth?: number;
+    brows?: number;
     scale?: number;
     cx?: number;
     cy?: number;
@@ -81,7 +89,7 @@ export function projectHead(
   const pitch = ((o.pitchDeg ?? 0) * Math.PI) / 180;
   const scale = o.scale ?? 100;
   const f = 6;
-  return faceModel(o.open ?? 1).map((p) => {
+  return faceModel(o.open ?? 1, o.mouth ?? 0, o.brows ?? 0).map((p) => {
     const x1 = p.x * Math.cos(yaw) + p.z * Math.sin(yaw);
     const z1 = -p.x * Math.sin(yaw) + p.z * Math.cos(yaw);
     const y2 = p.y * Math.cos(pitch) - z1 * Math.sin(pitch);
