@@ -19,12 +19,9 @@ import { loadLandmarker } from '../src/model/landmarks/landmarker.js';
 import { silentLogger } from '../src/util/log.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../src/vision/config.js';
 import { createFaceDetector } from '../src/vision/detector.js';
+import { clipArgs } from './clip-args.js';
 
-const [dir, fpsArg = '15'] = process.argv.slice(2);
-if (!dir) throw new Error('usage: eyelid-trace.ts <dir> [fps]');
-const fps = Number(fpsArg);
-if (!(Number.isInteger(fps) && fps >= 1 && fps <= 60))
-  throw new Error(`fps must be an integer 1..60, got '${fpsArg}'`);
+const { dir, fps } = clipArgs(process.argv.slice(2), 'eyelid-trace.ts');
 await chooseBackend('auto', silentLogger());
 const detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
 const landmarker = await loadLandmarker('models/landmarks/faceapi-68');

@@ -108,6 +108,17 @@ function bentSheet(
   return noisy(out, 4, rndBent);
 }
 
+/** A random hand-held pose (rotation ±8°, scale 0.9–1.15, shift ±40/±30 px, slight tilt) from `r`. */
+function randomHandHeld(r: () => number): Homography {
+  return handHeld(
+    (r() - 0.5) * 16,
+    0.9 + r() * 0.25,
+    (r() - 0.5) * 80,
+    (r() - 0.5) * 60,
+    (r() - 0.5) * 0.0008,
+  );
+}
+
 async function landmarks(img: GrayImage): Promise<readonly Point[] | null> {
   const boxes = await detector.detect(img);
   if (boxes.length === 0) return null;
@@ -136,13 +147,7 @@ for (let p = 1; p <= people; p++) {
   let acc: PlanarAccumulator | null = null;
   let first: readonly Point[] | null = null;
   for (let i = 0; i < frames; i++) {
-    const h = handHeld(
-      (rnd() - 0.5) * 16,
-      0.9 + rnd() * 0.25,
-      (rnd() - 0.5) * 80,
-      (rnd() - 0.5) * 60,
-      (rnd() - 0.5) * 0.0008,
-    );
+    const h = randomHandHeld(rnd);
     const pts = await landmarks(noisy(warpGray(sheet, h, bg), 4));
     if (!pts) continue;
     if (!acc) acc = new PlanarAccumulator(pts, cfg);
@@ -161,13 +166,7 @@ for (let p = 1; p <= people; p++) {
   let side: EyeSide | undefined;
   for (let i = 0; i < 30; i++) {
     const k = 0.6 + 0.4 * Math.abs(Math.cos(i * 0.45 + p));
-    const h = handHeld(
-      (rndEyes() - 0.5) * 16,
-      0.9 + rndEyes() * 0.25,
-      (rndEyes() - 0.5) * 80,
-      (rndEyes() - 0.5) * 60,
-      (rndEyes() - 0.5) * 0.0008,
-    );
+    const h = randomHandHeld(rndEyes);
     const img = noisy(warpGray(sheet, tipped(h, k), bg), 4, rndEyes);
     const pts = await landmarks(img);
     if (!pts) continue;

@@ -22,12 +22,9 @@ import { silentLogger } from '../src/util/log.js';
 import { DEFAULT_DETECTOR_CONFIG } from '../src/vision/config.js';
 import { createFaceDetector } from '../src/vision/detector.js';
 import { readGrayImage } from '../src/vision/image-io.js';
+import { clipArgs } from './clip-args.js';
 
-const [dir, fpsArg = '15'] = process.argv.slice(2);
-if (!dir) throw new Error('usage: track-continuity-check.ts <dir> [fps]');
-const fps = Number(fpsArg);
-if (!(Number.isInteger(fps) && fps >= 1 && fps <= 60))
-  throw new Error(`fps must be an integer 1..60, got '${fpsArg}'`);
+const { dir, fps } = clipArgs(process.argv.slice(2), 'track-continuity-check.ts');
 await chooseBackend('auto', silentLogger());
 const detector = await createFaceDetector(DEFAULT_DETECTOR_CONFIG, silentLogger());
 const embedder = await loadPretrainedEmbedder('models/faceapi-siamese', silentLogger());
