@@ -1,10 +1,15 @@
 /**
  * The eyelid signal frame by frame: runs every clip of `<dir>` through the live path's
  * pieces (Haar detector, the shipped 68-point landmarker, the vendored iris model,
- * src/liveness/eyelids.ts) and prints, per clip, the openness of the eye read in each frame
- * (normalised by the face's vertical aspect as the judge does; "-" no face, "." no reading),
- * one line per second, and the blink the judge's rule finds. Evaluation only: use it to see
- * whether blinks seen by eye are seen by the model, and the noise of eyes that stay open.
+ * src/liveness/eyelids.ts) and prints, per clip, one line per second of cells: the opening
+ * of the eye read in each frame divided by the face's height (what the judge calls
+ * tilt-free), suffixed `l`/`r` for the image's left or right eye ("-" no face, "." no
+ * reading). It follows the largest face of each frame, not a face track. The summary line
+ * gives the first blink the judge's rule finds and the least opening over the open level —
+ * the rule's own ratio: per frame the larger of "as read" and "over the face's height",
+ * each against its own open level (so it can differ from the cells). Evaluation only: use
+ * it to see whether blinks seen by eye are seen by the model, and the noise of eyes that
+ * stay open. A clip takes ~10–20 s.
  *
  * Development tool: `nice -n 5 npx tsx scripts/eyelid-trace.ts <dir> [fps=15]`
  */

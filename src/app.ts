@@ -419,6 +419,19 @@ export class FacegateApp {
       name: 'face path',
       start: async () => {
         this.face = await loadFacePath(c, need(this.model, 'the model'));
+        // The blink signal's eyelid model: checked here, before the camera starts.
+        try {
+          this.eyelids = await c.eyelids();
+        } catch (err) {
+          await stopFacePath(this.face);
+          this.face = null;
+          throw err;
+        }
+        if (this.eyelids)
+          log.info(
+            { eyeModel: config.access.liveness.eyeModel },
+            'eyelid model loaded (liveness blink signal)',
+          );
         this.enroller = createPhotoEnroller(config, this.face, logger);
         this.walkup = new WalkupCapture({
           enroller: this.enroller,
@@ -428,7 +441,11 @@ export class FacegateApp {
         });
         this.observers.add(this.walkup);
       },
-      stop: () => (this.face ? stopFacePath(this.face) : undefined),
+      stop: () => {
+        this.eyelids?.dispose();
+        this.eyelids = null;
+        return this.face ? stopFacePath(this.face) : undefined;
+      },
     });
 
     services.push({
@@ -477,12 +494,6 @@ export class FacegateApp {
           throw err;
         }
         const door = need(this.door, 'the door');
-        try {
-          this.eyelids = await c.eyelids();
-        } catch (err) {
-          await camera.stop().catch(() => undefined);
-          throw err;
-        }
         this.loop = createLiveLoop({
           config,
           camera,
@@ -501,11 +512,7 @@ export class FacegateApp {
         });
         this.loop.start();
       },
-      stop: async () => {
-        await this.loop?.stop();
-        this.eyelids?.dispose();
-        this.eyelids = null;
-      },
+      stop: () => this.loop?.stop(),
     });
 
     let housekeeping: NodeJS.Timeout | null = null;

@@ -1,8 +1,7 @@
 import * as tf from '@tensorflow/tfjs';
 import type { AccessPolicy } from './access/policy.js';
 import { LivenessStage } from './liveness/stage.js';
-import type { LivenessConfig } from './liveness/config.js';
-import { IrisEyelidReader, type EyelidReader } from './liveness/eyelids.js';
+import { loadEyelidReader, type EyelidReader } from './liveness/eyelids.js';
 import { TrackContinuity } from './liveness/track-continuity.js';
 import type { FrameSource } from './camera/frame-source.js';
 import { createFrameSource } from './camera/create-frame-source.js';
@@ -158,22 +157,6 @@ export function buildComponents(config: FacegateConfig, overrides: ComponentOver
         ? given(overrides.exitButton)
         : () => createInput('exit button', config.door.exitButton, gpioDeps()),
   };
-}
-
-/**
- * The eyelid model of the blink signal when liveness is on with `blink`, else null; an
- * error that says what to do when it cannot be loaded (fail closed: no silent fallback).
- */
-export async function loadEyelidReader(liveness: LivenessConfig): Promise<EyelidReader | null> {
-  if (liveness.mode !== 'on' || !liveness.blink) return null;
-  try {
-    return await IrisEyelidReader.load(liveness.eyeModel);
-  } catch (err) {
-    throw new Error(
-      `access.liveness.blink needs the eyelid model in access.liveness.eyeModel (${liveness.eyeModel}): ${(err as Error).message}. Restore models/liveness/iris.json and iris.bin from the release, or set access.liveness.blink to false (the door then judges liveness by motion alone; docs/liveness.md)`,
-      { cause: err },
-    );
-  }
 }
 
 /** The configured sister network (`model.backbone`); it declares its own crop geometry. */

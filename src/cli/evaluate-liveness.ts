@@ -3,12 +3,12 @@
  * `npm run evaluate -- --liveness <dir> [--json] [--fps N] [--no-texture] [--set key=value ...]`
  * Presentation-attack detection over `<dir>/bona-fide/*` and `<dir>/attack/*` (videos,
  * photos, folders of frames): APCER, BPCER, time to a live verdict (p50/p95), combined and
- * per signal, as one JSON object (docs/liveness.md).
+ * per signal: a plain-text summary, or with --json one JSON object (docs/liveness.md).
  */
 import path from 'node:path';
 import { Command } from 'commander';
 import { applyLivenessOverrides, DEFAULT_LIVENESS_CONFIG, type LivenessConfig } from '../liveness/config.js';
-import { IrisEyelidReader, type EyelidReader } from '../liveness/eyelids.js';
+import { loadEyelidReader, type EyelidReader } from '../liveness/eyelids.js';
 import { evaluateSample, listSamples, summarise, type LandmarkPort } from '../liveness/evaluate-run.js';
 import { loadLandmarkPort } from '../liveness/landmark-port.js';
 import { createNativeLineFinder } from '../liveness/line-finder.js';
@@ -88,9 +88,8 @@ export async function runLivenessEvaluation(
     const eyelids =
       options.eyelids !== undefined
         ? (options.eyelids ?? undefined)
-        : config.blink
-          ? await IrisEyelidReader.load(resolvePackagePath(config.eyeModel))
-          : undefined;
+        : ((await loadEyelidReader({ ...config, eyeModel: resolvePackagePath(config.eyeModel) })) ??
+          undefined);
     if (options.eyelids === undefined) cleanup.push(() => eyelids?.dispose());
     const lines = config.edges ? createNativeLineFinder() : undefined;
     const results = [];
@@ -129,7 +128,10 @@ function humanSummary(r: ReturnType<typeof summarise>): string {
     const sc = s.combined.scores;
     const keys = [
       'planar_residual',
+      'expression_residual',
       'moving_frames',
+      'eye_frames',
+      'eye_min_ratio',
       'edge_frames',
       'edge_framed3_share',
       'edge_sides_moving',

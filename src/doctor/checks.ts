@@ -6,6 +6,8 @@ import mqtt from 'mqtt';
 import type { ClockSyncProbe } from '../access/clock-sync.js';
 import type { FrameSource } from '../camera/frame-source.js';
 import type { DigitalInput, Relay } from '../gpio/types.js';
+import type { LivenessConfig } from '../liveness/config.js';
+import { eyeModelFix, type EyelidReader } from '../liveness/eyelids.js';
 import type { MqttConfig } from '../mqtt/config.js';
 
 /**
@@ -382,5 +384,25 @@ export async function checkDisk(
       `${dir}: ${errorText(err)}`,
       `create ${dir} (the daemon's user must be able to write it) or fix gallery.path`,
     );
+  }
+}
+
+/**
+ * The blink signal's eyelid model loads (both files present, sha256 the vendored ones) when
+ * `access.liveness` is on with `blink` — the daemon refuses to start otherwise; not needed
+ * when liveness or blink is off.
+ */
+export async function checkEyeModel(
+  liveness: Pick<LivenessConfig, 'mode' | 'blink' | 'eyeModel'>,
+  load: () => Promise<EyelidReader>,
+): Promise<CheckResult> {
+  const name = 'eye model';
+  if (liveness.mode !== 'on') return ok(name, 'not needed: access.liveness.mode is off');
+  if (!liveness.blink) return ok(name, 'not needed: access.liveness.blink is off');
+  try {
+    (await load()).dispose();
+    return ok(name, `${resolve(liveness.eyeModel)}: iris.json + iris.bin, sha256 as vendored`);
+  } catch (err) {
+    return fail(name, errorText(err), eyeModelFix(liveness.eyeModel));
   }
 }

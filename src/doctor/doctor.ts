@@ -2,6 +2,7 @@ import Table from 'cli-table3';
 import { systemProbe, type ClockSyncProbe } from '../access/clock-sync.js';
 import type { Components } from '../compose.js';
 import type { FacegateConfig } from '../config/schema.js';
+import { IrisEyelidReader } from '../liveness/eyelids.js';
 import { modelDirFor } from '../model/config.js';
 import {
   checkBroker,
@@ -9,6 +10,7 @@ import {
   checkClock,
   checkDetector,
   checkDisk,
+  checkEyeModel,
   checkGpio,
   checkModelFiles,
   checkTfBackend,
@@ -59,6 +61,9 @@ export async function runDoctor(
         model.embedder.dispose();
       }
     }),
+  );
+  add(
+    await checkEyeModel(config.access.liveness, () => IrisEyelidReader.load(config.access.liveness.eyeModel)),
   );
   for (const r of await checkGpio(
     {

@@ -24,7 +24,7 @@ export type LivenessMode = (typeof LIVENESS_MODES)[number];
 
 export const livenessSchema = {
   mode: {
-    doc: 'Presentation-attack detection. on: a face opens the door only once its track is judged live (non-planar landmark motion, or a blink when enabled, and no attack artefact); a sheet or screen moved as a plane, or whose edges move with the face, gives spoof_suspected. off: no check — a photo of an enrolled person opens the door (the log says so at start-up).',
+    doc: 'Presentation-attack detection. on: a face opens the door only once its track is judged live (landmarks moving in a way no plane explains, brows and lips moving against the eyes and nose, or a blink — and no attack artefact); a sheet or screen moved as a plane, or whose edges move with the face, gives spoof_suspected. off: no check — a photo of an enrolled person opens the door (the log says so at start-up).',
     format: LIVENESS_MODES,
     default: 'on' as LivenessMode,
     env: 'FACEGATE_LIVENESS_MODE',
@@ -78,7 +78,7 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_BLINK',
   },
   blinkClosedRatio: {
-    doc: 'A frame is "eyes closed" when its eyelid opening (over the face\'s own height, so a tipped sheet does not look like a blink) is at most this fraction of the eye\'s open level.',
+    doc: 'A frame is "eyes closed" when its eyelid opening is at most this fraction of the eye\'s open level both as read and divided by the face\'s height (a tipped sheet lowers the first alone, a landmark glitch the second alone; a blink both).',
     format: bounded(0.2, 0.95),
     default: 0.5,
     env: 'FACEGATE_LIVENESS_BLINK_CLOSED_RATIO',

@@ -1,6 +1,8 @@
+import { resolve } from 'node:path';
 import * as tf from '@tensorflow/tfjs';
 import { eyeAlignTransform, warpSimilarity } from '../vision/align.js';
 import type { GrayImage, Point } from '../vision/image.js';
+import type { LivenessConfig } from './config.js';
 import { loadVendoredGraph, type VendoredGraphFile } from './vendored-graph.js';
 
 /**
@@ -205,5 +207,25 @@ export class IrisEyelidReader implements EyelidReader {
     if (this.disposed) return;
     this.disposed = true;
     this.model.dispose();
+  }
+}
+
+/** What to do when the blink signal's eyelid model cannot be loaded from `dir`. */
+export function eyeModelFix(dir: string): string {
+  return `put the release's models/liveness/iris.json and iris.bin in ${resolve(dir)}, or point access.liveness.eyeModel (FACEGATE_LIVENESS_EYE_MODEL) at a folder that has them, or set access.liveness.blink to false (the door then judges liveness by motion alone; docs/liveness.md)`;
+}
+
+/**
+ * The eyelid model of the blink signal when liveness is on with `blink`, else null; an
+ * error that says what to do when it cannot be loaded (fail closed: no silent fallback).
+ */
+export async function loadEyelidReader(liveness: LivenessConfig): Promise<EyelidReader | null> {
+  if (liveness.mode !== 'on' || !liveness.blink) return null;
+  try {
+    return await IrisEyelidReader.load(liveness.eyeModel);
+  } catch (err) {
+    throw new Error(
+      `access.liveness.blink needs the eyelid model in access.liveness.eyeModel: ${(err as Error).message}. Fix: ${eyeModelFix(liveness.eyeModel)}`,
+    );
   }
 }

@@ -10,9 +10,12 @@ import {
   checkClock,
   checkDetector,
   checkDisk,
+  checkEyeModel,
   checkGpio,
   checkModelFiles,
 } from '../../src/doctor/checks.js';
+import { DEFAULT_LIVENESS_CONFIG } from '../../src/liveness/config.js';
+import { IrisEyelidReader } from '../../src/liveness/eyelids.js';
 import { anyFailed, renderDoctorTable } from '../../src/doctor/doctor.js';
 import { createRelay } from '../../src/gpio/factory.js';
 import type { Relay } from '../../src/gpio/types.js';
@@ -83,6 +86,34 @@ describe('doctor: detector and model files', () => {
     expect(bad.status).toBe('fail');
     expect(bad.detail).toMatch(/≠ metadata/);
   });
+});
+
+describe('doctor: eye model (liveness blink signal)', () => {
+  const on = { ...DEFAULT_LIVENESS_CONFIG, mode: 'on' as const };
+
+  it('loads the committed eyelid model, and says when it is not needed', async () => {
+    const good = await checkEyeModel(on, () => IrisEyelidReader.load(on.eyeModel));
+    expect(good).toMatchObject({ status: 'ok' });
+    expect(good.detail).toContain('sha256');
+    const load = () => Promise.reject(new Error('must not be called'));
+    expect(await checkEyeModel({ ...on, blink: false }, load)).toMatchObject({ status: 'ok' });
+    expect(await checkEyeModel({ ...on, mode: 'off' }, load)).toMatchObject({ status: 'ok' });
+  });
+
+  it('fails with a fix on a missing folder and on a changed weight file', async () => {
+    const missing = { ...on, eyeModel: join(tmp, 'no-eyes') };
+    const r = await checkEyeModel(missing, () => IrisEyelidReader.load(missing.eyeModel));
+    expect(r).toMatchObject({ status: 'fail' });
+    expect(r.detail).toContain('iris.json');
+    expect(r.fix).toContain('FACEGATE_LIVENESS_EYE_MODEL');
+    const dir = join(tmp, 'eyes');
+    cpSync('models/liveness', dir, { recursive: true });
+    writeFileSync(join(dir, 'iris.bin'), Buffer.alloc(64));
+    const changed = { ...on, eyeModel: dir };
+    const c = await checkEyeModel(changed, () => IrisEyelidReader.load(dir));
+    expect(c).toMatchObject({ status: 'fail' });
+    expect(c.detail).toContain('sha256');
+  }, 30_000);
 });
 
 describe('doctor: GPIO', () => {

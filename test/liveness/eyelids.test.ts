@@ -2,9 +2,14 @@ import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEyelidReader } from '../../src/compose.js';
 import { DEFAULT_LIVENESS_CONFIG } from '../../src/liveness/config.js';
-import { contourOpenness, eyeCrop, IrisEyelidReader, widerEye } from '../../src/liveness/eyelids.js';
+import {
+  contourOpenness,
+  eyeCrop,
+  IrisEyelidReader,
+  loadEyelidReader,
+  widerEye,
+} from '../../src/liveness/eyelids.js';
 import { LivenessStage } from '../../src/liveness/stage.js';
 import { faceAspect } from '../../src/liveness/signals.js';
 import { chooseBackend } from '../../src/model/backend.js';
