@@ -18,7 +18,7 @@
  * above these too.
  *
  * Development tool, no evaluation data involved:
- * `nice -n 5 npx tsx scripts/liveness-noise-floor.ts [people=40] [frames=10] [fps=15]`
+ * `nice -n 5 npx tsx scripts/liveness-noise-floor.ts [people=40] [frames=10]`
  */
 import { join } from 'node:path';
 import { DEFAULT_LIVENESS_CONFIG } from '../src/liveness/config.js';

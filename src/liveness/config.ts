@@ -48,19 +48,19 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_MIN_MOVING_FRAMES',
   },
   minLiveMovingFrames: {
-    doc: 'Moving frames a track needs before the planar-motion signal can call it live (a live verdict opens the door, so it needs more evidence than a spoof verdict, which only refuses). At least minMovingFrames.',
+    doc: 'Moving frames a track needs before the planar-motion and face-parts signals can call it live (a live verdict opens the door, so it needs more evidence than a spoof verdict, which only refuses); with edges on, any live verdict (a blink too) also needs the ring around the face searched in at least this many frames (no_edge_search). At least minMovingFrames.',
     format: boundedInt(2, 100),
     default: 5,
     env: 'FACEGATE_LIVENESS_MIN_LIVE_MOVING_FRAMES',
   },
   planarMaxResidual: {
-    doc: "spoof when the median residual of one homography fitted to the moving landmarks (/ eye-corner distance) is at most this: the face moved like a flat sheet. Near the landmarker's noise on photos moved rigidly (median 0.010, max 0.016; scripts/liveness-noise-floor.ts): spoof is final for the track; photos above it stay undecided (also refused).",
+    doc: "spoof when the median residual of one homography fitted to the moving landmarks (/ eye-corner distance) is at most this: the face moved like a flat sheet. Near the landmarker's noise on photos moved rigidly (median 0.010, max 0.015; scripts/liveness-noise-floor.ts): spoof is final for the track; photos above it stay undecided (also refused).",
     format: bounded(0, 0.2),
     default: 0.012,
     env: 'FACEGATE_LIVENESS_PLANAR_MAX_RESIDUAL',
   },
   nonPlanarMinResidual: {
-    doc: 'live when that median residual is at least this: head rotation or expression that no plane can make (2.2x the highest residual of photos moved rigidly; sheets bent as far as curling round a quarter of the face width reach 0.031, scripts/liveness-noise-floor.ts). Must be above planarMaxResidual.',
+    doc: 'live when that median residual is at least this: head rotation or expression that no plane can make (2.2x the highest residual of photos moved rigidly; sheets bent as far as curling round a quarter of the face width reach 0.030, scripts/liveness-noise-floor.ts). Must be above planarMaxResidual.',
     format: bounded(0, 0.5),
     default: 0.035,
     env: 'FACEGATE_LIVENESS_NON_PLANAR_MIN_RESIDUAL',
@@ -72,7 +72,7 @@ export const livenessSchema = {
     env: 'FACEGATE_LIVENESS_EXPRESSION_MIN_RESIDUAL',
   },
   blink: {
-    doc: "Count a blink as live evidence: the eyelid opening of the eye nearer the camera (MediaPipe's iris landmark model, vendored in eyeModel; read only while a track is undecided) dips to blinkClosedRatio of its open level and recovers within 0.8 s. Needs the eye model: the daemon refuses to start without it (set false to run on motion alone).",
+    doc: "Count a blink as live evidence: the eyelid opening of the eye nearer the camera (MediaPipe's iris landmark model, vendored in eyeModel; read only while a track is undecided) dips to blinkClosedRatio of its open level with the eye open (>= 0.8 of that level) within 0.8 s before and after. Needs the eye model: the daemon refuses to start without it (set false to run on motion alone).",
     format: Boolean,
     default: true,
     env: 'FACEGATE_LIVENESS_BLINK',

@@ -13,7 +13,7 @@ import { loadVendoredGraph, type VendoredGraphFile } from './vendored-graph.js';
  *
  * Why a second model: the 68-point landmarker places the eyelid points from the face's
  * shape, not from the lids, and shows no blink where one is seen by eye (docs/liveness.md);
- * this 64x64 eye model follows the lids (open ~0.35, shut ~0.10 on the same clip).
+ * this 64x64 eye model follows the lids (~0.3–0.5 open, ~0.1–0.15 shut on the clips).
  *
  * The model sees one eye: a 64x64 square centred between the eye's corners (from the 68
  * landmarks: iBUG 36/39 on the image's left, 42/45 on its right), rotated so the corners lie
@@ -39,7 +39,7 @@ export interface EyeReading {
   readonly side: EyeSide;
   /**
    * Lid opening / eye width: the contour's largest distance above plus below the line
-   * through the eye corners, over the corner distance. ~0.3–0.4 open, ~0.1 shut.
+   * through the eye corners, over the corner distance. ~0.3–0.5 open, ~0.1–0.15 shut.
    */
   readonly openness: number;
 }

@@ -31,7 +31,7 @@ import {
  *   live verdict). The policy waits `maxDecisionSeconds` for a live verdict.
  *
  * The combination (issue #13): spoof on any strong attack artefact; live only with positive
- * evidence (non-planar motion, a blink) AND no artefact; undecided otherwise.
+ * evidence (non-planar motion, face parts moving, a blink) AND no artefact; undecided otherwise.
  *
  * Verdicts `live` and `spoof` are final for the track (a spoof verdict is never lifted by
  * later frames; a live person is not re-examined every frame). Pure: time is the frame's.
