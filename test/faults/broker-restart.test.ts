@@ -85,7 +85,16 @@ describe('the broker killed and restarted under a running door', () => {
     );
     const duringOutage = events.filter((e) => Date.parse(e.ts) > killedAt && Date.parse(e.ts) < restartedAt);
     console.log(`events stamped during the 4 s outage and delivered afterwards: ${duringOutage.length}`);
-    expect(new Set(events.map((e) => e.id)).size).toBe(events.length); // each delivered once
+    // At least once (docs/mqtt.md): a kill -9 between a delivery and the broker's next
+    // session save may deliver an event again — with the same id and the same content, so a
+    // consumer that de-duplicates on the id sees each event once. No id names two events.
+    const byId = new Map<string, string>();
+    for (const e of events) {
+      const body = JSON.stringify(e);
+      expect(byId.get(e.id) ?? body).toBe(body);
+      byId.set(e.id, body);
+    }
+    expect(byId.size).toBeGreaterThan(0);
     expect(daemon.running).toBe(true);
   });
 
