@@ -133,6 +133,11 @@ export class LivenessJudge {
     return { ...verdict, trackId, sinceMs };
   }
 
+  /** The eye the track's last eyelid reading was of (the reader keeps to it: see widerEye). */
+  lastEyeSide(trackId: number): 'left' | 'right' | undefined {
+    return this.tracks.get(trackId)?.eyes.at(-1)?.side;
+  }
+
   /** Whether the track already has its final (live or spoof) verdict: no more evidence needed. */
   isDecided(trackId: number): boolean {
     return this.tracks.get(trackId)?.final != null;

@@ -3,7 +3,7 @@ import { FaceTracker, type TrackerOptions } from '../pipeline/tracker.js';
 import type { FaceRegion, GrayImage } from '../vision/image.js';
 import type { LivenessConfig } from './config.js';
 import { ringRegion } from './edges.js';
-import type { EyelidReader, EyeReading, EyeSide } from './eyelids.js';
+import type { EyelidReader, EyeReading } from './eyelids.js';
 import { LivenessJudge, type TrackVerdict } from './judge.js';
 import { createNativeLineFinder, type LineFinder } from './line-finder.js';
 import type { TrackContinuity } from './track-continuity.js';
@@ -48,8 +48,6 @@ export class LivenessStage {
   private readonly continuity?: TrackContinuity;
   private readonly faceChanges?: Pick<Counter, 'inc'>;
   private readonly eyelids: EyelidReader | null;
-  /** Per track, the eye read last (the reader keeps to it: see widerEye). */
-  private readonly eyeSide = new Map<number, EyeSide>();
 
   constructor(config: LivenessConfig, deps: LivenessStageDeps = {}) {
     this.tracker = new FaceTracker(deps.tracker ?? {});
@@ -75,7 +73,6 @@ export class LivenessStage {
     for (const id of endedIds) {
       if (this.decided.get(id) === false) this.verdicts?.inc({ verdict: 'undecided' });
       this.decided.delete(id);
-      this.eyeSide.delete(id);
     }
     this.judge.forget(endedIds);
     const eyes = frame ? await this.readEyes(frame, faces, update.trackIds) : [];
@@ -118,14 +115,10 @@ export class LivenessStage {
     const readings = await reader.read(
       frame,
       wanted.map((w) => w.points),
-      wanted.map((w) => this.eyeSide.get(trackIds[w.i])),
+      wanted.map((w) => this.judge.lastEyeSide(trackIds[w.i])),
     );
     const out: (EyeReading | null)[] = faces.map(() => null);
-    wanted.forEach((w, k) => {
-      const reading = readings[k];
-      out[w.i] = reading;
-      if (reading) this.eyeSide.set(trackIds[w.i], reading.side);
-    });
+    wanted.forEach((w, k) => (out[w.i] = readings[k]));
     return out;
   }
 
@@ -140,7 +133,6 @@ export class LivenessStage {
     if (!this.continuity?.changed(trackId, atMs, embedding)) return false;
     this.judge.forget([trackId]);
     this.decided.delete(trackId);
-    this.eyeSide.delete(trackId);
     this.faceChanges?.inc();
     return true;
   }
